@@ -1,0 +1,193 @@
+/*
+ * Decoders for the structs of bpf/kmemtop.h, declared once as layout tables.
+ * test/abi.test.ts compares these tables with the BTF of the compiled BPF
+ * object, so a field added on one side only fails the build's tests.
+ *
+ * Counters are decoded as JavaScript numbers (exact up to 2^53); kernel
+ * addresses stay BigInt.
+ */
+
+export type Scalar = 'u32' | 'u64';
+export interface FieldSpec {
+  /* Name in C (as in kmemtop.h). */
+  c: string;
+  type: Scalar | { char: number } | StructLayout;
+}
+export interface Field {
+  c: string;
+  offset: number;
+  size: number;
+  type: FieldSpec['type'];
+}
+export interface StructLayout {
+  cName: string;
+  size: number;
+  fields: Field[];
+  offsetOf(c: string): number;
+}
+
+function sizeAlign(t: FieldSpec['type']): [number, number] {
+  if (t === 'u32') return [4, 4];
+  if (t === 'u64') return [8, 8];
+  if ('char' in t) return [t.char, 1];
+  const align = Math.max(...t.fields.map((f) => sizeAlign(f.type)[1]));
+  return [t.size, align];
+}
+
+/* Lays fields out as the C compiler does on the BPF and x86-64/arm64 ABIs. */
+export function defineStruct(cName: string, specs: FieldSpec[]): StructLayout {
+  let off = 0;
+  let maxAlign = 1;
+  const fields: Field[] = [];
+  for (const s of specs) {
+    const [size, align] = sizeAlign(s.type);
+    off = Math.ceil(off / align) * align;
+    fields.push({ c: s.c, offset: off, size, type: s.type });
+    off += size;
+    maxAlign = Math.max(maxAlign, align);
+  }
+  const size = Math.ceil(off / maxAlign) * maxAlign;
+  return {
+    cName,
+    size,
+    fields,
+    offsetOf(c: string): number {
+      const f = fields.find((x) => x.c === c);
+      if (!f) throw new Error(`struct ${cName} has no field ${c}`);
+      return f.offset;
+    },
+  };
+}
+
+export const CACHE_NAME_LEN = 32;
+
+export const SITE_KEY = defineStruct('site_key', [
+  { c: 'call_site', type: 'u64' },
+  { c: 'cache', type: 'u64' },
+]);
+
+/* Field order of struct site_stats; every field is a __u64 counter. */
+export const SITE_STATS_FIELDS = [
+  'allocs',
+  'frees',
+  'bytes_req',
+  'bytes_alloc',
+  'freed_bytes',
+  'untracked_allocs',
+  'untracked_bytes',
+  'frees_unseen',
+  'unseen_bytes',
+  'failed_allocs',
+] as const;
+export type SiteStatsField = (typeof SITE_STATS_FIELDS)[number];
+export type SiteStats = Record<SiteStatsField, number>;
+
+export const SITE_STATS = defineStruct(
+  'site_stats',
+  SITE_STATS_FIELDS.map((c) => ({ c, type: 'u64' as const })),
+);
+
+export const LIVE_ALLOC = defineStruct('live_alloc', [
+  { c: 'site', type: SITE_KEY },
+  { c: 'bytes_req', type: 'u32' },
+  { c: 'bytes_alloc', type: 'u32' },
+]);
+
+export const CACHE_INFO = defineStruct('cache_info', [
+  { c: 'name', type: { char: CACHE_NAME_LEN } },
+  { c: 'object_size', type: 'u32' },
+  { c: 'size', type: 'u32' },
+]);
+
+/* enum kmemtop_lost_cause: index -> JSON key. */
+export const LOST_CAUSES = [
+  { c: 'KMEMTOP_LOST_SITES_FULL', key: 'sitesFull' },
+  { c: 'KMEMTOP_LOST_LIVE_FULL', key: 'liveFull' },
+  { c: 'KMEMTOP_LOST_LIVE_UPDATE', key: 'liveUpdateFailed' },
+  { c: 'KMEMTOP_LOST_UNTRACKED_FREE', key: 'untrackedFrees' },
+  { c: 'KMEMTOP_LOST_SITE_MISSING', key: 'siteMissing' },
+  { c: 'KMEMTOP_LOST_FREE_UNSEEN', key: 'freesUnseen' },
+] as const;
+export const LOST_MAX = LOST_CAUSES.length;
+export type LostKey = (typeof LOST_CAUSES)[number]['key'];
+
+/* enum kmemtop_counter: index -> JSON key. */
+export const COUNTERS = [
+  { c: 'KMEMTOP_CNT_NULL_FREES', key: 'nullFrees' },
+  { c: 'KMEMTOP_CNT_ZERO_ALLOCS', key: 'zeroSizeAllocs' },
+] as const;
+export const COUNTERS_MAX = COUNTERS.length;
+export type CounterKey = (typeof COUNTERS)[number]['key'];
+
+/* Read a __u64 counter as a number (exact below 2^53). */
+export function readU64(buf: Buffer, off: number): number {
+  return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 0x1_0000_0000;
+}
+
+export interface SiteKey {
+  callSite: bigint;
+  cache: bigint;
+}
+
+export function decodeSiteKey(buf: Buffer, off = 0): SiteKey {
+  return {
+    callSite: buf.readBigUInt64LE(off + SITE_KEY.offsetOf('call_site')),
+    cache: buf.readBigUInt64LE(off + SITE_KEY.offsetOf('cache')),
+  };
+}
+
+/*
+ * Sum a per-CPU site_stats value: nrCpus copies, each 8-byte aligned, as
+ * bpf_map_lookup_batch returns them.
+ */
+export function decodeSiteStatsPerCpu(buf: Buffer, off: number, nrCpus: number): SiteStats {
+  const stride = Math.ceil(SITE_STATS.size / 8) * 8;
+  const out = {} as SiteStats;
+  for (const f of SITE_STATS.fields) {
+    let sum = 0;
+    for (let cpu = 0; cpu < nrCpus; cpu++) sum += readU64(buf, off + cpu * stride + f.offset);
+    out[f.c as SiteStatsField] = sum;
+  }
+  return out;
+}
+
+export interface CacheInfo {
+  name: string;
+  objectSize: number;
+  size: number;
+}
+
+export function decodeCacheInfo(buf: Buffer, off = 0): CacheInfo {
+  const nameOff = off + CACHE_INFO.offsetOf('name');
+  const nameBytes = buf.subarray(nameOff, nameOff + CACHE_NAME_LEN);
+  const nul = nameBytes.indexOf(0);
+  return {
+    name: nameBytes.toString('utf8', 0, nul < 0 ? CACHE_NAME_LEN : nul),
+    objectSize: buf.readUInt32LE(off + CACHE_INFO.offsetOf('object_size')),
+    size: buf.readUInt32LE(off + CACHE_INFO.offsetOf('size')),
+  };
+}
+
+/* Sum a per-CPU array of __u64 (one value per index) into one number per index. */
+export function sumPerCpuU64(values: Buffer, nrCpus: number): number {
+  let sum = 0;
+  for (let cpu = 0; cpu < nrCpus; cpu++) sum += readU64(values, cpu * 8);
+  return sum;
+}
+
+/*
+ * struct bpf_prog_info (include/uapi/linux/bpf.h): only the fields kmemtop
+ * reads.  The kernel accepts a shorter info_len than its own struct, so this
+ * prefix is enough; test/abi.test.ts checks the offsets against the system's
+ * linux/bpf.h.
+ */
+export const BPF_PROG_INFO = {
+  size: 232,
+  offsets: {
+    id: 4,
+    name: 64,
+    run_time_ns: 192,
+    run_cnt: 200,
+    recursion_misses: 208,
+  },
+} as const;

@@ -1,0 +1,76 @@
+/*
+ * Raw FFI declarations of the libbpf (libbpf.so.1) and libc functions kmemtop
+ * uses, through koffi.  Nothing here owns memory or interprets results: see
+ * object.ts for the owning wrappers and map.ts for typed map access.
+ *
+ * Pointers come back from koffi as BigInt (NULL as null).  Buffers and typed
+ * arrays are passed in place wherever a pointer is expected.
+ */
+import koffi from 'koffi';
+
+export type Ptr = bigint;
+
+const libbpf = koffi.load('libbpf.so.1');
+const libc = koffi.load('libc.so.6');
+
+/* libbpf log callback: the message arrives as a format and a va_list. */
+export const PrintFn = koffi.proto('int kmemtop_libbpf_print_fn(int level, const char *fmt, void *args)');
+
+export const raw = {
+  libbpf_set_print: libbpf.func('void *libbpf_set_print(kmemtop_libbpf_print_fn *fn)'),
+  libbpf_num_possible_cpus: libbpf.func('int libbpf_num_possible_cpus()'),
+  libbpf_major_version: libbpf.func('uint32_t libbpf_major_version()'),
+  libbpf_minor_version: libbpf.func('uint32_t libbpf_minor_version()'),
+
+  bpf_object__open_file: libbpf.func('void *bpf_object__open_file(const char *path, void *opts)'),
+  bpf_object__load: libbpf.func('int bpf_object__load(void *obj)'),
+  bpf_object__close: libbpf.func('void bpf_object__close(void *obj)'),
+  bpf_object__find_map_by_name: libbpf.func('void *bpf_object__find_map_by_name(void *obj, const char *name)'),
+  bpf_object__find_program_by_name: libbpf.func('void *bpf_object__find_program_by_name(void *obj, const char *name)'),
+  bpf_object__next_program: libbpf.func('void *bpf_object__next_program(void *obj, void *prev)'),
+
+  bpf_program__name: libbpf.func('const char *bpf_program__name(void *prog)'),
+  bpf_program__section_name: libbpf.func('const char *bpf_program__section_name(void *prog)'),
+  bpf_program__set_autoload: libbpf.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
+  bpf_program__autoload: libbpf.func('bool bpf_program__autoload(void *prog)'),
+  bpf_program__fd: libbpf.func('int bpf_program__fd(void *prog)'),
+  bpf_program__attach: libbpf.func('void *bpf_program__attach(void *prog)'),
+
+  bpf_link__destroy: libbpf.func('int bpf_link__destroy(void *link)'),
+
+  bpf_map__fd: libbpf.func('int bpf_map__fd(void *map)'),
+  bpf_map__set_max_entries: libbpf.func('int bpf_map__set_max_entries(void *map, uint32_t max_entries)'),
+  bpf_map__max_entries: libbpf.func('uint32_t bpf_map__max_entries(void *map)'),
+  bpf_map__key_size: libbpf.func('uint32_t bpf_map__key_size(void *map)'),
+  bpf_map__value_size: libbpf.func('uint32_t bpf_map__value_size(void *map)'),
+  bpf_map__type: libbpf.func('int bpf_map__type(void *map)'),
+  bpf_map__set_initial_value: libbpf.func('int bpf_map__set_initial_value(void *map, void *data, size_t size)'),
+
+  bpf_map_lookup_elem: libbpf.func('int bpf_map_lookup_elem(int fd, void *key, void *value)'),
+  bpf_map_get_next_key: libbpf.func('int bpf_map_get_next_key(int fd, void *key, void *next_key)'),
+  bpf_map_lookup_batch: libbpf.func(
+    'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, void *count, void *opts)',
+  ),
+  bpf_obj_get_info_by_fd: libbpf.func('int bpf_obj_get_info_by_fd(int fd, void *info, void *info_len)'),
+  bpf_enable_stats: libbpf.func('int bpf_enable_stats(int type)'),
+
+  vsnprintf: libc.func('int vsnprintf(void *buf, size_t size, const char *fmt, void *args)'),
+  close: libc.func('int close(int fd)'),
+};
+
+/* errno of the last call made through koffi on this thread. */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+export function registerPrint(fn: (level: number, fmt: string, args: Ptr) => number): unknown {
+  return koffi.register(fn, koffi.pointer(PrintFn));
+}
+
+export function unregister(cb: unknown): void {
+  koffi.unregister(cb as never);
+}
+
+export const errnoNames: Record<number, string> = Object.fromEntries(
+  Object.entries(koffi.os.errno as Record<string, number>).map(([name, no]) => [no, name]),
+);

@@ -1,0 +1,124 @@
+/*
+ * Reading whole maps from the host.  bpf_map_lookup_batch moves thousands of
+ * entries per syscall (100k entries: ~50 ms here, against ~2 s key by key);
+ * kernels or map types without batch support fall back to
+ * get_next_key + lookup.
+ */
+import { raw, errnoNames } from './libbpf';
+import { BpfError } from './object';
+
+const ENOENT = 2;
+const EINVAL = 22;
+const ENOSPC = 28;
+const ENOTSUPP = 524; /* kernel-internal "not supported", seen by user space */
+const EOPNOTSUPP = 95;
+
+export interface MapDump {
+  count: number;
+  keySize: number;
+  /* Bytes per entry in `values` (for per-CPU maps: all CPUs' copies). */
+  valueSize: number;
+  keys: Buffer;
+  values: Buffer;
+}
+
+export const BATCH_ENTRIES = 4096;
+
+/* Bytes a per-CPU map hands user space per entry: one 8-aligned copy per possible CPU. */
+export function perCpuValueSize(valueSize: number, nrCpus: number): number {
+  return Math.ceil(valueSize / 8) * 8 * nrCpus;
+}
+
+export function possibleCpus(): number {
+  const n = raw.libbpf_num_possible_cpus();
+  if (n <= 0) throw new BpfError('count possible CPUs', -n);
+  return n;
+}
+
+/* Whether the last run fell back to key-by-key reads (for tests and --verbose). */
+export let lastDumpUsedFallback = false;
+
+export function dumpMap(fd: number, keySize: number, valueSize: number, capacity: number): MapDump {
+  lastDumpUsedFallback = false;
+  try {
+    return dumpBatched(fd, keySize, valueSize, capacity);
+  } catch (e) {
+    if (e instanceof BpfError && [EINVAL, ENOTSUPP, EOPNOTSUPP].includes(e.errno)) {
+      lastDumpUsedFallback = true;
+      return dumpKeyByKey(fd, keySize, valueSize, capacity);
+    }
+    throw e;
+  }
+}
+
+function dumpBatched(fd: number, keySize: number, valueSize: number, capacity: number): MapDump {
+  let chunk = Math.min(BATCH_ENTRIES, Math.max(capacity, 1));
+  const keys = Buffer.alloc(keySize * capacity);
+  const values = Buffer.alloc(valueSize * capacity);
+  /* The batch token is opaque; hash maps use a bucket index. Size it generously. */
+  const inBatch = Buffer.alloc(Math.max(keySize, 8));
+  const outBatch = Buffer.alloc(Math.max(keySize, 8));
+  const countBuf = new Uint32Array(1);
+  let total = 0;
+  let first = true;
+  let kChunk = Buffer.alloc(keySize * chunk);
+  let vChunk = Buffer.alloc(valueSize * chunk);
+
+  for (;;) {
+    countBuf[0] = chunk;
+    const err = raw.bpf_map_lookup_batch(fd, first ? null : inBatch, outBatch, kChunk, vChunk, countBuf, null);
+    const errno = err < 0 ? -err : 0;
+    if (errno === ENOSPC && countBuf[0] === 0) {
+      /* One bucket holds more entries than the chunk: grow it and retry. */
+      chunk *= 2;
+      kChunk = Buffer.alloc(keySize * chunk);
+      vChunk = Buffer.alloc(valueSize * chunk);
+      continue;
+    }
+    if (errno && errno !== ENOENT) throw new BpfError('bpf_map_lookup_batch', errno);
+    /* The last call returns ENOENT and may still carry entries. */
+    const got = Math.min(countBuf[0], capacity - total);
+    kChunk.copy(keys, total * keySize, 0, got * keySize);
+    vChunk.copy(values, total * valueSize, 0, got * valueSize);
+    total += got;
+    if (errno === ENOENT || total >= capacity) break;
+    outBatch.copy(inBatch);
+    first = false;
+  }
+  return { count: total, keySize, valueSize, keys, values };
+}
+
+function dumpKeyByKey(fd: number, keySize: number, valueSize: number, capacity: number): MapDump {
+  const keys = Buffer.alloc(keySize * capacity);
+  const values = Buffer.alloc(valueSize * capacity);
+  const key = Buffer.alloc(keySize);
+  const next = Buffer.alloc(keySize);
+  let total = 0;
+  let prev: Buffer | null = null;
+  while (total < capacity) {
+    const err = raw.bpf_map_get_next_key(fd, prev, next);
+    if (err === -ENOENT) break;
+    if (err < 0) throw new BpfError('bpf_map_get_next_key', -err);
+    next.copy(key);
+    const v = values.subarray(total * valueSize, (total + 1) * valueSize);
+    const lerr = raw.bpf_map_lookup_elem(fd, key, v);
+    if (lerr === -ENOENT) {
+      prev = key; /* deleted meanwhile: skip it */
+      continue;
+    }
+    if (lerr < 0) throw new BpfError('bpf_map_lookup_elem', -lerr);
+    key.copy(keys, total * keySize);
+    total++;
+    prev = key;
+  }
+  return { count: total, keySize, valueSize, keys, values };
+}
+
+/* Look up one key; null when absent. */
+export function lookup(fd: number, key: Buffer, valueSize: number): Buffer | null {
+  const v = Buffer.alloc(valueSize);
+  const err = raw.bpf_map_lookup_elem(fd, key, v);
+  if (err === -ENOENT) return null;
+  if (err < 0) throw new BpfError(`bpf_map_lookup_elem: ${errnoNames[-err] ?? -err}`, -err);
+  return v;
+}

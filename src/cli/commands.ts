@@ -1,0 +1,116 @@
+/*
+ * record and snapshot: trace, read, report.  The tracer is closed (every
+ * program detached) on every path out, including signals.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Tracer } from '../tracer';
+import { Kallsyms } from '../sys/kallsyms';
+import { buildSnapshot } from '../model/snapshot';
+import { ReportMeta, renderJson, renderText, toDocument } from '../output/report';
+import { KmemtopError } from '../errors';
+import { CommonArgs, RecordArgs, SnapshotArgs } from './options';
+import * as log from '../log';
+
+/* Write the report atomically to a file, or to stdout. */
+export function writeOutput(text: string, file?: string): void {
+  if (!file) {
+    process.stdout.write(text);
+    return;
+  }
+  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new KmemtopError(`kmemtop: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/* Run fn with a started tracer; close it however fn ends. */
+async function withTracer<T>(a: CommonArgs, fn: (t: Tracer, syms: Kallsyms) => Promise<T>): Promise<T> {
+  /* Symbols first: a kptr_restrict problem fails before anything is loaded. */
+  const syms = Kallsyms.load();
+  const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites });
+  const closeOnExit = () => tracer.close();
+  process.once('exit', closeOnExit);
+  try {
+    return await fn(tracer, syms);
+  } finally {
+    tracer.close();
+    process.removeListener('exit', closeOnExit);
+  }
+}
+
+function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta): void {
+  const raw = tracer.read();
+  tracer.close();
+  const snap = buildSnapshot(raw, { wallTime: tracer.startedAt, monotonicMs: tracer.startedMonotonicMs }, (ip) => syms.resolve(ip));
+  const doc = toDocument(snap, meta, { sort: a.sort, top: a.top });
+  writeOutput(a.json ? renderJson(doc) : renderText(doc), a.output);
+}
+
+function baseMeta(kind: ReportMeta['kind']): ReportMeta {
+  return { kind, kernel: os.release(), hostname: os.hostname() };
+}
+
+/* Exit code of `record`: the command's, as a shell would report it. */
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
+}
+
+export async function runRecord(a: RecordArgs): Promise<number> {
+  return withTracer(a, async (tracer, syms) => {
+    const [cmd, ...args] = a.command;
+    const child = spawn(cmd, args, { stdio: 'inherit' });
+    /*
+     * The terminal's ^C reaches the child (same process group); kmemtop
+     * waits for it to end and still reports.  SIGTERM/SIGHUP sent to kmemtop
+     * are passed on.
+     */
+    const forward = (sig: NodeJS.Signals) => () => {
+      if (sig !== 'SIGINT') child.kill(sig);
+    };
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]).map((s) => [s, forward(s)] as const);
+    for (const [s, h] of handlers) process.on(s, h);
+    let exit: { code: number | null; signal: NodeJS.Signals | null };
+    try {
+      exit = await new Promise((resolve, reject) => {
+        child.once('error', (e: NodeJS.ErrnoException) =>
+          reject(new KmemtopError(`kmemtop: cannot run ${cmd}: ${e.code === 'ENOENT' ? 'command not found' : e.message}`, 127)),
+        );
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+      });
+    } finally {
+      for (const [s, h] of handlers) process.removeListener(s, h);
+    }
+    tracer.detach();
+    log.debug(`command exited: code ${exit.code} signal ${exit.signal}`);
+    report(tracer, syms, a, { ...baseMeta('record'), command: a.command, exitCode: exit.code, signal: exit.signal });
+    return exitCodeOf(exit.code, exit.signal);
+  });
+}
+
+export async function runSnapshot(a: SnapshotArgs): Promise<number> {
+  return withTracer(a, async (tracer, syms) => {
+    /* ^C or SIGTERM ends the window early; the report is still written. */
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        process.removeListener('SIGINT', done);
+        process.removeListener('SIGTERM', done);
+        resolve();
+      };
+      const timer = setTimeout(done, a.duration * 1000);
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    tracer.detach();
+    report(tracer, syms, a, baseMeta('snapshot'));
+    return 0;
+  });
+}

@@ -1,0 +1,42 @@
+/*
+ * Entry point: parse, run, and turn errors into one line and an exit code.
+ * Exit codes: the command's own for record; 1 runtime errors; 2 usage errors.
+ */
+import { parse, UsageError } from './options';
+import { runRecord, runSnapshot } from './commands';
+import { isKmemtopError } from '../errors';
+import * as log from '../log';
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const p = parse(argv);
+    if (p.cmd === 'help') {
+      process.stdout.write(p.text + '\n');
+      return 0;
+    }
+    log.setVerbose(p.args.verbose);
+    return p.cmd === 'record' ? await runRecord(p.args) : await runSnapshot(p.args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`kmemtop: ${e.message}\n`);
+      return 2;
+    }
+    if (isKmemtopError(e)) {
+      process.stderr.write(e.message + '\n');
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`kmemtop: internal error (a bug, please report it): ${(e as Error).stack ?? e}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

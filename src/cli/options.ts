@@ -1,0 +1,115 @@
+/*
+ * The command line: one options table (units in the names), a pure check()
+ * whose messages name the flags, and argv injectable for tests.
+ */
+import yargs, { Argv } from 'yargs';
+import { SORT_KEYS, SortKey } from '../model/snapshot';
+import { DEFAULTS } from '../tracer';
+
+export interface CommonArgs {
+  json: boolean;
+  output?: string;
+  top: number;
+  sort: SortKey;
+  verbose: boolean;
+  maxLive: number;
+  maxSites: number;
+}
+
+export interface RecordArgs extends CommonArgs {
+  command: string[];
+}
+
+export interface SnapshotArgs extends CommonArgs {
+  duration: number;
+}
+
+export type Parsed =
+  | { cmd: 'record'; args: RecordArgs }
+  | { cmd: 'snapshot'; args: SnapshotArgs }
+  | { cmd: 'help'; text: string };
+
+export const EXAMPLES: [string, string][] = [
+  ['kmemtop record -- ./run-tests.sh', 'trace while a command runs, then report per call site'],
+  ['kmemtop record --json -o run.json --top 0 -- make -C tools/testing/selftests/net run_tests', 'every site, as JSON'],
+  ['kmemtop snapshot --duration 10 --sort allocs', 'trace the whole machine for 10 s'],
+];
+
+function common(y: Argv): Argv {
+  return y
+    .option('json', { type: 'boolean', default: false, describe: 'write JSON (see README, "JSON output")' })
+    .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
+    .option('top', { type: 'number', default: 25, describe: 'number of call sites to show (0: all)' })
+    .option('sort', { type: 'string', default: 'liveBytes', choices: SORT_KEYS as unknown as string[], describe: 'sort call sites by' })
+    .option('max-live', { type: 'number', default: DEFAULTS.maxLive, describe: 'live-object map capacity (entries, preallocated, ~80 B each)' })
+    .option('max-sites', { type: 'number', default: DEFAULTS.maxSites, describe: 'call-site map capacity (entries)' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
+}
+
+/* Pure validation of parsed options; returns the first problem, naming the flag. */
+export function check(a: Partial<RecordArgs & SnapshotArgs>, cmd: 'record' | 'snapshot'): string | null {
+  const intIn = (v: unknown, lo: number, hi: number) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+  if (!intIn(a.top, 0, 1e9)) return '--top takes a whole number >= 0 (0 shows all sites)';
+  if (!intIn(a.maxLive, 1024, 1 << 26)) return '--max-live takes a whole number from 1024 to 67108864';
+  if (!intIn(a.maxSites, 64, 1 << 22)) return '--max-sites takes a whole number from 64 to 4194304';
+  if (a.output !== undefined && a.output === '') return '--output needs a file name';
+  if (cmd === 'record' && (!a.command || a.command.length === 0)) {
+    return 'record needs a command to run after --, e.g. kmemtop record -- ./run-tests.sh';
+  }
+  if (cmd === 'snapshot' && !(typeof a.duration === 'number' && Number.isFinite(a.duration) && a.duration > 0 && a.duration <= 86400)) {
+    return '--duration takes a number of seconds > 0 (at most 86400)';
+  }
+  return null;
+}
+
+export class UsageError extends Error {}
+
+/* Parse argv (without node and script) into a command and its checked arguments. */
+export function parse(argv: string[]): Parsed {
+  let result: Parsed | null = null;
+  const y = yargs(argv)
+    .scriptName('kmemtop')
+    .parserConfiguration({ 'populate--': true })
+    .usage('kmemtop: per-call-site kernel memory allocation profiler\n\nUsage: kmemtop <command> [options]')
+    .command(
+      'record',
+      'trace while a command runs: kmemtop record [options] -- CMD [ARGS...]',
+      (c) => common(c),
+      (a) => {
+        const args = { ...(a as unknown as RecordArgs), command: ((a['--'] as string[] | undefined) ?? []).map(String) };
+        result = { cmd: 'record', args };
+      },
+    )
+    .command(
+      'snapshot',
+      'trace the whole machine for --duration seconds and report',
+      (c) => common(c).option('duration', { alias: 'd', type: 'number', demandOption: true, describe: 'seconds to trace' }),
+      (a) => {
+        result = { cmd: 'snapshot', args: a as unknown as SnapshotArgs };
+      },
+    )
+    .demandCommand(1, 'name a command: record or snapshot (kmemtop --help lists them)')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .epilogue('Examples:\n' + EXAMPLES.map(([c, d]) => `  ${c}\n      ${d}`).join('\n'))
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw new UsageError(msg || (err ? err.message : 'bad arguments'));
+    });
+
+  let helpText = '';
+  y.parseSync(argv, {}, (_err, _argv, output) => {
+    if (output) helpText = output;
+  });
+  if (helpText) return { cmd: 'help', text: helpText };
+  if (!result) throw new UsageError('name a command: record or snapshot (kmemtop --help lists them)');
+  const r = result as Parsed;
+  if (r.cmd !== 'help') {
+    const problem = check(r.args, r.cmd);
+    if (problem) throw new UsageError(problem);
+  }
+  return r;
+}

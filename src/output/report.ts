@@ -1,0 +1,139 @@
+/*
+ * The document `record` and `snapshot` produce, as JSON (stable, versioned:
+ * see README "JSON output") and as a text table. Pure.
+ */
+import { Snapshot, Site, SortKey, sortSites } from '../model/snapshot';
+import { bytes, count, table } from './format';
+import { formatSymbol } from '../sys/kallsyms';
+
+export interface ReportMeta {
+  kind: 'record' | 'snapshot';
+  kernel: string;
+  hostname: string;
+  command?: string[];
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
+export interface ReportOptions {
+  sort: SortKey;
+  /* Number of sites to include; 0 = all. */
+  top: number;
+}
+
+export interface ReportDocument {
+  tool: 'kmemtop';
+  schemaVersion: number;
+  kind: ReportMeta['kind'];
+  kernel: string;
+  hostname: string;
+  command?: string[];
+  exitCode?: number | null;
+  signal?: string | null;
+  window: Snapshot['window'];
+  sort: SortKey;
+  totals: Snapshot['totals'];
+  lost: Snapshot['lost'];
+  accuracy: Snapshot['accuracy'];
+  counters: Snapshot['counters'];
+  programs: Snapshot['programs'];
+  maps: Snapshot['maps'];
+  sitesShown: number;
+  sites: Site[];
+}
+
+export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions): ReportDocument {
+  const sorted = sortSites(snap.sites, opts.sort);
+  const sites = opts.top > 0 ? sorted.slice(0, opts.top) : sorted;
+  const doc: ReportDocument = {
+    tool: 'kmemtop',
+    schemaVersion: snap.schemaVersion,
+    kind: meta.kind,
+    kernel: meta.kernel,
+    hostname: meta.hostname,
+    window: snap.window,
+    sort: opts.sort,
+    totals: snap.totals,
+    lost: snap.lost,
+    accuracy: snap.accuracy,
+    counters: snap.counters,
+    programs: snap.programs,
+    maps: snap.maps,
+    sitesShown: sites.length,
+    sites,
+  };
+  if (meta.command) {
+    doc.command = meta.command;
+    doc.exitCode = meta.exitCode ?? null;
+    doc.signal = meta.signal ?? null;
+  }
+  return doc;
+}
+
+export function renderJson(doc: ReportDocument): string {
+  return JSON.stringify(doc, null, 2) + '\n';
+}
+
+export const siteLabel: (s: Site) => string = formatSymbol;
+
+/* Header lines: window, totals, losses.  Shared by every text view. */
+export function headerLines(doc: Pick<ReportDocument, 'window' | 'totals' | 'lost' | 'accuracy' | 'counters'>): string[] {
+  const t = doc.totals;
+  const l = doc.lost;
+  const lines = [
+    `traced ${(doc.window.durationMs / 1000).toFixed(2)} s: ${count(t.allocs)} allocations, ${count(t.frees)} frees, ` +
+      `${count(t.liveObjects)} live objects (${bytes(t.liveBytes)}) at ${count(t.sites)} call sites`,
+  ];
+  const losses: [string, number][] = [
+    ['recursion misses', l.recursionMisses],
+    ['sites map full', l.sitesFull],
+    ['live map full', l.liveFull],
+    ['live map update failed', l.liveUpdateFailed],
+    ['site missing', l.siteMissing],
+  ];
+  const nonZero = losses.filter(([, n]) => n > 0);
+  lines.push(
+    nonZero.length === 0
+      ? 'lost events: none'
+      : `lost events: ${nonZero.map(([w, n]) => `${w} ${count(n)}`).join(', ')}`,
+  );
+  if (doc.accuracy.approximate) {
+    lines.push(`live figures are approximate: off by at most ${count(doc.accuracy.maxLiveObjectsError)} objects`);
+  }
+  lines.push(
+    `frees of objects allocated before tracing: ${count(l.untrackedFrees)}; ` +
+      `retired by address reuse (free never seen): ${count(l.freesUnseen)}; kfree(NULL): ${count(doc.counters.nullFrees)}`,
+  );
+  return lines;
+}
+
+export function siteRows(sites: Site[]): string[] {
+  const header = ['LIVE BYTES', 'LIVE OBJS', 'ALLOCS', 'FREES', 'REQ BYTES', 'ALLOC BYTES', 'CACHE', 'CALL SITE'];
+  const rows = sites.map((s) => [
+    bytes(s.liveBytes),
+    count(s.liveObjects),
+    count(s.allocs),
+    count(s.frees + s.freesUnseen),
+    bytes(s.bytesRequested),
+    bytes(s.bytesAllocated),
+    s.cache ?? '-',
+    siteLabel(s),
+  ]);
+  return table(header, rows, [true, true, true, true, true, true, false, false]);
+}
+
+export function renderText(doc: ReportDocument): string {
+  const lines: string[] = [];
+  const what = doc.kind === 'record' && doc.command ? `kmemtop record: ${doc.command.join(' ')}` : 'kmemtop snapshot';
+  lines.push(`${what}  (${doc.hostname}, Linux ${doc.kernel})`);
+  if (doc.kind === 'record') {
+    lines.push(doc.signal ? `command killed by ${doc.signal}` : `command exited with code ${doc.exitCode}`);
+  }
+  lines.push(...headerLines(doc));
+  lines.push('');
+  lines.push(...siteRows(doc.sites));
+  if (doc.sitesShown < doc.totals.sites) {
+    lines.push(`(${doc.totals.sites - doc.sitesShown} more call sites; --top 0 shows all)`);
+  }
+  return lines.join('\n') + '\n';
+}
