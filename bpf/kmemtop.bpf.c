@@ -2,15 +2,17 @@
 /*
  * kmemtop.bpf.c - per-call-site slab accounting, aggregated in the kernel.
  *
- * Programs are tp_btf: called directly from the tracepoint (no perf-event
- * dispatch) and guarded per program, so a free in an interrupt that lands
+ * Programs are tp_btf or raw_tp: called directly from the tracepoint (no
+ * perf-event dispatch, no tracefs needed) and guarded per program, so a free in an interrupt that lands
  * while an allocation program runs on the same CPU is still seen.  A run
  * skipped by that guard is counted by the kernel in
  * bpf_prog_info.recursion_misses, which the host reads and reports.
  *
- * Every map is preallocated (hash maps are by default): a map that allocated
- * inside a kmalloc/kfree hook would recurse into the allocator.  The host
- * sizes the maps between open and load.
+ * The per-event path takes no lock and allocates nothing: the live table is
+ * an array of buckets claimed with compare-and-exchange, site counters are a
+ * per-CPU array indexed by a site number found through a per-CPU cache.  Hash
+ * maps (preallocated) are touched only when a site is new or a bucket is
+ * full.  Every map is sized by the host between open and load.
  *
  * Tracepoint argument lists are those of Linux 6.2+ (kmem_cache_alloc and
  * kmem_cache_free carry the struct kmem_cache since commit 2c1d697fb8ba
@@ -27,24 +29,61 @@
 #define E2BIG 7
 #define ENOMEM 12
 #define EEXIST 17
+#define GOLDEN 0x9E3779B97F4A7C15ULL
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Object address -> the site that allocated it and its size. */
+const volatile struct kmemtop_config kmemtop_config SEC(".rodata.config") = {
+	.live_buckets_mask = (1 << 17) - 1,
+	.max_sites = 16384,
+	.site_cache_mask = 1023,
+};
+
+/* Anchors that put the ABI enums into the object's BTF for test/abi.test.ts. */
+const volatile enum kmemtop_lost_cause kmemtop_abi_lost = KMEMTOP_LOST_MAX;
+const volatile enum kmemtop_counter kmemtop_abi_counter = KMEMTOP_CNT_MAX;
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 20);
-	__type(key, __u64);
-	__type(value, struct live_alloc);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << 17);
+	__type(key, __u32);
+	__type(value, struct live_bucket);
 } live SEC(".maps");
 
-/* Call site (and cache) -> counters, per CPU. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct live_value);
+} live_overflow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct site_key);
+	__type(value, __u32);
+} site_ids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct site_key);
+} site_keys SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
 	__type(value, struct site_stats);
-} sites SEC(".maps");
+} site_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct site_cache_entry);
+} site_cache SEC(".maps");
 
 /* struct kmem_cache pointer -> name and sizes, filled when a site is new. */
 struct {
@@ -53,6 +92,13 @@ struct {
 	__type(key, __u64);
 	__type(value, struct cache_info);
 } caches SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kmemtop_state);
+} state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -68,9 +114,7 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-static const struct site_stats zero_stats;
-
-static __always_inline void bump(void *map, __u32 idx)
+static __always_inline void bump_idx(void *map, __u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(map, &idx);
 
@@ -78,82 +122,258 @@ static __always_inline void bump(void *map, __u32 idx)
 		__sync_fetch_and_add(v, 1);
 }
 
-/* Find the site's counters, creating them (and the cache's name) on first use. */
-static __always_inline struct site_stats *
-site_get(const struct site_key *key, const struct kmem_cache *s)
+static __always_inline void bump_lost(enum kmemtop_lost_cause cause)
 {
-	struct site_stats *st;
-	long err;
+	bump_idx(&lost, cause);
+}
 
-	st = bpf_map_lookup_elem(&sites, key);
-	if (st)
-		return st;
-	err = bpf_map_update_elem(&sites, key, &zero_stats, BPF_NOEXIST);
-	if (err && err != -EEXIST) {
-		bump(&lost, KMEMTOP_LOST_SITES_FULL);
-		return NULL;
+static __always_inline void bump_counter(enum kmemtop_counter c)
+{
+	bump_idx(&counters, c);
+}
+
+static __always_inline struct kmemtop_state *global_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&state, &zero);
+}
+
+static __always_inline struct site_stats *stats_of(__u32 idx)
+{
+	return bpf_map_lookup_elem(&site_stats, &idx);
+}
+
+/* ---- sites ------------------------------------------------------------- */
+
+/* A new site: take the next index, publish its key, name its cache. */
+static __noinline __u32 site_create(const struct site_key *key)
+{
+	const struct kmem_cache *s = (const struct kmem_cache *)key->cache;
+	struct kmemtop_state *g = global_state();
+	struct site_key *slot;
+	__u32 idx, *existing;
+
+	if (!g)
+		return 0;
+	idx = __sync_fetch_and_add(&g->next_site, 1) + 1;
+	if (idx >= kmemtop_config.max_sites) {
+		bump_lost(KMEMTOP_LOST_SITES_FULL);
+		return 0;
 	}
-	if (!err && s) {
+	slot = bpf_map_lookup_elem(&site_keys, &idx);
+	if (!slot)
+		return 0;
+	*slot = *key;
+	if (bpf_map_update_elem(&site_ids, key, &idx, BPF_NOEXIST)) {
+		/* Another CPU created it first: give this index up (all-zero key). */
+		slot->call_site = 0;
+		slot->cache = 0;
+		existing = bpf_map_lookup_elem(&site_ids, key);
+		return existing ? *existing : 0;
+	}
+	if (s) {
 		struct cache_info info = {};
 		__u64 ck = key->cache;
 
-		bpf_probe_read_kernel_str(info.name, sizeof(info.name), s->name);
-		info.object_size = s->object_size;
-		info.size = s->size;
+		bpf_probe_read_kernel_str(info.name, sizeof(info.name), BPF_CORE_READ(s, name));
+		info.object_size = BPF_CORE_READ(s, object_size);
+		info.size = BPF_CORE_READ(s, size);
 		bpf_map_update_elem(&caches, &ck, &info, BPF_NOEXIST);
 	}
-	st = bpf_map_lookup_elem(&sites, key);
-	if (!st)
-		bump(&lost, KMEMTOP_LOST_SITES_FULL);
-	return st;
+	return idx;
+}
+
+/* Site index of key: per-CPU cache first, then the site_ids hash, then create. */
+static __always_inline __u32 site_idx(const struct site_key *key)
+{
+	__u32 h = (((key->call_site ^ (key->cache >> 6)) * GOLDEN) >> 40) & kmemtop_config.site_cache_mask;
+	struct site_cache_entry *ce = bpf_map_lookup_elem(&site_cache, &h);
+	struct site_key *known;
+	__u32 idx, *found;
+
+	if (ce && ce->key.call_site == key->call_site && ce->key.cache == key->cache) {
+		idx = ce->idx;
+		/* An interrupt on this CPU may have rewritten the entry mid-read: verify. */
+		known = bpf_map_lookup_elem(&site_keys, &idx);
+		if (known && known->call_site == key->call_site && known->cache == key->cache)
+			return idx;
+	}
+	found = bpf_map_lookup_elem(&site_ids, key);
+	idx = found ? *found : site_create(key);
+	if (idx && ce) {
+		ce->key = *key;
+		ce->idx = idx;
+	}
+	return idx;
+}
+
+/* ---- live table -------------------------------------------------------- */
+
+static __always_inline struct live_bucket *bucket_of(__u64 ptr)
+{
+	__u32 b = ((ptr * GOLDEN) >> 32) & kmemtop_config.live_buckets_mask;
+
+	return bpf_map_lookup_elem(&live, &b);
+}
+
+/* Write site and size as one 64-bit store, so a reader never sees half. */
+static __always_inline void slot_set(struct live_slot *sl, __u32 site, __u32 bytes)
+{
+	*(volatile __u64 *)&sl->site = ((__u64)bytes << 32) | site;
 }
 
 /*
- * An allocation returned an address that is still in the live map: the old
- * object was freed by a path that fires no free tracepoint (bulk frees,
- * per-CPU caches) or by a run the recursion guard skipped.  Retire it
- * against its own site, and count it.
+ * The address was handed out again while still live: its free was never
+ * seen (a bulk or per-CPU-cache free path without a tracepoint, or a skipped
+ * run).  Retire the old allocation against its own site, and count it.
  */
-static __always_inline void retire_unseen(__u64 ptr, const struct live_alloc *nv)
+static __always_inline void retire_unseen(__u32 site, __u32 bytes)
 {
-	struct live_alloc *old, copy;
 	struct site_stats *st;
 
-	old = bpf_map_lookup_elem(&live, &ptr);
-	if (!old) {
-		/* Freed meanwhile on another CPU: just insert. */
-		if (bpf_map_update_elem(&live, &ptr, nv, BPF_NOEXIST))
-			bump(&lost, KMEMTOP_LOST_LIVE_UPDATE);
-		return;
-	}
-	copy = *old;
-	if (bpf_map_update_elem(&live, &ptr, nv, BPF_EXIST)) {
-		bump(&lost, KMEMTOP_LOST_LIVE_UPDATE);
-		return;
-	}
-	bump(&lost, KMEMTOP_LOST_FREE_UNSEEN);
-	st = bpf_map_lookup_elem(&sites, &copy.site);
+	bump_lost(KMEMTOP_LOST_FREE_UNSEEN);
+	st = site ? stats_of(site) : NULL;
 	if (!st) {
-		bump(&lost, KMEMTOP_LOST_SITE_MISSING);
+		bump_lost(KMEMTOP_LOST_SITE_MISSING);
 		return;
 	}
 	__sync_fetch_and_add(&st->frees_unseen, 1);
-	__sync_fetch_and_add(&st->unseen_bytes, copy.bytes_alloc);
+	if (bytes)
+		__sync_fetch_and_add(&st->unseen_bytes, bytes);
 }
 
-static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 bytes_req,
-				     __u64 bytes_alloc, const struct kmem_cache *s)
+/* Track ptr as live for site; false when it could not be tracked. */
+static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 bytes)
 {
-	struct site_key key = { .call_site = call_site, .cache = (__u64)s };
-	struct live_alloc la;
-	struct site_stats *st;
+	struct live_bucket *bk = bucket_of(ptr);
+	struct kmemtop_state *g;
+	struct live_value *ov, nv;
+	struct live_slot *sl;
+	int w, empty = -1;
 	long err;
 
+	if (!bk) {
+		bump_lost(KMEMTOP_LOST_LIVE_UPDATE);
+		return false;
+	}
+	/*
+	 * One pass: is the address still live (its free was missed: replace
+	 * it), and which slot is the first empty one?
+	 */
+#pragma unroll
+	for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
+		struct live_slot *sl = &bk->slot[w];
+		__u64 p = sl->ptr;
+
+		if (p == ptr) {
+			__u64 old = *(volatile __u64 *)&sl->site;
+
+			slot_set(sl, site, bytes);
+			retire_unseen((__u32)old, old >> 32);
+			return true;
+		}
+		if (!p && empty < 0)
+			empty = w;
+	}
+	g = global_state();
+	if (g && g->overflow_entries) {
+		ov = bpf_map_lookup_elem(&live_overflow, &ptr);
+		if (ov) {
+			nv = *ov;
+			ov->site = site;
+			ov->bytes_alloc = bytes;
+			retire_unseen(nv.site, nv.bytes_alloc);
+			return true;
+		}
+	}
+	/* Claim the empty slot; if another CPU took it meanwhile, any other. */
+	if (empty >= 0) {
+		sl = &bk->slot[empty & (KMEMTOP_LIVE_WAYS - 1)];
+		if (__sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
+			slot_set(sl, site, bytes);
+			return true;
+		}
+#pragma unroll
+		for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
+			sl = &bk->slot[w];
+			if (sl->ptr == 0 && __sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
+				slot_set(sl, site, bytes);
+				return true;
+			}
+		}
+	}
+	/* Bucket full: spill into the overflow hash. */
+	nv.site = site;
+	nv.bytes_alloc = bytes;
+	err = bpf_map_update_elem(&live_overflow, &ptr, &nv, BPF_NOEXIST);
+	if (err) {
+		bump_lost((err == -E2BIG || err == -ENOMEM) ? KMEMTOP_LOST_LIVE_FULL
+							    : KMEMTOP_LOST_LIVE_UPDATE);
+		return false;
+	}
+	bump_counter(KMEMTOP_CNT_OVERFLOW_INSERTS);
+	if (g)
+		__sync_fetch_and_add(&g->overflow_entries, 1);
+	return true;
+}
+
+/* Stop tracking ptr; its site and size in *out. False when it was not tracked. */
+static __always_inline bool live_remove(__u64 ptr, struct live_value *out)
+{
+	struct live_bucket *bk = bucket_of(ptr);
+	struct kmemtop_state *g;
+	struct live_value *ov;
+	int w;
+
+	if (!bk)
+		return false;
+#pragma unroll
+	for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
+		struct live_slot *sl = &bk->slot[w];
+
+		if (sl->ptr == ptr) {
+			__u64 meta = *(volatile __u64 *)&sl->site;
+
+			out->site = (__u32)meta;
+			out->bytes_alloc = meta >> 32;
+			/* Whoever releases the slot owns the free: no double count on a race. */
+			return __sync_val_compare_and_swap(&sl->ptr, ptr, 0) == ptr;
+		}
+	}
+	g = global_state();
+	if (!g || !g->overflow_entries)
+		return false;
+	ov = bpf_map_lookup_elem(&live_overflow, &ptr);
+	if (!ov)
+		return false;
+	*out = *ov;
+	if (bpf_map_delete_elem(&live_overflow, &ptr))
+		return false;
+	__sync_fetch_and_add(&g->overflow_entries, -1);
+	return true;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+/*
+ * An allocation at call_site: kmalloc (cache == 0, sizes from the
+ * tracepoint) or kmem_cache_alloc (bytes derived by the host from the
+ * cache's sizes, see struct site_stats).
+ */
+static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u32 bytes_req,
+				     __u32 bytes_alloc, __u64 cache)
+{
+	struct site_key key = { .call_site = call_site, .cache = cache };
+	struct site_stats *st;
+	__u32 idx;
+
 	if (ptr == ZERO_SIZE_PTR) {
-		bump(&counters, KMEMTOP_CNT_ZERO_ALLOCS);
+		bump_counter(KMEMTOP_CNT_ZERO_ALLOCS);
 		return;
 	}
-	st = site_get(&key, s);
+	idx = site_idx(&key);
+	st = idx ? stats_of(idx) : NULL;
 	if (!st)
 		return;
 	if (!ptr) {
@@ -161,65 +381,58 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 bytes_req
 		return;
 	}
 	__sync_fetch_and_add(&st->allocs, 1);
-	__sync_fetch_and_add(&st->bytes_req, bytes_req);
-	__sync_fetch_and_add(&st->bytes_alloc, bytes_alloc);
-
-	la.site = key;
-	la.bytes_req = bytes_req;
-	la.bytes_alloc = bytes_alloc;
-	err = bpf_map_update_elem(&live, &ptr, &la, BPF_NOEXIST);
-	if (!err)
-		return;
-	if (err == -EEXIST) {
-		retire_unseen(ptr, &la);
-		return;
+	if (!cache) {
+		__sync_fetch_and_add(&st->bytes_req, bytes_req);
+		__sync_fetch_and_add(&st->bytes_alloc, bytes_alloc);
 	}
-	bump(&lost, (err == -E2BIG || err == -ENOMEM) ? KMEMTOP_LOST_LIVE_FULL
-						       : KMEMTOP_LOST_LIVE_UPDATE);
-	__sync_fetch_and_add(&st->untracked_allocs, 1);
-	__sync_fetch_and_add(&st->untracked_bytes, bytes_alloc);
+	if (!live_insert(ptr, idx, cache ? 0 : bytes_alloc)) {
+		__sync_fetch_and_add(&st->untracked_allocs, 1);
+		if (!cache)
+			__sync_fetch_and_add(&st->untracked_bytes, bytes_alloc);
+	}
 }
 
 static __always_inline void on_free(__u64 ptr)
 {
-	struct live_alloc *la, copy;
+	struct live_value v;
 	struct site_stats *st;
 
 	if (ptr <= ZERO_SIZE_PTR) {
-		bump(&counters, KMEMTOP_CNT_NULL_FREES);
+		bump_counter(KMEMTOP_CNT_NULL_FREES);
 		return;
 	}
-	la = bpf_map_lookup_elem(&live, &ptr);
-	if (!la) {
-		bump(&lost, KMEMTOP_LOST_UNTRACKED_FREE);
+	if (!live_remove(ptr, &v)) {
+		bump_lost(KMEMTOP_LOST_UNTRACKED_FREE);
 		return;
 	}
-	copy = *la;
-	/* Whoever deletes the entry owns the free: no double count on a race. */
-	if (bpf_map_delete_elem(&live, &ptr))
-		return;
-	st = bpf_map_lookup_elem(&sites, &copy.site);
+	st = v.site ? stats_of(v.site) : NULL;
 	if (!st) {
-		bump(&lost, KMEMTOP_LOST_SITE_MISSING);
+		bump_lost(KMEMTOP_LOST_SITE_MISSING);
 		return;
 	}
 	__sync_fetch_and_add(&st->frees, 1);
-	__sync_fetch_and_add(&st->freed_bytes, copy.bytes_alloc);
+	if (v.bytes_alloc)
+		__sync_fetch_and_add(&st->freed_bytes, v.bytes_alloc);
 }
 
 SEC("tp_btf/kmalloc")
 int BPF_PROG(kmemtop__kmalloc, unsigned long call_site, const void *ptr,
 	     size_t bytes_req, size_t bytes_alloc, gfp_t gfp_flags, int node)
 {
-	on_alloc(call_site, (__u64)ptr, bytes_req, bytes_alloc, NULL);
+	on_alloc(call_site, (__u64)ptr, bytes_req, bytes_alloc, 0);
 	return 0;
 }
 
-SEC("tp_btf/kmem_cache_alloc")
+/*
+ * raw_tp, not tp_btf: the verifier types a tp_btf struct pointer argument as
+ * a trusted pointer and forbids hashing its value; raw_tp hands it over as a
+ * plain integer.  Same dispatch, same per-program recursion guard.
+ */
+SEC("raw_tp/kmem_cache_alloc")
 int BPF_PROG(kmemtop__kmem_cache_alloc, unsigned long call_site, const void *ptr,
-	     struct kmem_cache *s, gfp_t gfp_flags, int node)
+	     __u64 cache, gfp_t gfp_flags, int node)
 {
-	on_alloc(call_site, (__u64)ptr, s->object_size, s->size, s);
+	on_alloc(call_site, (__u64)ptr, 0, 0, cache);
 	return 0;
 }
 

@@ -14,6 +14,12 @@ import {
   decodeCacheInfo,
   decodeSiteKey,
   decodeSiteStatsPerCpu,
+  decodeState,
+  encodeConfig,
+  countLiveSlots,
+  KMEMTOP_STATE,
+  LIVE_BUCKET,
+  LIVE_WAYS,
   LOST_CAUSES,
   LostKey,
   SITE_KEY,
@@ -23,21 +29,31 @@ import {
   CacheInfo,
   sumPerCpuU64,
 } from './abi/layout';
-import { checkBtf, checkObject, checkPrivileges, explainBpfFailure } from './sys/preflight';
+import { explainBpfFailure, preflight } from './sys/preflight';
 import * as log from './log';
+import { DEFAULTS } from './config';
 
 export const DEFAULT_OBJECT = path.resolve(__dirname, '..', 'build', 'kmemtop.bpf.o');
 
 export interface TracerOptions {
   objectPath?: string;
-  /* Capacity of the live-object map (entries, preallocated: ~80 bytes each). */
+  /* Live objects the live table is sized for (at most half full at that count). */
   maxLive?: number;
-  /* Capacity of the per-call-site map. */
+  /* Capacity of the site index. */
   maxSites?: number;
   maxCaches?: number;
 }
 
-export const DEFAULTS = { maxLive: 1 << 20, maxSites: 16384, maxCaches: 4096 };
+const SITE_CACHE_ENTRIES = 1024;
+
+/* Live table geometry for a number of live objects: buckets of LIVE_WAYS slots, half full at most. */
+export function liveGeometry(maxLive: number): { buckets: number; overflow: number } {
+  const wanted = Math.ceil((2 * maxLive) / LIVE_WAYS);
+  let buckets = 1;
+  while (buckets < wanted) buckets *= 2;
+  return { buckets, overflow: Math.max(1024, Math.ceil(maxLive / 16)) };
+}
+
 
 export interface RawSite {
   key: SiteKey;
@@ -66,7 +82,7 @@ export interface RawSnapshot {
   lost: Record<LostKey, number>;
   counters: Record<CounterKey, number>;
   programs: ProgramStats[];
-  maps: { sites: MapUsage; caches: MapUsage; live: { maxEntries: number } };
+  maps: { sites: MapUsage; caches: MapUsage; live: { buckets: number; slots: number; overflowMaxEntries: number; overflowEntries: number } };
 }
 
 function monotonicMs(): number {
@@ -97,18 +113,22 @@ export class Tracer {
    */
   static start(opts: TracerOptions = {}): Tracer {
     const objectPath = opts.objectPath ?? DEFAULT_OBJECT;
-    checkPrivileges();
-    checkBtf();
-    checkObject(objectPath);
+    preflight(objectPath);
 
     /* Open the object: parse ELF, nothing in the kernel yet. */
     const obj = BpfObject.open(objectPath);
     const tracer = new Tracer(obj, opts);
     try {
-      /* Configure map sizes before load: maps are preallocated. */
-      obj.map('live').setMaxEntries(tracer.opts.maxLive);
-      obj.map('sites').setMaxEntries(tracer.opts.maxSites);
+      /* Configure before load: map sizes (maps are preallocated) and the read-only config. */
+      const geo = liveGeometry(tracer.opts.maxLive);
+      obj.map('live').setMaxEntries(geo.buckets);
+      obj.map('live_overflow').setMaxEntries(geo.overflow);
+      for (const m of ['site_ids', 'site_keys', 'site_stats']) obj.map(m).setMaxEntries(tracer.opts.maxSites);
+      obj.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES);
       obj.map('caches').setMaxEntries(tracer.opts.maxCaches);
+      obj.map('.rodata.config').setInitialValue(
+        encodeConfig({ liveBucketsMask: geo.buckets - 1, maxSites: tracer.opts.maxSites, siteCacheMask: SITE_CACHE_ENTRIES - 1 }),
+      );
       /* Load & verify BPF programs. */
       try {
         obj.load();
@@ -127,7 +147,7 @@ export class Tracer {
       }
       tracer.startedMonotonicMs = monotonicMs();
       tracer.startedAt = new Date();
-      log.debug(`attached ${tracer.links.length} programs; live map ${tracer.opts.maxLive} entries`);
+      log.debug(`attached ${tracer.links.length} programs; live table for ${tracer.opts.maxLive} objects`);
       return tracer;
     } catch (e) {
       tracer.close();
@@ -145,18 +165,28 @@ export class Tracer {
     for (const l of this.links.splice(0)) l.destroy();
   }
 
+  private readState() {
+    const d = dumpMap(this.object.map('state').fd, 4, KMEMTOP_STATE.size, 1);
+    return decodeState(d.values);
+  }
+
   /* Read everything the programs aggregated so far. Counters only grow: nothing is reset. */
   read(): RawSnapshot {
     const obj = this.object;
-    const sitesMap = obj.map('sites');
-    const sitesVal = perCpuValueSize(SITE_STATS.size, this.nrCpus);
-    const sd = dumpMap(sitesMap.fd, SITE_KEY.size, sitesVal, sitesMap.maxEntries);
+    const state = this.readState();
+    const maxSites = this.opts.maxSites;
+    /* Sites are numbered 1..next_site; read only that prefix of the arrays. */
+    const n = Math.min(state.nextSite + 1, maxSites);
+    const kd = dumpMap(obj.map('site_keys').fd, 4, SITE_KEY.size, n);
+    const statsVal = perCpuValueSize(SITE_STATS.size, this.nrCpus);
+    const sd = dumpMap(obj.map('site_stats').fd, 4, statsVal, n);
     const sites: RawSite[] = [];
-    for (let i = 0; i < sd.count; i++) {
-      sites.push({
-        key: decodeSiteKey(sd.keys, i * SITE_KEY.size),
-        stats: decodeSiteStatsPerCpu(sd.values, i * sitesVal, this.nrCpus),
-      });
+    for (let i = 0; i < Math.min(kd.count, sd.count); i++) {
+      if (kd.keys.readUInt32LE(i * 4) !== sd.keys.readUInt32LE(i * 4)) throw new Error('site_keys and site_stats read out of step');
+      const key = decodeSiteKey(kd.values, i * SITE_KEY.size);
+      /* Index 0 is unused; an all-zero key is an index given up in a creation race. */
+      if (key.callSite === 0n && key.cache === 0n) continue;
+      sites.push({ key, stats: decodeSiteStatsPerCpu(sd.values, i * statsVal, this.nrCpus) });
     }
 
     const cachesMap = obj.map('caches');
@@ -166,6 +196,7 @@ export class Tracer {
       caches.set(cd.keys.readBigUInt64LE(i * 8), decodeCacheInfo(cd.values, i * CACHE_INFO.size));
     }
 
+    const live = obj.map('live');
     return {
       monotonicMs: monotonicMs(),
       wallTime: new Date(),
@@ -184,11 +215,27 @@ export class Tracer {
         };
       }),
       maps: {
-        sites: { entries: sd.count, maxEntries: sitesMap.maxEntries },
+        sites: { entries: sites.length, maxEntries: maxSites - 1 },
         caches: { entries: cd.count, maxEntries: cachesMap.maxEntries },
-        live: { maxEntries: obj.map('live').maxEntries },
+        live: {
+          buckets: live.maxEntries,
+          slots: live.maxEntries * LIVE_WAYS,
+          overflowMaxEntries: obj.map('live_overflow').maxEntries,
+          overflowEntries: state.overflowEntries,
+        },
       },
     };
+  }
+
+  /*
+   * Objects tracked as live right now: occupied slots of the live table plus
+   * overflow entries.  Reads the whole table (tens of MB at the default
+   * size): for checks and status, not for every refresh.
+   */
+  liveEntries(): number {
+    const live = this.object.map('live');
+    const d = dumpMap(live.fd, 4, LIVE_BUCKET.size, live.maxEntries);
+    return countLiveSlots(d.values, d.count) + this.readState().overflowEntries;
   }
 
   private readPerCpuArray(map: BpfMap, names: readonly { key: string }[]): Record<string, number> {

@@ -11,13 +11,14 @@ export type Scalar = 'u32' | 'u64';
 export interface FieldSpec {
   /* Name in C (as in kmemtop.h). */
   c: string;
-  type: Scalar | { char: number } | StructLayout;
+  type: FieldType;
 }
+export type FieldType = Scalar | { char: number } | { array: StructLayout; n: number } | StructLayout;
 export interface Field {
   c: string;
   offset: number;
   size: number;
-  type: FieldSpec['type'];
+  type: FieldType;
 }
 export interface StructLayout {
   cName: string;
@@ -26,10 +27,14 @@ export interface StructLayout {
   offsetOf(c: string): number;
 }
 
-function sizeAlign(t: FieldSpec['type']): [number, number] {
+function sizeAlign(t: FieldType): [number, number] {
   if (t === 'u32') return [4, 4];
   if (t === 'u64') return [8, 8];
   if ('char' in t) return [t.char, 1];
+  if ('array' in t) {
+    const [size, align] = sizeAlign(t.array);
+    return [size * t.n, align];
+  }
   const align = Math.max(...t.fields.map((f) => sizeAlign(f.type)[1]));
   return [t.size, align];
 }
@@ -87,11 +92,77 @@ export const SITE_STATS = defineStruct(
   SITE_STATS_FIELDS.map((c) => ({ c, type: 'u64' as const })),
 );
 
-export const LIVE_ALLOC = defineStruct('live_alloc', [
-  { c: 'site', type: SITE_KEY },
-  { c: 'bytes_req', type: 'u32' },
+export const LIVE_WAYS = 8;
+
+export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
+  { c: 'live_buckets_mask', type: 'u32' },
+  { c: 'max_sites', type: 'u32' },
+  { c: 'site_cache_mask', type: 'u32' },
+  { c: 'pad', type: 'u32' },
+]);
+
+export const LIVE_SLOT = defineStruct('live_slot', [
+  { c: 'ptr', type: 'u64' },
+  { c: 'site', type: 'u32' },
   { c: 'bytes_alloc', type: 'u32' },
 ]);
+
+export const LIVE_BUCKET = defineStruct('live_bucket', [{ c: 'slot', type: { array: LIVE_SLOT, n: LIVE_WAYS } }]);
+
+export const LIVE_VALUE = defineStruct('live_value', [
+  { c: 'site', type: 'u32' },
+  { c: 'bytes_alloc', type: 'u32' },
+]);
+
+export const SITE_CACHE_ENTRY = defineStruct('site_cache_entry', [
+  { c: 'key', type: SITE_KEY },
+  { c: 'idx', type: 'u32' },
+  { c: 'pad', type: 'u32' },
+]);
+
+export const KMEMTOP_STATE = defineStruct('kmemtop_state', [
+  { c: 'next_site', type: 'u64' },
+  { c: 'overflow_entries', type: 'u64' },
+]);
+
+export interface Config {
+  liveBucketsMask: number;
+  maxSites: number;
+  siteCacheMask: number;
+}
+
+export function encodeConfig(c: Config): Buffer {
+  const b = Buffer.alloc(KMEMTOP_CONFIG.size);
+  b.writeUInt32LE(c.liveBucketsMask, KMEMTOP_CONFIG.offsetOf('live_buckets_mask'));
+  b.writeUInt32LE(c.maxSites, KMEMTOP_CONFIG.offsetOf('max_sites'));
+  b.writeUInt32LE(c.siteCacheMask, KMEMTOP_CONFIG.offsetOf('site_cache_mask'));
+  return b;
+}
+
+export interface KmemtopState {
+  nextSite: number;
+  overflowEntries: number;
+}
+
+export function decodeState(buf: Buffer, off = 0): KmemtopState {
+  return {
+    nextSite: readU64(buf, off + KMEMTOP_STATE.offsetOf('next_site')),
+    overflowEntries: readU64(buf, off + KMEMTOP_STATE.offsetOf('overflow_entries')),
+  };
+}
+
+/* Occupied slots of a run of live buckets (ptr != 0). */
+export function countLiveSlots(buckets: Buffer, count: number): number {
+  let n = 0;
+  const ptrOff = LIVE_SLOT.offsetOf('ptr');
+  for (let b = 0; b < count; b++) {
+    for (let w = 0; w < LIVE_WAYS; w++) {
+      const off = b * LIVE_BUCKET.size + w * LIVE_SLOT.size + ptrOff;
+      if (buckets.readUInt32LE(off) !== 0 || buckets.readUInt32LE(off + 4) !== 0) n++;
+    }
+  }
+  return n;
+}
 
 export const CACHE_INFO = defineStruct('cache_info', [
   { c: 'name', type: { char: CACHE_NAME_LEN } },
@@ -115,6 +186,7 @@ export type LostKey = (typeof LOST_CAUSES)[number]['key'];
 export const COUNTERS = [
   { c: 'KMEMTOP_CNT_NULL_FREES', key: 'nullFrees' },
   { c: 'KMEMTOP_CNT_ZERO_ALLOCS', key: 'zeroSizeAllocs' },
+  { c: 'KMEMTOP_CNT_OVERFLOW_INSERTS', key: 'overflowInserts' },
 ] as const;
 export const COUNTERS_MAX = COUNTERS.length;
 export type CounterKey = (typeof COUNTERS)[number]['key'];

@@ -13,8 +13,20 @@ export type Ptr = bigint;
 const libbpf = koffi.load('libbpf.so.1');
 const libc = koffi.load('libc.so.6');
 
-/* libbpf log callback: the message arrives as a format and a va_list. */
-export const PrintFn = koffi.proto('int kmemtop_libbpf_print_fn(int level, const char *fmt, void *args)');
+/*
+ * libbpf log callback: the message arrives as a format and a va_list.  koffi's
+ * type names are process-wide, and jest loads this module once per test file:
+ * reuse the type when it exists.
+ */
+function printFnType(): ReturnType<typeof koffi.proto> {
+  const name = 'kmemtop_libbpf_print_fn';
+  try {
+    return koffi.type(name) as ReturnType<typeof koffi.proto>;
+  } catch {
+    return koffi.proto(`int ${name}(int level, const char *fmt, void *args)`);
+  }
+}
+export const PrintFn = printFnType();
 
 export const raw = {
   libbpf_set_print: libbpf.func('void *libbpf_set_print(kmemtop_libbpf_print_fn *fn)'),

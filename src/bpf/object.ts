@@ -52,6 +52,15 @@ export class BpfMap {
     if (err) throw new BpfError(`set max_entries of map ${this.name}`, -err);
   }
 
+  /* Initial contents of a global-data map (.rodata, .data, ...), before load. */
+  setInitialValue(data: Buffer): void {
+    if (data.length !== this.valueSize) {
+      throw new Error(`initial value of map ${this.name}: ${data.length} bytes, map holds ${this.valueSize}`);
+    }
+    const err = raw.bpf_map__set_initial_value(this.ptr, data, data.length);
+    if (err) throw new BpfError(`set initial value of map ${this.name}`, -err);
+  }
+
   get maxEntries(): number {
     return raw.bpf_map__max_entries(this.ptr);
   }

@@ -6,7 +6,8 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Tracer } from '../tracer';
+import { DEFAULT_OBJECT, Tracer } from '../tracer';
+import { preflight } from '../sys/preflight';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot } from '../model/snapshot';
 import { ReportMeta, renderJson, renderText, toDocument } from '../output/report';
@@ -30,9 +31,22 @@ export function writeOutput(text: string, file?: string): void {
   }
 }
 
+/* Fail before tracing, not after a long run, when the report cannot be written. */
+export function checkWritable(file?: string): void {
+  if (!file) return;
+  const dir = path.dirname(path.resolve(file));
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    throw new KmemtopError(`kmemtop: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 /* Run fn with a started tracer; close it however fn ends. */
 async function withTracer<T>(a: CommonArgs, fn: (t: Tracer, syms: Kallsyms) => Promise<T>): Promise<T> {
-  /* Symbols first: a kptr_restrict problem fails before anything is loaded. */
+  /* Check, then read symbols: a kptr_restrict problem fails before anything is loaded. */
+  preflight(DEFAULT_OBJECT);
+  checkWritable(a.output);
   const syms = Kallsyms.load();
   const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites });
   const closeOnExit = () => tracer.close();

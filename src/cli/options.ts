@@ -4,7 +4,7 @@
  */
 import yargs, { Argv } from 'yargs';
 import { SORT_KEYS, SortKey } from '../model/snapshot';
-import { DEFAULTS } from '../tracer';
+import { DEFAULTS } from '../config';
 
 export interface CommonArgs {
   json: boolean;

@@ -4,7 +4,7 @@
  */
 import type { RawSnapshot, ProgramStats } from '../tracer';
 import type { Symbol } from '../sys/kallsyms';
-import type { LostKey, CounterKey } from '../abi/layout';
+import type { LostKey, CounterKey, CacheInfo, SiteStats } from '../abi/layout';
 
 export const SCHEMA_VERSION = 1;
 
@@ -57,22 +57,51 @@ export interface Snapshot {
 
 export type Resolver = (ip: bigint) => Symbol | null;
 
-export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, cache: string | null): Site {
+export interface SiteBytes {
+  requested: number;
+  allocated: number;
+  freed: number;
+  untracked: number;
+  unseen: number;
+}
+
+/*
+ * Byte sums of a site.  kmalloc sites count bytes in the kernel; a cache
+ * site's objects all have the cache's sizes, so the kernel counts objects
+ * only and the bytes follow from the cache (see struct site_stats).
+ */
+export function siteBytes(s: SiteStats, cache: CacheInfo | null): SiteBytes {
+  if (!cache) {
+    return { requested: s.bytes_req, allocated: s.bytes_alloc, freed: s.freed_bytes, untracked: s.untracked_bytes, unseen: s.unseen_bytes };
+  }
+  return {
+    requested: s.allocs * cache.objectSize,
+    allocated: s.allocs * cache.size,
+    freed: s.frees * cache.size,
+    untracked: s.untracked_allocs * cache.size,
+    unseen: s.frees_unseen * cache.size,
+  };
+}
+
+/* One site of the model. cache: the site's slab cache, null for kmalloc sites. */
+export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, cache: CacheInfo | null): Site {
   const s = raw.stats;
+  const isCacheSite = raw.key.cache !== 0n;
+  const b = siteBytes(s, isCacheSite ? (cache ?? { name: '[unknown cache]', objectSize: 0, size: 0 }) : null);
   return {
     function: sym ? sym.function : '[unknown]',
     offset: sym ? sym.offset : 0,
     module: sym ? sym.module : null,
-    cache,
+    cache: isCacheSite ? (cache?.name ?? '[unknown cache]') : null,
     allocs: s.allocs,
     frees: s.frees,
     freesUnseen: s.frees_unseen,
     untrackedAllocs: s.untracked_allocs,
     failedAllocs: s.failed_allocs,
-    bytesRequested: s.bytes_req,
-    bytesAllocated: s.bytes_alloc,
+    bytesRequested: b.requested,
+    bytesAllocated: b.allocated,
     liveObjects: s.allocs - s.untracked_allocs - s.frees - s.frees_unseen,
-    liveBytes: s.bytes_alloc - s.untracked_bytes - s.freed_bytes - s.unseen_bytes,
+    liveBytes: b.allocated - b.untracked - b.freed - b.unseen,
   };
 }
 
@@ -115,10 +144,7 @@ export function accuracyOf(lost: Snapshot['lost']): Accuracy {
 }
 
 export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monotonicMs: number }, resolve: Resolver): Snapshot {
-  const sites = raw.sites.map((r) => {
-    const cache = r.key.cache === 0n ? null : (raw.caches.get(r.key.cache)?.name ?? '[unknown cache]');
-    return toSite(r, resolve(r.key.callSite), cache);
-  });
+  const sites = raw.sites.map((r) => toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null));
   const recursionMisses = raw.programs.reduce((n, p) => n + p.recursionMisses, 0);
   const lost = { ...raw.lost, recursionMisses };
   return {

@@ -47,6 +47,13 @@ export function checkObject(path: string): void {
   }
 }
 
+/* Everything that can be checked before loading, in the order a user should fix it. */
+export function preflight(objectPath: string): void {
+  checkPrivileges();
+  checkBtf();
+  checkObject(objectPath);
+}
+
 const ENOENT = 2;
 const ESRCH = 3;
 const EPERM = 1;

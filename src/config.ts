@@ -1,0 +1,8 @@
+/* Defaults shared by the CLI and the tracer. */
+export const DEFAULTS = {
+  /* Live-object map capacity: preallocated, ~80 bytes of kernel memory per entry. */
+  maxLive: 1 << 20,
+  /* Call-site map capacity (per-CPU values). */
+  maxSites: 16384,
+  maxCaches: 4096,
+};

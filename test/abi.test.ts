@@ -1,0 +1,110 @@
+/*
+ * The kernel/host contract: the TypeScript layouts in src/abi/layout.ts must
+ * match the structs and enums of bpf/kmemtop.h as compiled into the BPF
+ * object (read back from its BTF), and the bpf_prog_info offsets must match
+ * the system's linux/bpf.h.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  BPF_PROG_INFO,
+  CACHE_INFO,
+  COUNTERS,
+  KMEMTOP_CONFIG,
+  KMEMTOP_STATE,
+  LIVE_BUCKET,
+  LIVE_SLOT,
+  LIVE_VALUE,
+  LOST_CAUSES,
+  SITE_CACHE_ENTRY,
+  SITE_KEY,
+  SITE_STATS,
+  StructLayout,
+} from '../src/abi/layout';
+
+const OBJ = path.join(__dirname, '..', 'build', 'kmemtop.bpf.o');
+
+interface BtfType {
+  id: number;
+  kind: string;
+  name?: string;
+  size?: number;
+  type_id?: number;
+  members?: { name: string; type_id: number; bits_offset: number }[];
+  values?: { name: string; val: number }[];
+  nr_elems?: number;
+}
+
+function loadBtf(): Map<string, BtfType> & { byId: Map<number, BtfType> } {
+  const out = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', OBJ], { encoding: 'utf8' });
+  const types = (JSON.parse(out) as { types: BtfType[] }).types;
+  const byName = new Map<string, BtfType>() as Map<string, BtfType> & { byId: Map<number, BtfType> };
+  byName.byId = new Map(types.map((t) => [t.id, t]));
+  for (const t of types) if (t.name && (t.kind === 'STRUCT' || t.kind === 'ENUM')) byName.set(`${t.kind}:${t.name}`, t);
+  return byName;
+}
+
+/* Size in bytes of a BTF type, following typedefs, qualifiers and arrays. */
+function sizeOf(btf: ReturnType<typeof loadBtf>, id: number): number {
+  const t = btf.byId.get(id)!;
+  if (t.size !== undefined) return t.size;
+  if (t.kind === 'ARRAY') return t.nr_elems! * sizeOf(btf, t.type_id!);
+  return sizeOf(btf, t.type_id!);
+}
+
+describe('kmemtop.h structs against the BPF object BTF', () => {
+  const btf = loadBtf();
+  const layouts: StructLayout[] = [SITE_KEY, SITE_STATS, LIVE_SLOT, LIVE_BUCKET, LIVE_VALUE, SITE_CACHE_ENTRY, KMEMTOP_STATE, KMEMTOP_CONFIG, CACHE_INFO];
+
+  it.each(layouts.map((l) => [l.cName, l]))('struct %s: size, field names, offsets and sizes', (_n, layout) => {
+    const l = layout as StructLayout;
+    const t = btf.get(`STRUCT:${l.cName}`);
+    expect(t).toBeDefined();
+    expect(t!.size).toBe(l.size);
+    const fromBtf = t!.members!.map((m) => ({ c: m.name, offset: m.bits_offset / 8, size: sizeOf(btf, m.type_id) }));
+    expect(l.fields.map((f) => ({ c: f.c, offset: f.offset, size: f.size }))).toEqual(fromBtf);
+  });
+
+  it('enum kmemtop_lost_cause matches LOST_CAUSES', () => {
+    const e = btf.get('ENUM:kmemtop_lost_cause')!;
+    expect(e.values!.filter((v) => v.name !== 'KMEMTOP_LOST_MAX')).toEqual(LOST_CAUSES.map((c, i) => ({ name: c.c, val: i })));
+    expect(e.values!.find((v) => v.name === 'KMEMTOP_LOST_MAX')!.val).toBe(LOST_CAUSES.length);
+  });
+
+  it('enum kmemtop_counter matches COUNTERS', () => {
+    const e = btf.get('ENUM:kmemtop_counter')!;
+    expect(e.values!.filter((v) => v.name !== 'KMEMTOP_CNT_MAX')).toEqual(COUNTERS.map((c, i) => ({ name: c.c, val: i })));
+  });
+});
+
+describe('struct bpf_prog_info offsets against linux/bpf.h', () => {
+  it('matches offsetof() compiled by the system C compiler', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-abi-'));
+    try {
+      const fields = Object.keys(BPF_PROG_INFO.offsets);
+      const src = path.join(dir, 'pi.c');
+      fs.writeFileSync(
+        src,
+        '#include <stdio.h>\n#include <stddef.h>\n#include <linux/bpf.h>\nint main(void){\n' +
+          fields.map((f) => `printf("${f} %zu\\n", offsetof(struct bpf_prog_info, ${f}));`).join('\n') +
+          '\nprintf("size %zu\\n", sizeof(struct bpf_prog_info));\nreturn 0;}\n',
+      );
+      execFileSync('cc', ['-o', path.join(dir, 'pi'), src]);
+      const got = Object.fromEntries(
+        execFileSync(path.join(dir, 'pi'), { encoding: 'utf8' })
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' '))
+          .map(([k, v]) => [k, Number(v)]),
+      );
+      for (const f of fields) expect([f, got[f]]).toEqual([f, (BPF_PROG_INFO.offsets as Record<string, number>)[f]]);
+      /* Our buffer must cover at least every field we read. */
+      expect(BPF_PROG_INFO.size).toBeGreaterThanOrEqual(BPF_PROG_INFO.offsets.recursion_misses + 8);
+      expect(BPF_PROG_INFO.size).toBeLessThanOrEqual(got.size);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

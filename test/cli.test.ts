@@ -1,0 +1,131 @@
+/*
+ * The kmemtop command as a user meets it: --help, and one clear line with a
+ * non-zero exit (never a stack trace) for each way it can be misused or
+ * cannot run.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { BpfError, BpfObject, recentLibbpfLog } from '../src/bpf/object';
+import { explainBpfFailure } from '../src/sys/preflight';
+import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, ROOT } from './helpers/bpf';
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}, wrap: string[] = []) {
+  const [cmd, ...pre] = wrap.length ? wrap : [KMEMTOP];
+  const r = spawnSync(cmd, [...pre, ...(wrap.length ? [KMEMTOP] : []), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectOneLineError(r: ReturnType<typeof run>, status: number, msg: RegExp) {
+  expect(r.status).toBe(status);
+  expect(r.stderr).toMatch(msg);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('kmemtop --help and usage errors', () => {
+  it('--help lists the commands and examples', () => {
+    const r = run(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/record/);
+    expect(r.stdout).toMatch(/snapshot/);
+    expect(r.stdout).toMatch(/Examples:/);
+  });
+
+  it('record --help documents the options with units', () => {
+    const r = run(['record', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/--max-live/);
+    expect(r.stdout).toMatch(/--sort/);
+  });
+
+  it.each([
+    [['record'], /record needs a command/],
+    [['snapshot', '-d', 'x'], /--duration/],
+    [['record', '--bogus', '--', 'true'], /Unknown argument/],
+    [['frobnicate'], /Unknown argument|command/],
+  ])('%j: one line, exit 2', (args, msg) => {
+    expectOneLineError(run(args as string[]), 2, msg as RegExp);
+  });
+});
+
+describeBpf('kmemtop cannot run: one line with the fix', () => {
+  beforeAll(() => assertBpfUsable());
+
+  it('not root', () => {
+    const r = run(['snapshot', '-d', '1'], {}, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']);
+    expectOneLineError(r, 1, /needs root.*sudo/);
+  });
+
+  it('no BTF', () => {
+    expectOneLineError(run(['snapshot', '-d', '1'], { KMEMTOP_BTF_PATH: '/nonexistent/vmlinux' }), 1, /no BTF.*CONFIG_DEBUG_INFO_BTF/);
+  });
+
+  it('kallsyms hidden by kptr_restrict', () => {
+    const sysctl = '/proc/sys/kernel/kptr_restrict';
+    const saved = fs.readFileSync(sysctl, 'utf8');
+    try {
+      fs.writeFileSync(sysctl, '2');
+      expectOneLineError(run(['snapshot', '-d', '1']), 1, /kptr_restrict/);
+    } finally {
+      fs.writeFileSync(sysctl, saved);
+    }
+  });
+
+  it('a command that does not exist', () => {
+    expectOneLineError(run(['record', '--', '/nonexistent/cmd']), 127, /cannot run \/nonexistent\/cmd: command not found/);
+  });
+
+  it('an unwritable output file', () => {
+    expectOneLineError(run(['record', '-o', '/nonexistent/dir/x.json', '--', 'true']), 1, /cannot write \/nonexistent\/dir\/x.json/);
+  });
+
+  it('a tracepoint this kernel lacks: the real libbpf failure, explained', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-tp-'));
+    const src = path.join(dir, 'missing.bpf.c');
+    const obj = path.join(dir, 'missing.bpf.o');
+    fs.writeFileSync(
+      src,
+      '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC("license") = "GPL";\n' +
+        'SEC("tp_btf/kmemtop_no_such_tracepoint") int kmemtop__missing(void *ctx) { return 0; }\n',
+    );
+    try {
+      execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-I', path.join(ROOT, 'build'), '-c', src, '-o', obj]);
+      const o = BpfObject.open(obj);
+      let err: unknown;
+      try {
+        o.load();
+      } catch (e) {
+        err = e;
+      } finally {
+        o.close();
+      }
+      expect(err).toBeInstanceOf(BpfError);
+      const msg = explainBpfFailure(err as BpfError, 'load', recentLibbpfLog()).message;
+      expect(msg).toMatch(/no tracepoint 'kmemtop_no_such_tracepoint'/);
+      expect(msg.split('\n')).toHaveLength(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves nothing loaded', () => {
+    expect(kmemtopProgIds()).toEqual([]);
+  });
+});
+
+describe('explainBpfFailure (errno mapping)', () => {
+  it.each([
+    [38, 'load', /does not support BPF.*CONFIG_BPF_SYSCALL/],
+    [1, 'load', /refused to load.*run as root/],
+    [7, 'load', /lower --max-live/],
+    [2, 'attach', /no tracepoint 'kmalloc'/],
+  ])('errno %d at %s', (errno, stage, msg) => {
+    const e = new BpfError('x', errno as number);
+    expect(explainBpfFailure(e, stage as 'load' | 'attach', [], 'tp_btf/kmalloc').message).toMatch(msg as RegExp);
+  });
+});

@@ -1,0 +1,32 @@
+/* Load the fixtures captured from the real kernel by scripts/capture-fixtures. */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { RawSnapshot } from '../../src/tracer';
+import { Kallsyms } from '../../src/sys/kallsyms';
+
+export const FIXTURES = path.join(__dirname, '..', 'fixtures');
+
+export function fixtureKallsyms(): Kallsyms {
+  return Kallsyms.parse(fs.readFileSync(path.join(FIXTURES, 'kallsyms.txt'), 'utf8'));
+}
+
+/* The fixture's cache ids stand in for kmem_cache pointers. */
+export function fixtureRaw(): RawSnapshot {
+  const j = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'raw-eventfd.json'), 'utf8'));
+  return {
+    monotonicMs: j.monotonicMs,
+    wallTime: new Date(j.wallTime),
+    sites: j.sites.map((s: { callSite: string; cache: string; stats: never }) => ({
+      key: { callSite: BigInt('0x' + s.callSite), cache: BigInt(s.cache) },
+      stats: s.stats,
+    })),
+    caches: new Map(j.caches.map((c: { id: string; name: string; objectSize: number; size: number }) => [
+      BigInt(c.id),
+      { name: c.name, objectSize: c.objectSize, size: c.size },
+    ])),
+    lost: j.lost,
+    counters: j.counters,
+    programs: j.programs,
+    maps: j.maps,
+  };
+}

@@ -1,0 +1,65 @@
+import {
+  CACHE_INFO,
+  decodeCacheInfo,
+  decodeSiteKey,
+  decodeSiteStatsPerCpu,
+  defineStruct,
+  readU64,
+  SITE_STATS,
+  SITE_STATS_FIELDS,
+  sumPerCpuU64,
+} from '../src/abi/layout';
+import { perCpuValueSize } from '../src/bpf/map';
+
+describe('layout', () => {
+  it('lays out fields with C alignment and tail padding', () => {
+    const l = defineStruct('t', [
+      { c: 'a', type: 'u32' },
+      { c: 'b', type: 'u64' },
+      { c: 'c', type: 'u32' },
+    ]);
+    expect(l.fields.map((f) => f.offset)).toEqual([0, 8, 16]);
+    expect(l.size).toBe(24);
+    expect(() => l.offsetOf('nope')).toThrow(/no field nope/);
+  });
+
+  it('reads u64 counters above 2^32 exactly', () => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(0x1_2345_6789n);
+    expect(readU64(b, 0)).toBe(0x1_2345_6789);
+  });
+
+  it('decodes a site key with kernel addresses as BigInt', () => {
+    const b = Buffer.alloc(16);
+    b.writeBigUInt64LE(0xffffffff81234567n, 0);
+    b.writeBigUInt64LE(0xffff888100001000n, 8);
+    expect(decodeSiteKey(b)).toEqual({ callSite: 0xffffffff81234567n, cache: 0xffff888100001000n });
+  });
+
+  it('sums per-CPU site_stats copies', () => {
+    const cpus = 3;
+    const b = Buffer.alloc(perCpuValueSize(SITE_STATS.size, cpus));
+    const stride = SITE_STATS.size;
+    for (let cpu = 0; cpu < cpus; cpu++) {
+      SITE_STATS_FIELDS.forEach((f, i) => b.writeBigUInt64LE(BigInt((cpu + 1) * (i + 1)), cpu * stride + SITE_STATS.offsetOf(f)));
+    }
+    const s = decodeSiteStatsPerCpu(b, 0, cpus);
+    SITE_STATS_FIELDS.forEach((f, i) => expect(s[f]).toBe(6 * (i + 1)));
+  });
+
+  it('decodes cache_info names without trailing NULs', () => {
+    const b = Buffer.alloc(CACHE_INFO.size);
+    b.write('kmalloc-256', 0);
+    b.writeUInt32LE(200, CACHE_INFO.offsetOf('object_size'));
+    b.writeUInt32LE(256, CACHE_INFO.offsetOf('size'));
+    expect(decodeCacheInfo(b)).toEqual({ name: 'kmalloc-256', objectSize: 200, size: 256 });
+  });
+
+  it('sums per-CPU u64 array values', () => {
+    const b = Buffer.alloc(16);
+    b.writeBigUInt64LE(5n, 0);
+    b.writeBigUInt64LE(7n, 8);
+    expect(sumPerCpuU64(b, 2)).toBe(12);
+    expect(perCpuValueSize(12, 2)).toBe(32);
+  });
+});

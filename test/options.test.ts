@@ -1,0 +1,41 @@
+import { check, parse, UsageError } from '../src/cli/options';
+
+describe('command line', () => {
+  it('parses record with the command after --', () => {
+    const p = parse(['record', '--top', '5', '--json', '--', 'ls', '-la']);
+    expect(p.cmd).toBe('record');
+    if (p.cmd !== 'record') throw new Error();
+    expect(p.args.command).toEqual(['ls', '-la']);
+    expect(p.args.top).toBe(5);
+    expect(p.args.json).toBe(true);
+  });
+
+  it('parses snapshot --duration', () => {
+    const p = parse(['snapshot', '-d', '1.5', '--sort', 'allocs']);
+    expect(p).toMatchObject({ cmd: 'snapshot', args: { duration: 1.5, sort: 'allocs' } });
+  });
+
+  it('returns help text for --help', () => {
+    const p = parse(['--help']);
+    expect(p.cmd).toBe('help');
+    if (p.cmd === 'help') expect(p.text).toMatch(/Examples:/);
+  });
+
+  it.each([
+    [['record'], /record needs a command/],
+    [['snapshot'], /duration/],
+    [['snapshot', '-d', '0'], /--duration takes/],
+    [['record', '--top', '-1', '--', 'true'], /--top takes/],
+    [['record', '--sort', 'bogus', '--', 'true'], /Invalid values|sort/],
+    [['record', '--max-live', '10', '--', 'true'], /--max-live/],
+    [['bogus'], /Unknown argument|command/],
+    [[], /name a command/],
+  ])('rejects %j naming the flag', (argv, msg) => {
+    expect(() => parse(argv as string[])).toThrow(UsageError);
+    expect(() => parse(argv as string[])).toThrow(msg as RegExp);
+  });
+
+  it('check() is pure and returns null when all is well', () => {
+    expect(check({ top: 25, maxLive: 1 << 20, maxSites: 16384, command: ['x'] }, 'record')).toBeNull();
+  });
+});
