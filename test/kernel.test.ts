@@ -72,6 +72,47 @@ describeBpf('real kernel: per-call-site accounting', () => {
     }
   });
 
+  it('conservation: the live objects of all sites equal the entries of the live table', () => {
+    const t = Tracer.start({ maxLive: 65536 });
+    try {
+      execFileSync(LOADGEN, ['eventfd-churn', '5000']);
+      execFileSync('sh', ['-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done']);
+      t.detach(); /* freeze the maps */
+      const snap = snapshotOf(t);
+      expect(snap.totals.liveObjects).toBe(t.liveEntries());
+      for (const s of snap.sites) expect(s.liveObjects).toBe(s.allocs - s.untrackedAllocs - s.frees - s.freesUnseen);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('a live table too small: spills into the overflow map, then counts what it cannot track', async () => {
+    /* 1024 objects -> 256 buckets of 8 slots and a 1024-entry overflow map: 3000 held eventfds cannot all fit. */
+    const t = Tracer.start({ maxLive: 1024 });
+    try {
+      const holder = spawn(LOADGEN, ['eventfd-hold', '3000'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        holder.once('exit', (code) => reject(new Error(`holder exited early: ${code}`)));
+      });
+      t.detach();
+      const snap = snapshotOf(t);
+      expect(snap.counters.overflowInserts).toBeGreaterThan(0);
+      expect(snap.lost.liveFull).toBeGreaterThan(0);
+      expect(snap.accuracy.approximate).toBe(true);
+      expect(snap.accuracy.maxLiveObjectsError).toBeGreaterThanOrEqual(snap.lost.liveFull);
+      const ev = eventfdSites(snap);
+      /* Every held eventfd is either live or counted as untracked: none vanishes. */
+      expect(sum(ev, 'liveObjects') + sum(ev, 'untrackedAllocs')).toBeGreaterThanOrEqual(3000);
+      expect(sum(snap.sites, 'untrackedAllocs')).toBe(snap.lost.liveFull + snap.lost.liveUpdateFailed);
+      expect(snap.totals.liveObjects).toBe(t.liveEntries());
+      holder.stdin.end();
+      await new Promise((resolve) => holder.once('exit', resolve));
+    } finally {
+      t.close();
+    }
+  });
+
   it('kmemtop record: the command output passes through, JSON report in -o, exit code kept', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-rec-'));
     try {
