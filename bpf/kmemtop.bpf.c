@@ -30,6 +30,7 @@
 #define ENOMEM 12
 #define EEXIST 17
 #define GOLDEN 0x9E3779B97F4A7C15ULL
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -42,6 +43,10 @@ const volatile struct kmemtop_config kmemtop_config SEC(".rodata.config") = {
 /* Anchors that put the ABI enums into the object's BTF for test/abi.test.ts. */
 const volatile enum kmemtop_lost_cause kmemtop_abi_lost = KMEMTOP_LOST_MAX;
 const volatile enum kmemtop_counter kmemtop_abi_counter = KMEMTOP_CNT_MAX;
+const volatile enum kmemtop_context kmemtop_abi_context = KMEMTOP_CTX_MAX;
+
+/* Inlined by the verifier (a register move): reads memory as a BTF type, untrusted. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -144,6 +149,50 @@ static __always_inline struct site_stats *stats_of(__u32 idx)
 	return bpf_map_lookup_elem(&site_stats, &idx);
 }
 
+/* ---- context ----------------------------------------------------------- */
+
+/* preempt_count layout (include/linux/preempt.h). */
+#define SOFTIRQ_OFFSET 0x100
+#define SOFTIRQ_MASK 0xff00
+#define HARDIRQ_MASK 0xf0000
+#define NMI_MASK 0xf00000
+
+/*
+ * The context this event runs in, from this CPU's preempt_count.  On x86
+ * __preempt_count is a per-CPU variable that is not in kallsyms (no
+ * KALLSYMS_ALL), so it cannot be a ksym; but the current task's runqueue is
+ * this CPU's `runqueues`, and the two per-CPU variables lie a fixed distance
+ * apart (the host reads it from the kernel's BTF).  The loads are
+ * exception-protected (untrusted pointers): no helper call.
+ */
+static __always_inline __u32 event_context(void)
+{
+	struct refcount_struct *pc;
+	struct task_struct *t;
+	struct rq *rq;
+	int cnt;
+
+	/* The runqueue back-pointer exists with CONFIG_FAIR_GROUP_SCHED only. */
+	if (!kmemtop_config.preempt_count_delta || !bpf_core_field_exists(struct cfs_rq, rq))
+		return KMEMTOP_CTX_UNKNOWN;
+	t = bpf_get_current_task_btf();
+	rq = t->se.cfs_rq->rq;
+	if (!rq)
+		return KMEMTOP_CTX_UNKNOWN;
+	pc = bpf_rdonly_cast((void *)((__u64)rq - kmemtop_config.preempt_count_delta),
+			     bpf_core_type_id_kernel(struct refcount_struct));
+	cnt = pc->refs.counter;
+	if (cnt & NMI_MASK)
+		return KMEMTOP_CTX_NMI;
+	if (cnt & HARDIRQ_MASK)
+		return KMEMTOP_CTX_HARDIRQ;
+	if (cnt & SOFTIRQ_OFFSET)
+		return KMEMTOP_CTX_SOFTIRQ;
+	if (cnt & SOFTIRQ_MASK)
+		return KMEMTOP_CTX_TASK_BH;
+	return KMEMTOP_CTX_TASK;
+}
+
 /* ---- sites ------------------------------------------------------------- */
 
 /* A new site: take the next index, publish its key, name its cache. */
@@ -172,7 +221,7 @@ static __noinline __u32 site_create(const struct site_key *key)
 		existing = bpf_map_lookup_elem(&site_ids, key);
 		return existing ? *existing : 0;
 	}
-	if (s) {
+	if (key->cache >> 32) {  /* a kmem_cache pointer, not a kmalloc size */
 		struct cache_info info = {};
 		__u64 ck = key->cache;
 
@@ -217,18 +266,12 @@ static __always_inline struct live_bucket *bucket_of(__u64 ptr)
 	return bpf_map_lookup_elem(&live, &b);
 }
 
-/* Write site and size as one 64-bit store, so a reader never sees half. */
-static __always_inline void slot_set(struct live_slot *sl, __u32 site, __u32 bytes)
-{
-	*(volatile __u64 *)&sl->site = ((__u64)bytes << 32) | site;
-}
-
 /*
  * The address was handed out again while still live: its free was never
  * seen (a bulk or per-CPU-cache free path without a tracepoint, or a skipped
  * run).  Retire the old allocation against its own site, and count it.
  */
-static __always_inline void retire_unseen(__u32 site, __u32 bytes)
+static __always_inline void retire_unseen(__u32 site)
 {
 	struct site_stats *st;
 
@@ -239,18 +282,17 @@ static __always_inline void retire_unseen(__u32 site, __u32 bytes)
 		return;
 	}
 	__sync_fetch_and_add(&st->frees_unseen, 1);
-	if (bytes)
-		__sync_fetch_and_add(&st->unseen_bytes, bytes);
 }
 
 /* Track ptr as live for site; false when it could not be tracked. */
-static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 bytes)
+static __always_inline bool live_insert(__u64 ptr, __u32 site)
 {
 	struct live_bucket *bk = bucket_of(ptr);
 	struct kmemtop_state *g;
-	struct live_value *ov, nv;
+	struct live_value *ov, nv = {};
 	struct live_slot *sl;
 	int w, empty = -1;
+	__u32 old;
 	long err;
 
 	if (!bk) {
@@ -263,14 +305,14 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 bytes)
 	 */
 #pragma unroll
 	for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
-		struct live_slot *sl = &bk->slot[w];
-		__u64 p = sl->ptr;
+		__u64 p;
 
+		sl = &bk->slot[w];
+		p = sl->ptr;
 		if (p == ptr) {
-			__u64 old = *(volatile __u64 *)&sl->site;
-
-			slot_set(sl, site, bytes);
-			retire_unseen((__u32)old, old >> 32);
+			old = sl->site;
+			sl->site = site;
+			retire_unseen(old);
 			return true;
 		}
 		if (!p && empty < 0)
@@ -280,10 +322,9 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 bytes)
 	if (g && g->overflow_entries) {
 		ov = bpf_map_lookup_elem(&live_overflow, &ptr);
 		if (ov) {
-			nv = *ov;
+			old = ov->site;
 			ov->site = site;
-			ov->bytes_alloc = bytes;
-			retire_unseen(nv.site, nv.bytes_alloc);
+			retire_unseen(old);
 			return true;
 		}
 	}
@@ -291,21 +332,20 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 bytes)
 	if (empty >= 0) {
 		sl = &bk->slot[empty & (KMEMTOP_LIVE_WAYS - 1)];
 		if (__sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
-			slot_set(sl, site, bytes);
+			sl->site = site;
 			return true;
 		}
 #pragma unroll
 		for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
 			sl = &bk->slot[w];
 			if (sl->ptr == 0 && __sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
-				slot_set(sl, site, bytes);
+				sl->site = site;
 				return true;
 			}
 		}
 	}
 	/* Bucket full: spill into the overflow hash. */
 	nv.site = site;
-	nv.bytes_alloc = bytes;
 	err = bpf_map_update_elem(&live_overflow, &ptr, &nv, BPF_NOEXIST);
 	if (err) {
 		bump_lost((err == -E2BIG || err == -ENOMEM) ? KMEMTOP_LOST_LIVE_FULL
@@ -318,55 +358,62 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 bytes)
 	return true;
 }
 
-/* Stop tracking ptr; its site and size in *out. False when it was not tracked. */
-static __always_inline bool live_remove(__u64 ptr, struct live_value *out)
+/*
+ * Stop tracking ptr; returns its site, or 0 when it was not tracked (or its
+ * site was not yet written: *missing is set then).
+ */
+static __always_inline __u32 live_remove(__u64 ptr, bool *tracked)
 {
 	struct live_bucket *bk = bucket_of(ptr);
 	struct kmemtop_state *g;
 	struct live_value *ov;
+	__u32 site;
 	int w;
 
+	*tracked = false;
 	if (!bk)
-		return false;
+		return 0;
 #pragma unroll
 	for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
 		struct live_slot *sl = &bk->slot[w];
 
 		if (sl->ptr == ptr) {
-			__u64 meta = *(volatile __u64 *)&sl->site;
-
-			out->site = (__u32)meta;
-			out->bytes_alloc = meta >> 32;
-			/* Whoever releases the slot owns the free: no double count on a race. */
-			return __sync_val_compare_and_swap(&sl->ptr, ptr, 0) == ptr;
+			site = sl->site;
+			/*
+			 * Only this object's free writes a slot holding its
+			 * address (claims start from 0, reuse rewrites only the
+			 * site), so a plain store releases it.
+			 */
+			WRITE_ONCE(sl->ptr, 0);
+			*tracked = true;
+			return site;
 		}
 	}
 	g = global_state();
 	if (!g || !g->overflow_entries)
-		return false;
+		return 0;
 	ov = bpf_map_lookup_elem(&live_overflow, &ptr);
 	if (!ov)
-		return false;
-	*out = *ov;
+		return 0;
+	site = ov->site;
 	if (bpf_map_delete_elem(&live_overflow, &ptr))
-		return false;
+		return 0;
 	__sync_fetch_and_add(&g->overflow_entries, -1);
-	return true;
+	*tracked = true;
+	return site;
 }
 
 /* ---- events ------------------------------------------------------------ */
 
 /*
- * An allocation at call_site: kmalloc (cache == 0, sizes from the
- * tracepoint) or kmem_cache_alloc (bytes derived by the host from the
- * cache's sizes, see struct site_stats).
+ * An allocation at call_site.  kmalloc: key is (call site, size class),
+ * requested bytes counted; kmem_cache_alloc: key is (call site, cache).
  */
-static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u32 bytes_req,
-				     __u32 bytes_alloc, __u64 cache)
+static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_size, __u32 bytes_req)
 {
-	struct site_key key = { .call_site = call_site, .cache = cache };
+	struct site_key key = { .call_site = call_site, .cache = cache_or_size };
 	struct site_stats *st;
-	__u32 idx;
+	__u32 idx, ctx;
 
 	if (ptr == ZERO_SIZE_PTR) {
 		bump_counter(KMEMTOP_CNT_ZERO_ALLOCS);
@@ -380,46 +427,47 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u32 bytes_req
 		__sync_fetch_and_add(&st->failed_allocs, 1);
 		return;
 	}
-	__sync_fetch_and_add(&st->allocs, 1);
-	if (!cache) {
+	ctx = event_context();
+	if (ctx >= KMEMTOP_CTX_MAX)  /* for the verifier */
+		ctx = KMEMTOP_CTX_UNKNOWN;
+	__sync_fetch_and_add(&st->allocs[ctx], 1);
+	if (bytes_req)
 		__sync_fetch_and_add(&st->bytes_req, bytes_req);
-		__sync_fetch_and_add(&st->bytes_alloc, bytes_alloc);
-	}
-	if (!live_insert(ptr, idx, cache ? 0 : bytes_alloc)) {
+	if (!live_insert(ptr, idx))
 		__sync_fetch_and_add(&st->untracked_allocs, 1);
-		if (!cache)
-			__sync_fetch_and_add(&st->untracked_bytes, bytes_alloc);
-	}
 }
 
 static __always_inline void on_free(__u64 ptr)
 {
-	struct live_value v;
 	struct site_stats *st;
+	__u32 site, ctx;
+	bool tracked;
 
 	if (ptr <= ZERO_SIZE_PTR) {
 		bump_counter(KMEMTOP_CNT_NULL_FREES);
 		return;
 	}
-	if (!live_remove(ptr, &v)) {
+	site = live_remove(ptr, &tracked);
+	if (!tracked) {
 		bump_lost(KMEMTOP_LOST_UNTRACKED_FREE);
 		return;
 	}
-	st = v.site ? stats_of(v.site) : NULL;
+	st = site ? stats_of(site) : NULL;
 	if (!st) {
 		bump_lost(KMEMTOP_LOST_SITE_MISSING);
 		return;
 	}
-	__sync_fetch_and_add(&st->frees, 1);
-	if (v.bytes_alloc)
-		__sync_fetch_and_add(&st->freed_bytes, v.bytes_alloc);
+	ctx = event_context();
+	if (ctx >= KMEMTOP_CTX_MAX)  /* for the verifier */
+		ctx = KMEMTOP_CTX_UNKNOWN;
+	__sync_fetch_and_add(&st->frees[ctx], 1);
 }
 
 SEC("tp_btf/kmalloc")
 int BPF_PROG(kmemtop__kmalloc, unsigned long call_site, const void *ptr,
 	     size_t bytes_req, size_t bytes_alloc, gfp_t gfp_flags, int node)
 {
-	on_alloc(call_site, (__u64)ptr, bytes_req, bytes_alloc, 0);
+	on_alloc(call_site, (__u64)ptr, bytes_alloc, bytes_req);
 	return 0;
 }
 
@@ -432,7 +480,7 @@ SEC("raw_tp/kmem_cache_alloc")
 int BPF_PROG(kmemtop__kmem_cache_alloc, unsigned long call_site, const void *ptr,
 	     __u64 cache, gfp_t gfp_flags, int node)
 {
-	on_alloc(call_site, (__u64)ptr, 0, 0, cache);
+	on_alloc(call_site, (__u64)ptr, cache, 0);
 	return 0;
 }
 

@@ -13,22 +13,41 @@
 #define KMEMTOP_CACHE_NAME_LEN 32
 #define KMEMTOP_LIVE_WAYS 8
 
+/* Context of an event, from preempt_count (see event_context() in kmemtop.bpf.c). */
+enum kmemtop_context {
+	KMEMTOP_CTX_TASK = 0,     /* process context */
+	KMEMTOP_CTX_TASK_BH = 1,  /* process context with bottom halves disabled */
+	KMEMTOP_CTX_SOFTIRQ = 2,  /* serving a softirq */
+	KMEMTOP_CTX_HARDIRQ = 3,  /* hard interrupt */
+	KMEMTOP_CTX_NMI = 4,      /* non-maskable interrupt */
+	KMEMTOP_CTX_UNKNOWN = 5,  /* context could not be read on this kernel */
+	KMEMTOP_CTX_MAX = 6,
+};
+
 /*
  * Run-time configuration, set by the host between open and load (section
  * .rodata.config, so the verifier sees constants).
  */
 struct kmemtop_config {
-	__u32 live_buckets_mask;  /* live table buckets - 1 (a power of two minus one) */
-	__u32 max_sites;          /* capacity of the site index (index 0 is never used) */
-	__u32 site_cache_mask;    /* per-CPU site cache entries - 1 */
+	__u32 live_buckets_mask;    /* live table buckets - 1 (a power of two minus one) */
+	__u32 max_sites;            /* capacity of the site index (index 0 is never used) */
+	__u32 site_cache_mask;      /* per-CPU site cache entries - 1 */
 	__u32 pad;
+	/*
+	 * &runqueues - &__preempt_count within the per-CPU section (from the
+	 * kernel's BTF): this CPU's preempt_count lies that far below this
+	 * CPU's runqueue.  0: unknown, every event's context is "unknown".
+	 */
+	__u64 preempt_count_delta;
 };
 
 /*
- * A call site: call_site is the return address the kmem tracepoint reports;
- * cache is the struct kmem_cache pointer for kmem_cache_alloc sites and 0 for
- * kmalloc sites.  Both are raw kernel addresses: the host symbolizes
- * call_site and resolves cache through the caches map, and prints neither.
+ * A call site: call_site is the return address the kmem tracepoint reports.
+ * cache is the struct kmem_cache pointer for kmem_cache_alloc sites, and for
+ * kmalloc sites the allocated size (the kmalloc size class, or the page
+ * allocation's size for large kmallocs): always below 2^32, never a kernel
+ * address.  The host symbolizes call_site, resolves cache pointers through
+ * the caches map, and prints no address.
  * Sites are numbered from 1 in order of first use; site_keys[idx] holds the
  * key (all zero for an index lost to a creation race).
  */
@@ -42,39 +61,34 @@ struct site_key {
  * All updates are atomic adds, so a program nesting in an interrupt over
  * another on the same CPU cannot lose an increment.
  *
- * Byte fields are counted for kmalloc sites only.  A cache site's objects
- * all have the cache's sizes, so its byte fields stay 0 in the kernel and
- * the host derives them (bytes_req = allocs * object_size, bytes_alloc =
- * allocs * size, freed_bytes = frees * size, ...): two atomics fewer per
- * event on the hottest path.
+ * Every object of a site has the same allocated size (the cache's size, or
+ * the kmalloc size class, which is part of the key), so the kernel counts
+ * objects and the host derives the bytes: allocated = allocs * size, live
+ * bytes = live objects * size.  Only requested bytes vary per kmalloc call.
  *
  * Conservation (checked by the host and the tests):
- *   live objects = allocs - untracked_allocs - frees - frees_unseen
- *   live bytes   = bytes_alloc - untracked_bytes - freed_bytes - unseen_bytes
+ *   live objects = sum(allocs) - untracked_allocs - sum(frees) - frees_unseen
  */
 struct site_stats {
-	__u64 allocs;           /* successful allocations seen */
-	__u64 frees;            /* frees of this site's allocations seen by a free tracepoint */
-	__u64 bytes_req;        /* sum of requested bytes over allocs */
-	__u64 bytes_alloc;      /* sum of allocated bytes over allocs */
-	__u64 freed_bytes;      /* allocated bytes of the frees above */
-	__u64 untracked_allocs; /* allocations that could not enter the live table */
-	__u64 untracked_bytes;  /* their allocated bytes */
-	__u64 frees_unseen;     /* allocations retired without a free event (address reused) */
-	__u64 unseen_bytes;     /* their allocated bytes */
-	__u64 failed_allocs;    /* allocation attempts that returned NULL */
+	__u64 allocs[KMEMTOP_CTX_MAX];  /* successful allocations, by context */
+	__u64 frees[KMEMTOP_CTX_MAX];   /* frees of this site's objects seen by a free tracepoint, by the free's context */
+	__u64 bytes_req;                /* kmalloc sites: sum of requested bytes (cache sites: 0, it is allocs * object_size) */
+	__u64 untracked_allocs;         /* allocations that could not enter the live table */
+	__u64 frees_unseen;             /* objects retired without a free event (address handed out again) */
+	__u64 failed_allocs;            /* allocation attempts that returned NULL */
 };
 
 /*
  * The live table: an array of buckets, each KMEMTOP_LIVE_WAYS slots, indexed
  * by a hash of the object's address.  A slot is claimed by a compare-and-
- * exchange of ptr from 0 and released by one back to 0: no locks on the
- * per-event path.  A full bucket spills into the live_overflow hash map.
+ * exchange of ptr from 0, and released by its free (only the object's free
+ * writes a slot holding its address).  No locks on the per-event path.  A
+ * full bucket spills into the live_overflow hash map.
  */
 struct live_slot {
-	__u64 ptr;          /* object address; 0 = empty */
-	__u32 site;         /* site index; 0 while the claiming CPU has not written it yet */
-	__u32 bytes_alloc;  /* allocated bytes (kmalloc sites); 0 for cache sites */
+	__u64 ptr;   /* object address; 0 = empty */
+	__u32 site;  /* site index; 0 while the claiming CPU has not written it yet */
+	__u32 pad;
 };
 
 struct live_bucket {
@@ -84,7 +98,7 @@ struct live_bucket {
 /* Value of live_overflow (key: the object's address, a __u64). */
 struct live_value {
 	__u32 site;
-	__u32 bytes_alloc;
+	__u32 pad;
 };
 
 /* Per-CPU direct-mapped cache of site_key -> site index, in front of site_ids. */

@@ -29,7 +29,8 @@ import {
   CacheInfo,
   sumPerCpuU64,
 } from './abi/layout';
-import { explainBpfFailure, preflight } from './sys/preflight';
+import { btfPath, explainBpfFailure, preflight } from './sys/preflight';
+import { preemptCountDelta } from './bpf/btf';
 import * as log from './log';
 import { DEFAULTS } from './config';
 
@@ -83,6 +84,8 @@ export interface RawSnapshot {
   counters: Record<CounterKey, number>;
   programs: ProgramStats[];
   maps: { sites: MapUsage; caches: MapUsage; live: { buckets: number; slots: number; overflowMaxEntries: number; overflowEntries: number } };
+  /* How event contexts are known: from preempt_count, or not at all ("unknown"). */
+  contextSource: 'preempt_count' | 'unknown';
 }
 
 function monotonicMs(): number {
@@ -94,6 +97,8 @@ export class Tracer {
   private readonly links: BpfLink[] = [];
   private readonly nrCpus = possibleCpus();
   private readonly opts: Required<Omit<TracerOptions, 'objectPath'>>;
+  /* Non-zero when event contexts can be read (see event_context() in the BPF code). */
+  private preemptCountDelta = 0;
   /* When tracing began (programs attached). */
   startedMonotonicMs = 0;
   startedAt = new Date(0);
@@ -126,8 +131,14 @@ export class Tracer {
       for (const m of ['site_ids', 'site_keys', 'site_stats']) obj.map(m).setMaxEntries(tracer.opts.maxSites);
       obj.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES);
       obj.map('caches').setMaxEntries(tracer.opts.maxCaches);
+      tracer.preemptCountDelta = preemptCountDelta(btfPath());
       obj.map('.rodata.config').setInitialValue(
-        encodeConfig({ liveBucketsMask: geo.buckets - 1, maxSites: tracer.opts.maxSites, siteCacheMask: SITE_CACHE_ENTRIES - 1 }),
+        encodeConfig({
+          liveBucketsMask: geo.buckets - 1,
+          maxSites: tracer.opts.maxSites,
+          siteCacheMask: SITE_CACHE_ENTRIES - 1,
+          preemptCountDelta: tracer.preemptCountDelta,
+        }),
       );
       /* Load & verify BPF programs. */
       try {
@@ -214,6 +225,7 @@ export class Tracer {
           runTimeNs: s.runTimeNs,
         };
       }),
+      contextSource: this.preemptCountDelta ? 'preempt_count' : 'unknown',
       maps: {
         sites: { entries: sites.length, maxEntries: maxSites - 1 },
         caches: { entries: cd.count, maxEntries: cachesMap.maxEntries },

@@ -11,6 +11,7 @@ import * as path from 'path';
 import {
   BPF_PROG_INFO,
   CACHE_INFO,
+  CONTEXTS,
   COUNTERS,
   KMEMTOP_CONFIG,
   KMEMTOP_STATE,
@@ -71,6 +72,11 @@ describe('kmemtop.h structs against the BPF object BTF', () => {
     const e = btf.get('ENUM:kmemtop_lost_cause')!;
     expect(e.values!.filter((v) => v.name !== 'KMEMTOP_LOST_MAX')).toEqual(LOST_CAUSES.map((c, i) => ({ name: c.c, val: i })));
     expect(e.values!.find((v) => v.name === 'KMEMTOP_LOST_MAX')!.val).toBe(LOST_CAUSES.length);
+  });
+
+  it('enum kmemtop_context matches CONTEXTS', () => {
+    const e = btf.get('ENUM:kmemtop_context')!;
+    expect(e.values!.filter((v) => v.name !== 'KMEMTOP_CTX_MAX')).toEqual(CONTEXTS.map((c, i) => ({ name: c.c, val: i })));
   });
 
   it('enum kmemtop_counter matches COUNTERS', () => {

@@ -3,7 +3,7 @@
  * loadgen, and check what kmemtop reports.  Needs root and BPF; fails (not
  * skips) when KMEMTOP_REQUIRE_BPF=1.
  */
-import { execFileSync, spawn, spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -11,8 +11,9 @@ import { Tracer } from '../src/tracer';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Site, Snapshot } from '../src/model/snapshot';
 import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, LOADGEN } from './helpers/bpf';
+import { Holder, killHolder, releaseHolder, startHolder } from './helpers/loadgen';
 
-const eventfdSites = (snap: Snapshot): Site[] => snap.sites.filter((s) => /eventfd/.test(s.function) && s.cache === null);
+const eventfdSites = (snap: Snapshot): Site[] => snap.sites.filter((s) => /eventfd/.test(s.function) && s.kind === 'kmalloc');
 const sum = (sites: Site[], k: keyof Site) => sites.reduce((n, s) => n + (s[k] as number), 0);
 
 describeBpf('real kernel: per-call-site accounting', () => {
@@ -51,23 +52,19 @@ describeBpf('real kernel: per-call-site accounting', () => {
 
   it('2000 eventfds held open show as 2000 live objects, then freed when the holder exits', async () => {
     const t = Tracer.start({ maxLive: 65536 });
+    let holder: Holder | null = null;
     try {
-      const holder = spawn(LOADGEN, ['eventfd-hold', '2000'], { stdio: ['pipe', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve, reject) => {
-        holder.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        holder.once('exit', (code) => reject(new Error(`holder exited early: ${code}`)));
-      });
+      holder = await startHolder('eventfd-hold', 2000);
       const held = eventfdSites(snapshotOf(t));
       expect(sum(held, 'liveObjects')).toBeGreaterThanOrEqual(2000);
       expect(sum(held, 'liveBytes')).toBeGreaterThanOrEqual(2000 * 64);
 
-      const exited = new Promise((resolve) => holder.once('exit', resolve));
-      holder.stdin.end();
-      await exited;
+      await releaseHolder(holder);
       const after = eventfdSites(snapshotOf(t));
       expect(sum(after, 'frees')).toBeGreaterThanOrEqual(2000);
       expect(sum(after, 'liveObjects')).toBeLessThanOrEqual(2);
     } finally {
+      await killHolder(holder);
       t.close();
     }
   });
@@ -89,12 +86,9 @@ describeBpf('real kernel: per-call-site accounting', () => {
   it('a live table too small: spills into the overflow map, then counts what it cannot track', async () => {
     /* 1024 objects -> 256 buckets of 8 slots and a 1024-entry overflow map: 3000 held eventfds cannot all fit. */
     const t = Tracer.start({ maxLive: 1024 });
+    let holder: Holder | null = null;
     try {
-      const holder = spawn(LOADGEN, ['eventfd-hold', '3000'], { stdio: ['pipe', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve, reject) => {
-        holder.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        holder.once('exit', (code) => reject(new Error(`holder exited early: ${code}`)));
-      });
+      holder = await startHolder('eventfd-hold', 3000);
       t.detach();
       const snap = snapshotOf(t);
       expect(snap.counters.overflowInserts).toBeGreaterThan(0);
@@ -106,9 +100,8 @@ describeBpf('real kernel: per-call-site accounting', () => {
       expect(sum(ev, 'liveObjects') + sum(ev, 'untrackedAllocs')).toBeGreaterThanOrEqual(3000);
       expect(sum(snap.sites, 'untrackedAllocs')).toBe(snap.lost.liveFull + snap.lost.liveUpdateFailed);
       expect(snap.totals.liveObjects).toBe(t.liveEntries());
-      holder.stdin.end();
-      await new Promise((resolve) => holder.once('exit', resolve));
     } finally {
+      await killHolder(holder);
       t.close();
     }
   });

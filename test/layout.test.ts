@@ -6,7 +6,8 @@ import {
   defineStruct,
   readU64,
   SITE_STATS,
-  SITE_STATS_FIELDS,
+  CONTEXTS,
+  sumContexts,
   sumPerCpuU64,
 } from '../src/abi/layout';
 import { perCpuValueSize } from '../src/bpf/map';
@@ -36,15 +37,27 @@ describe('layout', () => {
     expect(decodeSiteKey(b)).toEqual({ callSite: 0xffffffff81234567n, cache: 0xffff888100001000n });
   });
 
-  it('sums per-CPU site_stats copies', () => {
+  it('sums per-CPU site_stats copies, per context', () => {
     const cpus = 3;
     const b = Buffer.alloc(perCpuValueSize(SITE_STATS.size, cpus));
     const stride = SITE_STATS.size;
     for (let cpu = 0; cpu < cpus; cpu++) {
-      SITE_STATS_FIELDS.forEach((f, i) => b.writeBigUInt64LE(BigInt((cpu + 1) * (i + 1)), cpu * stride + SITE_STATS.offsetOf(f)));
+      const at = (f: string, i = 0) => cpu * stride + SITE_STATS.offsetOf(f) + i * 8;
+      CONTEXTS.forEach((_c, i) => {
+        b.writeBigUInt64LE(BigInt(cpu + 1 + i * 10), at('allocs', i));
+        b.writeBigUInt64LE(BigInt(cpu + 2 + i * 10), at('frees', i));
+      });
+      b.writeBigUInt64LE(100n, at('bytes_req'));
+      b.writeBigUInt64LE(1n, at('untracked_allocs'));
+      b.writeBigUInt64LE(2n, at('frees_unseen'));
+      b.writeBigUInt64LE(3n, at('failed_allocs'));
     }
     const s = decodeSiteStatsPerCpu(b, 0, cpus);
-    SITE_STATS_FIELDS.forEach((f, i) => expect(s[f]).toBe(6 * (i + 1)));
+    /* cpu 1+2+3 = 6 plus 3 x i*10 */
+    expect(CONTEXTS.map((c) => s.allocs[c.key])).toEqual(CONTEXTS.map((_c, i) => 6 + 30 * i));
+    expect(CONTEXTS.map((c) => s.frees[c.key])).toEqual(CONTEXTS.map((_c, i) => 9 + 30 * i));
+    expect(sumContexts(s.allocs)).toBe(6 * 6 + 30 * 15);
+    expect(s).toMatchObject({ bytesReq: 300, untrackedAllocs: 3, freesUnseen: 6, failedAllocs: 9 });
   });
 
   it('decodes cache_info names without trailing NULs', () => {

@@ -1,5 +1,6 @@
 /* The pure snapshot model and report, on a RawSnapshot captured from the real kernel. */
-import { accuracyOf, buildSnapshot, siteBytes, sortSites, SORT_KEYS, totalsOf } from '../src/model/snapshot';
+import { accuracyOf, buildSnapshot, isKmallocKey, kmallocCacheName, sortSites, SORT_KEYS, totalsOf } from '../src/model/snapshot';
+import { sumContexts } from '../src/abi/layout';
 import { renderJson, renderText, toDocument } from '../src/output/report';
 import { fixtureKallsyms, fixtureRaw } from './helpers/fixtures';
 
@@ -10,44 +11,55 @@ const snap = buildSnapshot(raw, start, (ip) => syms.resolve(ip));
 const meta = { kind: 'record' as const, kernel: '6.18.44', hostname: 'vm', command: ['loadgen', 'eventfd-churn', '2000'], exitCode: 0 };
 
 describe('snapshot model', () => {
-  it('symbolizes every site and names caches', () => {
+  it('symbolizes every site and names caches and kmalloc size classes', () => {
     expect(snap.sites.every((s) => s.function !== '[unknown]')).toBe(true);
     const eventfd = snap.sites.find((s) => s.function === 'do_eventfd')!;
-    expect(eventfd).toMatchObject({ cache: null, liveObjects: 0, liveBytes: 0 });
+    expect(eventfd).toMatchObject({ kind: 'kmalloc', liveObjects: 0, liveBytes: 0 });
+    expect(eventfd.cache).toMatch(/^kmalloc-\d+$/);
     expect(eventfd.allocs).toBeGreaterThanOrEqual(2000);
     expect(eventfd.frees).toBe(eventfd.allocs);
+    expect(eventfd.bytesRequested).toBeLessThanOrEqual(eventfd.bytesAllocated);
     const filp = snap.sites.find((s) => s.cache === 'filp')!;
-    expect(filp.function).toBe('alloc_empty_file');
+    expect(filp).toMatchObject({ kind: 'cache', function: 'alloc_empty_file' });
     expect(filp.allocs).toBeGreaterThanOrEqual(2000);
   });
 
-  it('conserves objects and bytes per site', () => {
+  it('conserves objects per site; bytes are objects times the object size', () => {
     for (const [r, s] of raw.sites.map((r, i) => [r, snap.sites[i]] as const)) {
       const st = r.stats;
-      expect(s.liveObjects).toBe(st.allocs - st.untracked_allocs - st.frees - st.frees_unseen);
+      expect(s.allocs).toBe(sumContexts(st.allocs));
+      expect(s.frees).toBe(sumContexts(st.frees));
+      expect(s.liveObjects).toBe(s.allocs - st.untrackedAllocs - s.frees - st.freesUnseen);
       expect(s.liveObjects).toBeGreaterThanOrEqual(0);
-      if (r.key.cache === 0n) {
-        expect(s.liveBytes).toBe(st.bytes_alloc - st.untracked_bytes - st.freed_bytes - st.unseen_bytes);
-      } else {
-        /* Cache sites: the kernel counts objects, bytes follow from the cache's sizes. */
+      expect(s.liveBytes).toBe(s.liveObjects * s.objectSize);
+      expect(s.bytesAllocated).toBe(s.allocs * s.objectSize);
+      if (s.kind === 'cache') {
         const c = raw.caches.get(r.key.cache)!;
-        expect(st.bytes_alloc).toBe(0);
-        expect(s.liveBytes).toBe(s.liveObjects * c.size);
+        expect(s.objectSize).toBe(c.size);
         expect(s.bytesRequested).toBe(s.allocs * c.objectSize);
+      } else {
+        expect(s.objectSize).toBe(Number(r.key.cache));
+        expect(s.bytesRequested).toBe(st.bytesReq);
       }
     }
   });
 
-  it('derives cache-site bytes from the cache sizes, kmalloc bytes from the counters', () => {
-    const st = { allocs: 10, frees: 4, bytes_req: 700, bytes_alloc: 1024, freed_bytes: 512, untracked_allocs: 1, untracked_bytes: 128, frees_unseen: 2, unseen_bytes: 64, failed_allocs: 0 };
-    expect(siteBytes(st, null)).toEqual({ requested: 700, allocated: 1024, freed: 512, untracked: 128, unseen: 64 });
-    expect(siteBytes(st, { name: 'filp', objectSize: 184, size: 192 })).toEqual({
-      requested: 1840,
-      allocated: 1920,
-      freed: 768,
-      untracked: 192,
-      unseen: 384,
-    });
+  it('names kmalloc size classes as the kernel names its caches', () => {
+    expect(kmallocCacheName(8)).toBe('kmalloc-8');
+    expect(kmallocCacheName(192)).toBe('kmalloc-192');
+    expect(kmallocCacheName(1024)).toBe('kmalloc-1k');
+    expect(kmallocCacheName(8192)).toBe('kmalloc-8k');
+    expect(kmallocCacheName(16384)).toBe('kmalloc-large');
+    expect(isKmallocKey(192n)).toBe(true);
+    expect(isKmallocKey(0xffff888100001000n)).toBe(false);
+  });
+
+  it('counts allocations and frees by context', () => {
+    const t = snap.totals;
+    expect(sumContexts(t.allocsByContext)).toBe(t.allocs);
+    expect(sumContexts(t.freesByContext)).toBe(t.frees);
+    expect(snap.contextSource).toBe('preempt_count');
+    expect(t.allocsByContext.unknown).toBe(0);
   });
 
   it('totals are the sums over sites', () => {

@@ -13,7 +13,7 @@ export interface FieldSpec {
   c: string;
   type: FieldType;
 }
-export type FieldType = Scalar | { char: number } | { array: StructLayout; n: number } | StructLayout;
+export type FieldType = Scalar | { char: number } | { array: StructLayout | Scalar; n: number } | StructLayout;
 export interface Field {
   c: string;
   offset: number;
@@ -31,7 +31,7 @@ function sizeAlign(t: FieldType): [number, number] {
   if (t === 'u32') return [4, 4];
   if (t === 'u64') return [8, 8];
   if ('char' in t) return [t.char, 1];
-  if ('array' in t) {
+  if (typeof t === 'object' && 'array' in t) {
     const [size, align] = sizeAlign(t.array);
     return [size * t.n, align];
   }
@@ -71,26 +71,42 @@ export const SITE_KEY = defineStruct('site_key', [
   { c: 'cache', type: 'u64' },
 ]);
 
-/* Field order of struct site_stats; every field is a __u64 counter. */
-export const SITE_STATS_FIELDS = [
-  'allocs',
-  'frees',
-  'bytes_req',
-  'bytes_alloc',
-  'freed_bytes',
-  'untracked_allocs',
-  'untracked_bytes',
-  'frees_unseen',
-  'unseen_bytes',
-  'failed_allocs',
+/* enum kmemtop_context: index -> JSON key. */
+export const CONTEXTS = [
+  { c: 'KMEMTOP_CTX_TASK', key: 'task' },
+  { c: 'KMEMTOP_CTX_TASK_BH', key: 'taskBh' },
+  { c: 'KMEMTOP_CTX_SOFTIRQ', key: 'softirq' },
+  { c: 'KMEMTOP_CTX_HARDIRQ', key: 'hardirq' },
+  { c: 'KMEMTOP_CTX_NMI', key: 'nmi' },
+  { c: 'KMEMTOP_CTX_UNKNOWN', key: 'unknown' },
 ] as const;
-export type SiteStatsField = (typeof SITE_STATS_FIELDS)[number];
-export type SiteStats = Record<SiteStatsField, number>;
+export const CTX_MAX = CONTEXTS.length;
+export type ContextKey = (typeof CONTEXTS)[number]['key'];
+export type ByContext = Record<ContextKey, number>;
 
-export const SITE_STATS = defineStruct(
-  'site_stats',
-  SITE_STATS_FIELDS.map((c) => ({ c, type: 'u64' as const })),
-);
+export const SITE_STATS = defineStruct('site_stats', [
+  { c: 'allocs', type: { array: 'u64', n: CTX_MAX } },
+  { c: 'frees', type: { array: 'u64', n: CTX_MAX } },
+  { c: 'bytes_req', type: 'u64' },
+  { c: 'untracked_allocs', type: 'u64' },
+  { c: 'frees_unseen', type: 'u64' },
+  { c: 'failed_allocs', type: 'u64' },
+]);
+
+export interface SiteStats {
+  allocs: ByContext;
+  frees: ByContext;
+  bytesReq: number;
+  untrackedAllocs: number;
+  freesUnseen: number;
+  failedAllocs: number;
+}
+
+export function sumContexts(b: ByContext): number {
+  let n = 0;
+  for (const c of CONTEXTS) n += b[c.key];
+  return n;
+}
 
 export const LIVE_WAYS = 8;
 
@@ -99,19 +115,20 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'max_sites', type: 'u32' },
   { c: 'site_cache_mask', type: 'u32' },
   { c: 'pad', type: 'u32' },
+  { c: 'preempt_count_delta', type: 'u64' },
 ]);
 
 export const LIVE_SLOT = defineStruct('live_slot', [
   { c: 'ptr', type: 'u64' },
   { c: 'site', type: 'u32' },
-  { c: 'bytes_alloc', type: 'u32' },
+  { c: 'pad', type: 'u32' },
 ]);
 
 export const LIVE_BUCKET = defineStruct('live_bucket', [{ c: 'slot', type: { array: LIVE_SLOT, n: LIVE_WAYS } }]);
 
 export const LIVE_VALUE = defineStruct('live_value', [
   { c: 'site', type: 'u32' },
-  { c: 'bytes_alloc', type: 'u32' },
+  { c: 'pad', type: 'u32' },
 ]);
 
 export const SITE_CACHE_ENTRY = defineStruct('site_cache_entry', [
@@ -129,6 +146,8 @@ export interface Config {
   liveBucketsMask: number;
   maxSites: number;
   siteCacheMask: number;
+  /* Signed byte distance; 0 = unknown. */
+  preemptCountDelta: number;
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -136,6 +155,7 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.liveBucketsMask, KMEMTOP_CONFIG.offsetOf('live_buckets_mask'));
   b.writeUInt32LE(c.maxSites, KMEMTOP_CONFIG.offsetOf('max_sites'));
   b.writeUInt32LE(c.siteCacheMask, KMEMTOP_CONFIG.offsetOf('site_cache_mask'));
+  b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(c.preemptCountDelta)), KMEMTOP_CONFIG.offsetOf('preempt_count_delta'));
   return b;
 }
 
@@ -214,13 +234,25 @@ export function decodeSiteKey(buf: Buffer, off = 0): SiteKey {
  */
 export function decodeSiteStatsPerCpu(buf: Buffer, off: number, nrCpus: number): SiteStats {
   const stride = Math.ceil(SITE_STATS.size / 8) * 8;
-  const out = {} as SiteStats;
-  for (const f of SITE_STATS.fields) {
-    let sum = 0;
-    for (let cpu = 0; cpu < nrCpus; cpu++) sum += readU64(buf, off + cpu * stride + f.offset);
-    out[f.c as SiteStatsField] = sum;
-  }
-  return out;
+  const sum = (fieldOff: number) => {
+    let n = 0;
+    for (let cpu = 0; cpu < nrCpus; cpu++) n += readU64(buf, off + cpu * stride + fieldOff);
+    return n;
+  };
+  const byCtx = (field: string): ByContext => {
+    const base = SITE_STATS.offsetOf(field);
+    const out = {} as ByContext;
+    CONTEXTS.forEach((c, i) => (out[c.key] = sum(base + i * 8)));
+    return out;
+  };
+  return {
+    allocs: byCtx('allocs'),
+    frees: byCtx('frees'),
+    bytesReq: sum(SITE_STATS.offsetOf('bytes_req')),
+    untrackedAllocs: sum(SITE_STATS.offsetOf('untracked_allocs')),
+    freesUnseen: sum(SITE_STATS.offsetOf('frees_unseen')),
+    failedAllocs: sum(SITE_STATS.offsetOf('failed_allocs')),
+  };
 }
 
 export interface CacheInfo {

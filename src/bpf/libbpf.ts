@@ -66,6 +66,11 @@ export const raw = {
   bpf_obj_get_info_by_fd: libbpf.func('int bpf_obj_get_info_by_fd(int fd, void *info, void *info_len)'),
   bpf_enable_stats: libbpf.func('int bpf_enable_stats(int type)'),
 
+  btf__parse: libbpf.func('void *btf__parse(const char *path, void *btf_ext)'),
+  btf__free: libbpf.func('void btf__free(void *btf)'),
+  btf__find_by_name_kind: libbpf.func('int32_t btf__find_by_name_kind(void *btf, const char *name, uint32_t kind)'),
+  btf__type_by_id: libbpf.func('void *btf__type_by_id(void *btf, uint32_t id)'),
+
   vsnprintf: libc.func('int vsnprintf(void *buf, size_t size, const char *fmt, void *args)'),
   close: libc.func('int close(int fd)'),
 };
@@ -73,6 +78,11 @@ export const raw = {
 /* errno of the last call made through koffi on this thread. */
 export function lastErrno(): number {
   return koffi.errno();
+}
+
+/* Copy len bytes of native memory at ptr. */
+export function readMemory(ptr: Ptr, len: number): Buffer {
+  return Buffer.from(koffi.view(ptr as never, len) as ArrayBuffer).subarray(0, len);
 }
 
 export function registerPrint(fn: (level: number, fmt: string, args: Ptr) => number): unknown {

@@ -4,7 +4,7 @@
  */
 import type { RawSnapshot, ProgramStats } from '../tracer';
 import type { Symbol } from '../sys/kallsyms';
-import type { LostKey, CounterKey, CacheInfo, SiteStats } from '../abi/layout';
+import { ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumContexts } from '../abi/layout';
 
 export const SCHEMA_VERSION = 1;
 
@@ -12,8 +12,12 @@ export interface Site {
   function: string;
   offset: number;
   module: string | null;
-  /* Slab cache name for kmem_cache_alloc sites; null for kmalloc sites. */
-  cache: string | null;
+  /* kmalloc (keyed by size class) or kmem_cache_alloc (keyed by cache). */
+  kind: 'kmalloc' | 'cache';
+  /* The slab cache (cache sites) or kmalloc size class ("kmalloc-192", "kmalloc-large"). */
+  cache: string;
+  /* Bytes each object occupies (the cache's size or the kmalloc size class). */
+  objectSize: number;
   allocs: number;
   frees: number;
   freesUnseen: number;
@@ -23,9 +27,13 @@ export interface Site {
   bytesAllocated: number;
   liveObjects: number;
   liveBytes: number;
+  allocsByContext: ByContext;
+  freesByContext: ByContext;
 }
 
 export interface Totals {
+  allocsByContext: ByContext;
+  freesByContext: ByContext;
   sites: number;
   allocs: number;
   frees: number;
@@ -45,6 +53,7 @@ export interface Accuracy {
 
 export interface Snapshot {
   schemaVersion: number;
+  contextSource: RawSnapshot['contextSource'];
   window: { start: string; end: string; durationMs: number };
   totals: Totals;
   lost: Record<LostKey, number> & { recursionMisses: number };
@@ -57,57 +66,77 @@ export interface Snapshot {
 
 export type Resolver = (ip: bigint) => Symbol | null;
 
-export interface SiteBytes {
-  requested: number;
-  allocated: number;
-  freed: number;
-  untracked: number;
-  unseen: number;
+/* Largest kmalloc served by a slab cache (KMALLOC_MAX_CACHE_SIZE, 2 pages); above it, pages. */
+export const KMALLOC_MAX_CACHE_SIZE = 8192;
+
+/* Name of the kmalloc size class, as the kernel names its caches: kmalloc-96, kmalloc-2k. */
+export function kmallocCacheName(size: number): string {
+  if (size > KMALLOC_MAX_CACHE_SIZE) return 'kmalloc-large';
+  return size >= 1024 && size % 1024 === 0 ? `kmalloc-${size / 1024}k` : `kmalloc-${size}`;
 }
 
 /*
- * Byte sums of a site.  kmalloc sites count bytes in the kernel; a cache
- * site's objects all have the cache's sizes, so the kernel counts objects
- * only and the bytes follow from the cache (see struct site_stats).
+ * A site's key.cache: below 2^32 it is a kmalloc site's allocated size,
+ * otherwise a struct kmem_cache pointer (see struct site_key).
  */
-export function siteBytes(s: SiteStats, cache: CacheInfo | null): SiteBytes {
-  if (!cache) {
-    return { requested: s.bytes_req, allocated: s.bytes_alloc, freed: s.freed_bytes, untracked: s.untracked_bytes, unseen: s.unseen_bytes };
-  }
-  return {
-    requested: s.allocs * cache.objectSize,
-    allocated: s.allocs * cache.size,
-    freed: s.frees * cache.size,
-    untracked: s.untracked_allocs * cache.size,
-    unseen: s.frees_unseen * cache.size,
-  };
+export function isKmallocKey(cache: bigint): boolean {
+  return cache < 0x1_0000_0000n;
 }
 
-/* One site of the model. cache: the site's slab cache, null for kmalloc sites. */
+/*
+ * One site of the model.  The kernel counts objects; bytes follow from the
+ * object size (every object of a site has the same one, see struct site_stats).
+ */
 export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, cache: CacheInfo | null): Site {
-  const s = raw.stats;
-  const isCacheSite = raw.key.cache !== 0n;
-  const b = siteBytes(s, isCacheSite ? (cache ?? { name: '[unknown cache]', objectSize: 0, size: 0 }) : null);
+  const s: SiteStats = raw.stats;
+  const kmalloc = isKmallocKey(raw.key.cache);
+  const size = kmalloc ? Number(raw.key.cache) : (cache?.size ?? 0);
+  const allocs = sumContexts(s.allocs);
+  const frees = sumContexts(s.frees);
+  const liveObjects = allocs - s.untrackedAllocs - frees - s.freesUnseen;
   return {
     function: sym ? sym.function : '[unknown]',
     offset: sym ? sym.offset : 0,
     module: sym ? sym.module : null,
-    cache: isCacheSite ? (cache?.name ?? '[unknown cache]') : null,
-    allocs: s.allocs,
-    frees: s.frees,
-    freesUnseen: s.frees_unseen,
-    untrackedAllocs: s.untracked_allocs,
-    failedAllocs: s.failed_allocs,
-    bytesRequested: b.requested,
-    bytesAllocated: b.allocated,
-    liveObjects: s.allocs - s.untracked_allocs - s.frees - s.frees_unseen,
-    liveBytes: b.allocated - b.untracked - b.freed - b.unseen,
+    kind: kmalloc ? 'kmalloc' : 'cache',
+    cache: kmalloc ? kmallocCacheName(size) : (cache?.name ?? '[unknown cache]'),
+    objectSize: size,
+    allocs,
+    frees,
+    freesUnseen: s.freesUnseen,
+    untrackedAllocs: s.untrackedAllocs,
+    failedAllocs: s.failedAllocs,
+    bytesRequested: kmalloc ? s.bytesReq : allocs * (cache?.objectSize ?? 0),
+    bytesAllocated: allocs * size,
+    liveObjects,
+    liveBytes: liveObjects * size,
+    allocsByContext: s.allocs,
+    freesByContext: s.frees,
   };
 }
 
+function zeroContexts(): ByContext {
+  return { task: 0, taskBh: 0, softirq: 0, hardirq: 0, nmi: 0, unknown: 0 };
+}
+
 export function totalsOf(sites: Site[]): Totals {
-  const t: Totals = { sites: sites.length, allocs: 0, frees: 0, freesUnseen: 0, bytesRequested: 0, bytesAllocated: 0, liveObjects: 0, liveBytes: 0 };
+  const t: Totals = {
+    sites: sites.length,
+    allocs: 0,
+    frees: 0,
+    freesUnseen: 0,
+    bytesRequested: 0,
+    bytesAllocated: 0,
+    liveObjects: 0,
+    liveBytes: 0,
+    allocsByContext: zeroContexts(),
+    freesByContext: zeroContexts(),
+  };
   for (const s of sites) {
+    for (const k of Object.keys(t.allocsByContext) as (keyof ByContext)[]) {
+      t.allocsByContext[k] += s.allocsByContext[k];
+      t.freesByContext[k] += s.freesByContext[k];
+    }
     t.allocs += s.allocs;
     t.frees += s.frees;
     t.freesUnseen += s.freesUnseen;
@@ -149,6 +178,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
   const lost = { ...raw.lost, recursionMisses };
   return {
     schemaVersion: SCHEMA_VERSION,
+    contextSource: raw.contextSource,
     window: {
       start: start.wallTime.toISOString(),
       end: raw.wallTime.toISOString(),

@@ -5,6 +5,7 @@
 import { Snapshot, Site, SortKey, sortSites } from '../model/snapshot';
 import { bytes, count, table } from './format';
 import { formatSymbol } from '../sys/kallsyms';
+import { ByContext, CONTEXTS, sumContexts } from '../abi/layout';
 
 export interface ReportMeta {
   kind: 'record' | 'snapshot';
@@ -31,6 +32,7 @@ export interface ReportDocument {
   exitCode?: number | null;
   signal?: string | null;
   window: Snapshot['window'];
+  contextSource: Snapshot['contextSource'];
   sort: SortKey;
   totals: Snapshot['totals'];
   lost: Snapshot['lost'];
@@ -52,6 +54,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     kernel: meta.kernel,
     hostname: meta.hostname,
     window: snap.window,
+    contextSource: snap.contextSource,
     sort: opts.sort,
     totals: snap.totals,
     lost: snap.lost,
@@ -76,8 +79,29 @@ export function renderJson(doc: ReportDocument): string {
 
 export const siteLabel: (s: Site) => string = formatSymbol;
 
+/* Frees in softirq, hardirq or NMI context, as a share of all frees (0..1). */
+export function interruptShare(b: ByContext): number {
+  const all = sumContexts(b);
+  return all === 0 ? 0 : (b.softirq + b.hardirq + b.nmi) / all;
+}
+
+function contextLine(label: string, b: ByContext, source: ReportDocument['contextSource']): string {
+  if (source === 'unknown') return `${label} by context: unknown on this kernel (${count(b.unknown)})`;
+  const parts = CONTEXTS.filter((c) => c.key !== 'unknown' || b.unknown > 0).map((c) => `${CONTEXT_LABELS[c.key]} ${count(b[c.key])}`);
+  return `${label} by context: ${parts.join(', ')}`;
+}
+
+export const CONTEXT_LABELS: Record<keyof ByContext, string> = {
+  task: 'task',
+  taskBh: 'task-bh',
+  softirq: 'softirq',
+  hardirq: 'hardirq',
+  nmi: 'nmi',
+  unknown: 'unknown',
+};
+
 /* Header lines: window, totals, losses.  Shared by every text view. */
-export function headerLines(doc: Pick<ReportDocument, 'window' | 'totals' | 'lost' | 'accuracy' | 'counters'>): string[] {
+export function headerLines(doc: Pick<ReportDocument, 'window' | 'totals' | 'lost' | 'accuracy' | 'counters' | 'contextSource'>): string[] {
   const t = doc.totals;
   const l = doc.lost;
   const lines = [
@@ -91,6 +115,7 @@ export function headerLines(doc: Pick<ReportDocument, 'window' | 'totals' | 'los
     ['live map update failed', l.liveUpdateFailed],
     ['site missing', l.siteMissing],
   ];
+  lines.push(contextLine('frees', t.freesByContext, doc.contextSource));
   const nonZero = losses.filter(([, n]) => n > 0);
   lines.push(
     nonZero.length === 0
@@ -108,18 +133,19 @@ export function headerLines(doc: Pick<ReportDocument, 'window' | 'totals' | 'los
 }
 
 export function siteRows(sites: Site[]): string[] {
-  const header = ['LIVE BYTES', 'LIVE OBJS', 'ALLOCS', 'FREES', 'REQ BYTES', 'ALLOC BYTES', 'CACHE', 'CALL SITE'];
+  const header = ['LIVE BYTES', 'LIVE OBJS', 'ALLOCS', 'FREES', 'IRQ%', 'REQ BYTES', 'ALLOC BYTES', 'CACHE', 'CALL SITE'];
   const rows = sites.map((s) => [
     bytes(s.liveBytes),
     count(s.liveObjects),
     count(s.allocs),
     count(s.frees + s.freesUnseen),
+    s.frees ? `${Math.round(100 * interruptShare(s.freesByContext))}` : '-',
     bytes(s.bytesRequested),
     bytes(s.bytesAllocated),
-    s.cache ?? '-',
+    s.cache,
     siteLabel(s),
   ]);
-  return table(header, rows, [true, true, true, true, true, true, false, false]);
+  return table(header, rows, [true, true, true, true, true, true, true, false, false]);
 }
 
 export function renderText(doc: ReportDocument): string {

@@ -10,7 +10,7 @@ export function fixtureKallsyms(): Kallsyms {
   return Kallsyms.parse(fs.readFileSync(path.join(FIXTURES, 'kallsyms.txt'), 'utf8'));
 }
 
-/* The fixture's cache ids stand in for kmem_cache pointers. */
+/* The fixture's fake cache pointers stand in for kmem_cache pointers (decimal strings). */
 export function fixtureRaw(): RawSnapshot {
   const j = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'raw-eventfd.json'), 'utf8'));
   return {
@@ -28,5 +28,6 @@ export function fixtureRaw(): RawSnapshot {
     counters: j.counters,
     programs: j.programs,
     maps: j.maps,
+    contextSource: j.contextSource,
   };
 }
