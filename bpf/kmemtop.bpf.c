@@ -437,11 +437,11 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_
 		__sync_fetch_and_add(&st->untracked_allocs, 1);
 }
 
-static __always_inline void on_free(__u64 ptr)
+static __always_inline void on_free(__u64 ptr, __u32 ctx)
 {
 	struct site_stats *st;
-	__u32 site, ctx;
 	bool tracked;
+	__u32 site;
 
 	if (ptr <= ZERO_SIZE_PTR) {
 		bump_counter(KMEMTOP_CNT_NULL_FREES);
@@ -457,7 +457,6 @@ static __always_inline void on_free(__u64 ptr)
 		bump_lost(KMEMTOP_LOST_SITE_MISSING);
 		return;
 	}
-	ctx = event_context();
 	if (ctx >= KMEMTOP_CTX_MAX)  /* for the verifier */
 		ctx = KMEMTOP_CTX_UNKNOWN;
 	__sync_fetch_and_add(&st->frees[ctx], 1);
@@ -484,10 +483,86 @@ int BPF_PROG(kmemtop__kmem_cache_alloc, unsigned long call_site, const void *ptr
 	return 0;
 }
 
+/*
+ * Frees nest: a softirq run at the end of an interrupt that arrived while a
+ * free program ran on this CPU frees its own objects, and the kernel skips
+ * those runs of the same program (recursion_misses).  Each object skipped
+ * would look live until its address is reused.  So each free tracepoint has
+ * a second program, attached after the first, that handles exactly the
+ * events the first did not: the first records, per CPU and per context, the
+ * address it is handling; the second consumes that record and acts only
+ * when it does not match.  Events of one context never nest on one CPU, so
+ * the per-context record cannot be overwritten by a nested event, and no
+ * window at the start or end of the first program is left uncovered.  The
+ * record is the address with its low bit flipped, so that a consumed record
+ * (0) never matches, not even kfree(NULL).  The host reports primary misses
+ * minus nested catches as the loss.
+ */
+enum free_prog { FREE_KFREE = 0, FREE_CACHE = 1, FREE_MAX = 2 };
+
+struct free_handled {
+	__u64 ptr[KMEMTOP_CTX_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FREE_MAX);
+	__type(key, __u32);
+	__type(value, struct free_handled);
+} free_handled SEC(".maps");
+
+static __always_inline void free_primary(__u64 ptr, __u32 which)
+{
+	struct free_handled *h = bpf_map_lookup_elem(&free_handled, &which);
+	__u32 ctx = event_context();
+
+	if (ctx >= KMEMTOP_CTX_MAX)
+		ctx = KMEMTOP_CTX_UNKNOWN;
+	if (h)
+		h->ptr[ctx] = ptr ^ 1;
+	on_free(ptr, ctx);
+}
+
+/*
+ * The second program runs for every free, so it must be cheap: rather than
+ * computing this event's context, it looks for the record in every context
+ * slot (one cache line).  Another context's slot cannot hold this address:
+ * an object is freed once, and a record is consumed by the event it names.
+ */
+static __always_inline void free_nested(__u64 ptr, __u32 which, enum kmemtop_counter caught)
+{
+	struct free_handled *h = bpf_map_lookup_elem(&free_handled, &which);
+	__u64 rec = ptr ^ 1;
+	__u32 ctx;
+	int c;
+
+	if (!h)
+		return;
+#pragma unroll
+	for (c = 0; c < KMEMTOP_CTX_MAX; c++) {
+		if (h->ptr[c] == rec) {
+			h->ptr[c] = 0;  /* the first program handled it */
+			return;
+		}
+	}
+	bump_counter(caught);
+	ctx = event_context();
+	if (ctx >= KMEMTOP_CTX_MAX)
+		ctx = KMEMTOP_CTX_UNKNOWN;
+	on_free(ptr, ctx);
+}
+
 SEC("tp_btf/kfree")
 int BPF_PROG(kmemtop__kfree, unsigned long call_site, const void *ptr)
 {
-	on_free((__u64)ptr);
+	free_primary((__u64)ptr, FREE_KFREE);
+	return 0;
+}
+
+SEC("tp_btf/kfree")
+int BPF_PROG(kmemtop__kfree_nested, unsigned long call_site, const void *ptr)
+{
+	free_nested((__u64)ptr, FREE_KFREE, KMEMTOP_CNT_NESTED_KFREE);
 	return 0;
 }
 
@@ -495,6 +570,14 @@ SEC("tp_btf/kmem_cache_free")
 int BPF_PROG(kmemtop__kmem_cache_free, unsigned long call_site, const void *ptr,
 	     const struct kmem_cache *s)
 {
-	on_free((__u64)ptr);
+	free_primary((__u64)ptr, FREE_CACHE);
+	return 0;
+}
+
+SEC("tp_btf/kmem_cache_free")
+int BPF_PROG(kmemtop__kmem_cache_free_nested, unsigned long call_site, const void *ptr,
+	     const struct kmem_cache *s)
+{
+	free_nested((__u64)ptr, FREE_CACHE, KMEMTOP_CNT_NESTED_CACHE_FREE);
 	return 0;
 }

@@ -140,7 +140,9 @@ enum kmemtop_counter {
 	KMEMTOP_CNT_NULL_FREES = 0,      /* kfree(NULL) / kfree(ZERO_SIZE_PTR): nothing to free */
 	KMEMTOP_CNT_ZERO_ALLOCS = 1,     /* kmalloc(0): ZERO_SIZE_PTR, nothing allocated */
 	KMEMTOP_CNT_OVERFLOW_INSERTS = 2,/* allocations that spilled into live_overflow */
-	KMEMTOP_CNT_MAX = 3,
+	KMEMTOP_CNT_NESTED_KFREE = 3,    /* kfree events the primary program missed (nested), caught by the second */
+	KMEMTOP_CNT_NESTED_CACHE_FREE = 4, /* same for kmem_cache_free */
+	KMEMTOP_CNT_MAX = 5,
 };
 
 #endif /* KMEMTOP_H */

@@ -7,13 +7,24 @@
  *   loadgen eventfd-hold N    open N eventfds, print "ready", hold them
  *                             until stdin reaches EOF, then exit
  *   loadgen bench-eventfd N   N x eventfd()+close(); prints "ns_per_iter X"
+ *   loadgen udp-flood N       send N 64-byte datagrams over loopback UDP to
+ *                             a socket of its own with a tiny receive
+ *                             buffer, in bursts: most are dropped by the
+ *                             receive softirq (freed there), the rest read
+ *   loadgen spawn N           fork+exec /bin/true N times, one at a time
+ *   loadgen netns N           create and destroy N network namespaces
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,10 +96,95 @@ static int bench_eventfd(long n)
 	return 0;
 }
 
+static void die(const char *what)
+{
+	fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int udp_flood(long n)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(addr);
+	char buf[64] = "kmemtop";
+	long sent = 0, received = 0;
+	int rx, tx, small = 1;
+
+	rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (rx < 0 || tx < 0)
+		die("socket");
+	/* The kernel raises this to its minimum: a handful of datagrams. */
+	if (setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)))
+		die("setsockopt");
+	if (bind(rx, (struct sockaddr *)&addr, sizeof(addr)) || getsockname(rx, (struct sockaddr *)&addr, &len))
+		die("bind");
+	if (connect(tx, (struct sockaddr *)&addr, sizeof(addr)))
+		die("connect");
+	while (sent < n) {
+		/* A burst (the receive queue overflows), then drain. */
+		for (int i = 0; i < 64 && sent < n; i++, sent++)
+			if (send(tx, buf, sizeof(buf), 0) != sizeof(buf))
+				die("send");
+		while (recv(rx, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			received++;
+	}
+	while (received < sent && recv(rx, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		received++;
+	close(tx);
+	close(rx);
+	printf("udp-flood sent %ld received %ld\n", sent, received);
+	return 0;
+}
+
+static int spawn(long n)
+{
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+		int status;
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		if (waitpid(pid, &status, 0) < 0)
+			die("waitpid");
+	}
+	printf("spawn %ld\n", n);
+	return 0;
+}
+
+static int netns(long n)
+{
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+		int status;
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			/* The namespace dies with this child. */
+			if (unshare(CLONE_NEWNET))
+				_exit(1);
+			_exit(0);
+		}
+		if (waitpid(pid, &status, 0) < 0)
+			die("waitpid");
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			fprintf(stderr, "loadgen: unshare(CLONE_NEWNET) failed\n");
+			return 1;
+		}
+	}
+	printf("netns %ld\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd N\n");
+		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|udp-flood|spawn|netns N\n");
 		return 2;
 	}
 	long n = parse_count(argv[2]);
@@ -99,6 +195,12 @@ int main(int argc, char **argv)
 		return eventfd_hold(n);
 	if (!strcmp(argv[1], "bench-eventfd"))
 		return bench_eventfd(n);
+	if (!strcmp(argv[1], "udp-flood"))
+		return udp_flood(n);
+	if (!strcmp(argv[1], "spawn"))
+		return spawn(n);
+	if (!strcmp(argv[1], "netns"))
+		return netns(n);
 	fprintf(stderr, "loadgen: unknown mode '%s'\n", argv[1]);
 	return 2;
 }

@@ -31,6 +31,7 @@ import {
 } from './abi/layout';
 import { btfPath, explainBpfFailure, preflight } from './sys/preflight';
 import { preemptCountDelta } from './bpf/btf';
+import { readSlabinfo, SlabCache } from './sys/slabinfo';
 import * as log from './log';
 import { DEFAULTS } from './config';
 
@@ -43,6 +44,11 @@ export interface TracerOptions {
   /* Capacity of the site index. */
   maxSites?: number;
   maxCaches?: number;
+  /*
+   * Attach the *_nested free programs that catch the frees the kernel's
+   * recursion protection makes the primary programs skip (default on).
+   */
+  catchNested?: boolean;
 }
 
 const SITE_CACHE_ENTRIES = 1024;
@@ -86,6 +92,8 @@ export interface RawSnapshot {
   maps: { sites: MapUsage; caches: MapUsage; live: { buckets: number; slots: number; overflowMaxEntries: number; overflowEntries: number } };
   /* How event contexts are known: from preempt_count, or not at all ("unknown"). */
   contextSource: 'preempt_count' | 'unknown';
+  /* /proc/slabinfo read right after the maps (null when unreadable). */
+  slabs: Map<string, SlabCache> | null;
 }
 
 function monotonicMs(): number {
@@ -109,6 +117,7 @@ export class Tracer {
       maxLive: opts.maxLive ?? DEFAULTS.maxLive,
       maxSites: opts.maxSites ?? DEFAULTS.maxSites,
       maxCaches: opts.maxCaches ?? DEFAULTS.maxCaches,
+      catchNested: opts.catchNested ?? true,
     };
   }
 
@@ -131,6 +140,9 @@ export class Tracer {
       for (const m of ['site_ids', 'site_keys', 'site_stats']) obj.map(m).setMaxEntries(tracer.opts.maxSites);
       obj.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES);
       obj.map('caches').setMaxEntries(tracer.opts.maxCaches);
+      if (!tracer.opts.catchNested) {
+        for (const p of obj.programs()) if (p.name.endsWith('_nested')) p.autoload = false;
+      }
       tracer.preemptCountDelta = preemptCountDelta(btfPath());
       obj.map('.rodata.config').setInitialValue(
         encodeConfig({
@@ -148,7 +160,7 @@ export class Tracer {
         throw e;
       }
       /* Attach: tracing starts here. */
-      for (const prog of obj.programs()) {
+      for (const prog of obj.programs().filter((p) => p.autoload)) {
         try {
           tracer.links.push(obj.attach(prog));
         } catch (e) {
@@ -173,7 +185,11 @@ export class Tracer {
 
   /* Stop tracing now (detach) but keep the maps readable. */
   detach(): void {
-    for (const l of this.links.splice(0)) l.destroy();
+    /*
+     * Reverse attach order: each *_nested program handles what the program
+     * attached before it missed, so it must never run without it.
+     */
+    for (const l of this.links.splice(0).reverse()) l.destroy();
   }
 
   private readState() {
@@ -215,7 +231,7 @@ export class Tracer {
       caches,
       lost: this.readPerCpuArray(obj.map('lost'), LOST_CAUSES) as Record<LostKey, number>,
       counters: this.readPerCpuArray(obj.map('counters'), COUNTERS) as Record<CounterKey, number>,
-      programs: obj.programs().map((p) => {
+      programs: obj.programs().filter((p) => p.autoload).map((p) => {
         const s = progStats(p.fd);
         return {
           name: p.name,
@@ -226,6 +242,7 @@ export class Tracer {
         };
       }),
       contextSource: this.preemptCountDelta ? 'preempt_count' : 'unknown',
+      slabs: readSlabinfo(),
       maps: {
         sites: { entries: sites.length, maxEntries: maxSites - 1 },
         caches: { entries: cd.count, maxEntries: cachesMap.maxEntries },

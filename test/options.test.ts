@@ -28,6 +28,7 @@ describe('command line', () => {
     [['record', '--top', '-1', '--', 'true'], /--top takes/],
     [['record', '--sort', 'bogus', '--', 'true'], /Invalid values|sort/],
     [['record', '--max-live', '10', '--', 'true'], /--max-live/],
+    [['record', '--settle-ms', '-5', '--', 'true'], /--settle-ms takes/],
     [['bogus'], /Unknown argument|command/],
     [[], /name a command/],
   ])('rejects %j naming the flag', (argv, msg) => {
@@ -36,6 +37,6 @@ describe('command line', () => {
   });
 
   it('check() is pure and returns null when all is well', () => {
-    expect(check({ top: 25, maxLive: 1 << 20, maxSites: 16384, command: ['x'] }, 'record')).toBeNull();
+    expect(check({ top: 25, maxLive: 1 << 20, maxSites: 16384, settleMs: 0, command: ['x'] }, 'record')).toBeNull();
   });
 });

@@ -207,6 +207,8 @@ export const COUNTERS = [
   { c: 'KMEMTOP_CNT_NULL_FREES', key: 'nullFrees' },
   { c: 'KMEMTOP_CNT_ZERO_ALLOCS', key: 'zeroSizeAllocs' },
   { c: 'KMEMTOP_CNT_OVERFLOW_INSERTS', key: 'overflowInserts' },
+  { c: 'KMEMTOP_CNT_NESTED_KFREE', key: 'nestedKfreeCaught' },
+  { c: 'KMEMTOP_CNT_NESTED_CACHE_FREE', key: 'nestedCacheFreeCaught' },
 ] as const;
 export const COUNTERS_MAX = COUNTERS.length;
 export type CounterKey = (typeof COUNTERS)[number]['key'];

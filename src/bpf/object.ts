@@ -194,7 +194,8 @@ export class BpfObject {
 
   /* Detach every link, then free the object (maps and programs). Idempotent. */
   close(): void {
-    for (const link of this.links.splice(0)) link.destroy();
+    /* Reverse attach order: a program attached to back up another goes first. */
+    for (const link of this.links.splice(0).reverse()) link.destroy();
     if (this.ptr !== null) {
       raw.bpf_object__close(this.ptr);
       this.ptr = null;

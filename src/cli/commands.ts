@@ -48,7 +48,7 @@ async function withTracer<T>(a: CommonArgs, fn: (t: Tracer, syms: Kallsyms) => P
   preflight(DEFAULT_OBJECT);
   checkWritable(a.output);
   const syms = Kallsyms.load();
-  const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites });
+  const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested });
   const closeOnExit = () => tracer.close();
   process.once('exit', closeOnExit);
   try {
@@ -102,8 +102,9 @@ export async function runRecord(a: RecordArgs): Promise<number> {
     } finally {
       for (const [s, h] of handlers) process.removeListener(s, h);
     }
+    log.debug(`command exited: code ${exit.code} signal ${exit.signal}; settling ${a.settleMs} ms`);
+    if (a.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, a.settleMs));
     tracer.detach();
-    log.debug(`command exited: code ${exit.code} signal ${exit.signal}`);
     report(tracer, syms, a, { ...baseMeta('record'), command: a.command, exitCode: exit.code, signal: exit.signal });
     return exitCodeOf(exit.code, exit.signal);
   });

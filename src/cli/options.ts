@@ -14,10 +14,12 @@ export interface CommonArgs {
   verbose: boolean;
   maxLive: number;
   maxSites: number;
+  catchNested: boolean;
 }
 
 export interface RecordArgs extends CommonArgs {
   command: string[];
+  settleMs: number;
 }
 
 export interface SnapshotArgs extends CommonArgs {
@@ -32,6 +34,7 @@ export type Parsed =
 export const EXAMPLES: [string, string][] = [
   ['kmemtop record -- ./run-tests.sh', 'trace while a command runs, then report per call site'],
   ['kmemtop record --json -o run.json --top 0 -- make -C tools/testing/selftests/net run_tests', 'every site, as JSON'],
+  ['kmemtop record --settle-ms 2000 -- ./udp-test', 'keep tracing 2 s after the command, for RCU-deferred frees'],
   ['kmemtop snapshot --duration 10 --sort allocs', 'trace the whole machine for 10 s'],
 ];
 
@@ -43,6 +46,11 @@ function common(y: Argv): Argv {
     .option('sort', { type: 'string', default: 'liveBytes', choices: SORT_KEYS as unknown as string[], describe: 'sort call sites by' })
     .option('max-live', { type: 'number', default: DEFAULTS.maxLive, describe: 'live-object map capacity (entries, preallocated, ~80 B each)' })
     .option('max-sites', { type: 'number', default: DEFAULTS.maxSites, describe: 'call-site map capacity (entries)' })
+    .option('catch-nested', {
+      type: 'boolean',
+      default: true,
+      describe: 'a second program per free tracepoint catches frees the kernel skips as nested (--no-catch-nested: cheaper, may lose some)',
+    })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
 }
 
@@ -53,6 +61,7 @@ export function check(a: Partial<RecordArgs & SnapshotArgs>, cmd: 'record' | 'sn
   if (!intIn(a.maxLive, 1024, 1 << 26)) return '--max-live takes a whole number from 1024 to 67108864';
   if (!intIn(a.maxSites, 64, 1 << 22)) return '--max-sites takes a whole number from 64 to 4194304';
   if (a.output !== undefined && a.output === '') return '--output needs a file name';
+  if (cmd === 'record' && !intIn(a.settleMs, 0, 3_600_000)) return '--settle-ms takes a whole number of milliseconds from 0 to 3600000';
   if (cmd === 'record' && (!a.command || a.command.length === 0)) {
     return 'record needs a command to run after --, e.g. kmemtop record -- ./run-tests.sh';
   }
@@ -74,7 +83,12 @@ export function parse(argv: string[]): Parsed {
     .command(
       'record',
       'trace while a command runs: kmemtop record [options] -- CMD [ARGS...]',
-      (c) => common(c),
+      (c) =>
+        common(c).option('settle-ms', {
+          type: 'number',
+          default: 0,
+          describe: 'keep tracing this long after CMD exits, so RCU-deferred frees land (ms)',
+        }),
       (a) => {
         const args = { ...(a as unknown as RecordArgs), command: ((a['--'] as string[] | undefined) ?? []).map(String) };
         result = { cmd: 'record', args };

@@ -37,6 +37,7 @@ export interface ReportDocument {
   totals: Snapshot['totals'];
   lost: Snapshot['lost'];
   accuracy: Snapshot['accuracy'];
+  caches: Snapshot['caches'];
   counters: Snapshot['counters'];
   programs: Snapshot['programs'];
   maps: Snapshot['maps'];
@@ -59,6 +60,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     totals: snap.totals,
     lost: snap.lost,
     accuracy: snap.accuracy,
+    caches: snap.caches,
     counters: snap.counters,
     programs: snap.programs,
     maps: snap.maps,
@@ -101,7 +103,9 @@ export const CONTEXT_LABELS: Record<keyof ByContext, string> = {
 };
 
 /* Header lines: window, totals, losses.  Shared by every text view. */
-export function headerLines(doc: Pick<ReportDocument, 'window' | 'totals' | 'lost' | 'accuracy' | 'counters' | 'contextSource'>): string[] {
+export function headerLines(
+  doc: Pick<ReportDocument, 'window' | 'totals' | 'lost' | 'accuracy' | 'counters' | 'contextSource'>,
+): string[] {
   const t = doc.totals;
   const l = doc.lost;
   const lines = [
@@ -129,6 +133,12 @@ export function headerLines(doc: Pick<ReportDocument, 'window' | 'totals' | 'los
     `frees of objects allocated before tracing: ${count(l.untrackedFrees)}; ` +
       `retired by address reuse (free never seen): ${count(l.freesUnseen)}; kfree(NULL): ${count(doc.counters.nullFrees)}`,
   );
+  if (t.phantomObjects > 0) {
+    lines.push(
+      `phantom: ${count(t.phantomObjects)} tracked live objects (${bytes(t.phantomBytes)}) exceed what their caches hold ` +
+        `(/proc/slabinfo): corrected live ${count(t.liveObjectsCorrected)} objects (${bytes(t.liveBytesCorrected)})`,
+    );
+  }
   return lines;
 }
 
@@ -160,6 +170,17 @@ export function renderText(doc: ReportDocument): string {
   lines.push(...siteRows(doc.sites));
   if (doc.sitesShown < doc.totals.sites) {
     lines.push(`(${doc.totals.sites - doc.sitesShown} more call sites; --top 0 shows all)`);
+  }
+  const phantom = (doc.caches ?? []).filter((c) => c.phantomObjects > 0);
+  if (phantom.length) {
+    lines.push('', 'Corrections: tracked live objects above what the cache holds (/proc/slabinfo active objects)');
+    lines.push(
+      ...table(
+        ['CACHE', 'TRACKED LIVE', 'SLAB ACTIVE', 'PHANTOM', 'PHANTOM BYTES'],
+        phantom.map((c) => [c.cache, count(c.trackedLiveObjects), count(c.slabActiveObjects), count(c.phantomObjects), bytes(c.phantomBytes)]),
+        [false, true, true, true, true],
+      ),
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -3,6 +3,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { RawSnapshot } from '../../src/tracer';
 import { Kallsyms } from '../../src/sys/kallsyms';
+import { parseSlabinfo, SlabCache } from '../../src/sys/slabinfo';
+
+export function fixtureSlabinfo(): Map<string, SlabCache> {
+  return parseSlabinfo(fs.readFileSync(path.join(FIXTURES, 'slabinfo.txt'), 'utf8'));
+}
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 
@@ -29,5 +34,6 @@ export function fixtureRaw(): RawSnapshot {
     programs: j.programs,
     maps: j.maps,
     contextSource: j.contextSource,
+    slabs: fixtureSlabinfo(),
   };
 }
