@@ -49,6 +49,8 @@ export interface TracerOptions {
    * recursion protection makes the primary programs skip (default on).
    */
   catchNested?: boolean;
+  /* Classify each event's context (task, softirq, ...); off: all "unknown". */
+  classifyContext?: boolean;
 }
 
 const SITE_CACHE_ENTRIES = 1024;
@@ -118,6 +120,7 @@ export class Tracer {
       maxSites: opts.maxSites ?? DEFAULTS.maxSites,
       maxCaches: opts.maxCaches ?? DEFAULTS.maxCaches,
       catchNested: opts.catchNested ?? true,
+      classifyContext: opts.classifyContext ?? true,
     };
   }
 
@@ -143,7 +146,7 @@ export class Tracer {
       if (!tracer.opts.catchNested) {
         for (const p of obj.programs()) if (p.name.endsWith('_nested')) p.autoload = false;
       }
-      tracer.preemptCountDelta = preemptCountDelta(btfPath());
+      tracer.preemptCountDelta = tracer.opts.classifyContext ? preemptCountDelta(btfPath()) : 0;
       obj.map('.rodata.config').setInitialValue(
         encodeConfig({
           liveBucketsMask: geo.buckets - 1,

@@ -29,10 +29,33 @@ export function assertBpfUsable(): void {
   if (!usable.ok) throw new Error(`BPF tests required (KMEMTOP_REQUIRE_BPF=1) but BPF is unusable: ${usable.why}`);
 }
 
+export interface LoadedProg {
+  id: number;
+  name?: string;
+  recursion_misses?: number;
+}
+
+/* Loaded BPF programs whose name starts with kmemtop, as bpftool lists them. */
+export function kmemtopProgs(): LoadedProg[] {
+  const out = execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
+  return (JSON.parse(out) as LoadedProg[]).filter((p) => (p.name ?? '').startsWith('kmemtop'));
+}
+
 /* IDs of loaded BPF programs whose name starts with kmemtop. */
 export function kmemtopProgIds(): number[] {
-  const out = execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' });
-  return (JSON.parse(out) as { id: number; name?: string }[])
-    .filter((p) => (p.name ?? '').startsWith('kmemtop'))
-    .map((p) => p.id);
+  return kmemtopProgs().map((p) => p.id);
+}
+
+/*
+ * The kernel frees a closed program after an RCU grace period, so bpftool
+ * may list it for a moment after close(): poll until the list settles.
+ */
+export async function kmemtopProgIdsSettled(expected: number[], timeoutMs = 5000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let ids = kmemtopProgIds();
+  while (JSON.stringify(ids) !== JSON.stringify(expected) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    ids = kmemtopProgIds();
+  }
+  return ids;
 }
