@@ -11,6 +11,8 @@
  *                             a socket of its own with a tiny receive
  *                             buffer, in bursts: most are dropped by the
  *                             receive softirq (freed there), the rest read
+ *   loadgen udp-stream N      the same with the default receive buffer:
+ *                             every datagram is received and read
  *   loadgen spawn N           fork+exec /bin/true N times, one at a time
  *   loadgen netns N           create and destroy N network namespaces
  */
@@ -102,7 +104,7 @@ static void die(const char *what)
 	exit(1);
 }
 
-static int udp_flood(long n)
+static int udp_flood(long n, int drop)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(addr);
@@ -115,7 +117,7 @@ static int udp_flood(long n)
 	if (rx < 0 || tx < 0)
 		die("socket");
 	/* The kernel raises this to its minimum: a handful of datagrams. */
-	if (setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)))
+	if (drop && setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)))
 		die("setsockopt");
 	if (bind(rx, (struct sockaddr *)&addr, sizeof(addr)) || getsockname(rx, (struct sockaddr *)&addr, &len))
 		die("bind");
@@ -133,7 +135,7 @@ static int udp_flood(long n)
 		received++;
 	close(tx);
 	close(rx);
-	printf("udp-flood sent %ld received %ld\n", sent, received);
+	printf("%s sent %ld received %ld\n", drop ? "udp-flood" : "udp-stream", sent, received);
 	return 0;
 }
 
@@ -184,7 +186,7 @@ static int netns(long n)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|udp-flood|spawn|netns N\n");
+		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|udp-flood|udp-stream|spawn|netns N\n");
 		return 2;
 	}
 	long n = parse_count(argv[2]);
@@ -196,7 +198,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "bench-eventfd"))
 		return bench_eventfd(n);
 	if (!strcmp(argv[1], "udp-flood"))
-		return udp_flood(n);
+		return udp_flood(n, 1);
+	if (!strcmp(argv[1], "udp-stream"))
+		return udp_flood(n, 0);
 	if (!strcmp(argv[1], "spawn"))
 		return spawn(n);
 	if (!strcmp(argv[1], "netns"))

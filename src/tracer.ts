@@ -77,6 +77,34 @@ export interface ProgramStats {
   runTimeNs: number;
 }
 
+/*
+ * Recursion accounting of one program (the ones that are not *_nested):
+ * runs the kernel skipped, and of those, how many its *_nested program
+ * caught (null without one).  A tracepoint calls its programs in attach
+ * order, so the *_nested program is attached right after its primary (a
+ * primary miss in between is a real, counted loss).  At the end the counts
+ * are taken, then the primaries are detached before the nested programs:
+ * alone, a nested program handles every event, so nothing is lost while the
+ * primaries go, and what it handles then is not counted as a catch.
+ */
+export interface RecursionAccount {
+  program: string;
+  tracepoint: string;
+  misses: number;
+  caught: number | null;
+}
+
+/* Counter of the events a free tracepoint's *_nested program caught. */
+export const NESTED_CAUGHT: Record<string, CounterKey> = {
+  kfree: 'nestedKfreeCaught',
+  kmem_cache_free: 'nestedCacheFreeCaught',
+};
+
+interface RecursionSample {
+  caught: Record<string, number>;
+  misses: Record<string, number>;
+}
+
 export interface MapUsage {
   entries: number;
   maxEntries: number;
@@ -96,6 +124,7 @@ export interface RawSnapshot {
   contextSource: 'preempt_count' | 'unknown';
   /* /proc/slabinfo read right after the maps (null when unreadable). */
   slabs: Map<string, SlabCache> | null;
+  recursion: RecursionAccount[];
 }
 
 function monotonicMs(): number {
@@ -107,6 +136,8 @@ export class Tracer {
   private readonly links: BpfLink[] = [];
   private readonly nrCpus = possibleCpus();
   private readonly opts: Required<Omit<TracerOptions, 'objectPath'>>;
+  /* Recursion counters taken when detaching. */
+  private recursionEnd: RecursionSample | null = null;
   /* Non-zero when event contexts can be read (see event_context() in the BPF code). */
   private preemptCountDelta = 0;
   /* When tracing began (programs attached). */
@@ -162,7 +193,7 @@ export class Tracer {
         if (e instanceof BpfError) throw explainBpfFailure(e, 'load', recentLibbpfLog());
         throw e;
       }
-      /* Attach: tracing starts here. */
+      /* Attach: tracing starts here; each *_nested program right after its primary (see RecursionAccount). */
       for (const prog of obj.programs().filter((p) => p.autoload)) {
         try {
           tracer.links.push(obj.attach(prog));
@@ -186,13 +217,41 @@ export class Tracer {
     return this.obj;
   }
 
+  /*
+   * Caught counters first, then misses: a skipped run caught in between
+   * counts as a loss, never the other way round.
+   */
+  private sampleRecursion(): RecursionSample {
+    const counters = this.readPerCpuArray(this.object.map('counters'), COUNTERS) as Record<CounterKey, number>;
+    const caught = Object.fromEntries(Object.entries(NESTED_CAUGHT).map(([tp, key]) => [tp, counters[key]]));
+    const misses = Object.fromEntries(
+      this.object
+        .programs()
+        .filter((p) => p.autoload)
+        .map((p) => [p.name, progStats(p.fd).recursionMisses]),
+    );
+    return { caught, misses };
+  }
+
+  private recursionAccounts(programs: ProgramStats[]): RecursionAccount[] {
+    const end = this.recursionEnd ?? this.sampleRecursion();
+    const names = new Set(programs.map((p) => p.name));
+    return programs
+      .filter((p) => !p.name.endsWith('_nested'))
+      .map((p) => {
+        const nested = names.has(`${p.name}_nested`) && NESTED_CAUGHT[p.tracepoint] !== undefined;
+        if (!nested) return { program: p.name, tracepoint: p.tracepoint, misses: p.recursionMisses, caught: null };
+        return { program: p.name, tracepoint: p.tracepoint, misses: end.misses[p.name], caught: end.caught[p.tracepoint] };
+      });
+  }
+
   /* Stop tracing now (detach) but keep the maps readable. */
   detach(): void {
-    /*
-     * Reverse attach order: each *_nested program handles what the program
-     * attached before it missed, so it must never run without it.
-     */
-    for (const l of this.links.splice(0).reverse()) l.destroy();
+    if (this.links.length && this.obj) this.recursionEnd = this.sampleRecursion();
+    /* Primaries first, then the *_nested programs (see RecursionAccount). */
+    const links = this.links.splice(0);
+    for (const l of links.filter((x) => !x.program.endsWith('_nested'))) l.destroy();
+    for (const l of links.filter((x) => x.program.endsWith('_nested'))) l.destroy();
   }
 
   private readState() {
@@ -227,6 +286,19 @@ export class Tracer {
     }
 
     const live = obj.map('live');
+    const programs = obj
+      .programs()
+      .filter((p) => p.autoload)
+      .map((p) => {
+        const st = progStats(p.fd);
+        return {
+          name: p.name,
+          tracepoint: p.sectionName.replace(/^[^/]*\//, ''),
+          recursionMisses: st.recursionMisses,
+          runCount: st.runCount,
+          runTimeNs: st.runTimeNs,
+        };
+      });
     return {
       monotonicMs: monotonicMs(),
       wallTime: new Date(),
@@ -234,16 +306,8 @@ export class Tracer {
       caches,
       lost: this.readPerCpuArray(obj.map('lost'), LOST_CAUSES) as Record<LostKey, number>,
       counters: this.readPerCpuArray(obj.map('counters'), COUNTERS) as Record<CounterKey, number>,
-      programs: obj.programs().filter((p) => p.autoload).map((p) => {
-        const s = progStats(p.fd);
-        return {
-          name: p.name,
-          tracepoint: p.sectionName.replace(/^[^/]*\//, ''),
-          recursionMisses: s.recursionMisses,
-          runCount: s.runCount,
-          runTimeNs: s.runTimeNs,
-        };
-      }),
+      programs,
+      recursion: this.recursionAccounts(programs),
       contextSource: this.preemptCountDelta ? 'preempt_count' : 'unknown',
       slabs: readSlabinfo(),
       maps: {

@@ -90,22 +90,17 @@ describe('reconcile', () => {
 });
 
 describe('events lost to recursion protection', () => {
-  const prog = (name: string, tracepoint: string, recursionMisses: number) => ({ name, tracepoint, recursionMisses, runCount: 0, runTimeNs: 0 });
-  const counters = { nullFrees: 0, zeroSizeAllocs: 0, overflowInserts: 0, nestedKfreeCaught: 40, nestedCacheFreeCaught: 7 };
-
-  it('counts allocation misses, and free misses the nested programs did not catch', () => {
-    const programs = [
-      prog('kmemtop__kmalloc', 'kmalloc', 2),
-      prog('kmemtop__kfree', 'kfree', 45),
-      prog('kmemtop__kfree_nested', 'kfree', 9),
-      prog('kmemtop__kmem_cache_free', 'kmem_cache_free', 7),
-      prog('kmemtop__kmem_cache_free_nested', 'kmem_cache_free', 0),
-    ];
-    expect(eventsLostToRecursion(programs, counters)).toBe(2 + 5 + 0);
+  it('counts skipped runs without a backup, and free misses the nested programs did not catch', () => {
+    expect(
+      eventsLostToRecursion([
+        { program: 'kmemtop__kmalloc', tracepoint: 'kmalloc', misses: 2, caught: null },
+        { program: 'kmemtop__kfree', tracepoint: 'kfree', misses: 45, caught: 40 },
+        { program: 'kmemtop__kmem_cache_free', tracepoint: 'kmem_cache_free', misses: 7, caught: 7 },
+      ]),
+    ).toBe(2 + 5 + 0);
   });
 
-  it('counts every free miss when the nested programs are not attached', () => {
-    const programs = [prog('kmemtop__kfree', 'kfree', 45), prog('kmemtop__kmem_cache_free', 'kmem_cache_free', 7)];
-    expect(eventsLostToRecursion(programs, { ...counters, nestedKfreeCaught: 0, nestedCacheFreeCaught: 0 })).toBe(52);
+  it('never counts a catch as a negative loss', () => {
+    expect(eventsLostToRecursion([{ program: 'kmemtop__kfree', tracepoint: 'kfree', misses: 3, caught: 5 }])).toBe(0);
   });
 });

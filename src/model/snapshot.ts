@@ -2,7 +2,7 @@
  * The snapshot model: pure functions from a RawSnapshot (what the maps
  * held) to what kmemtop reports.  No I/O here; the symbolizer is passed in.
  */
-import type { RawSnapshot, ProgramStats } from '../tracer';
+import type { RawSnapshot, ProgramStats, RecursionAccount } from '../tracer';
 import type { Symbol } from '../sys/kallsyms';
 import { ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumContexts } from '../abi/layout';
 import { CacheCorrection, reconcile } from './reconcile';
@@ -68,6 +68,7 @@ export interface Snapshot {
   /* Per slab cache: tracked live objects against /proc/slabinfo; null when unreadable. */
   caches: CacheCorrection[] | null;
   programs: ProgramStats[];
+  recursion: RecursionAccount[];
   maps: RawSnapshot['maps'];
   sites: Site[];
 }
@@ -191,33 +192,18 @@ export function accuracyOf(lost: Snapshot['lost']): Accuracy {
 }
 
 /*
- * Events lost to the kernel's recursion protection.  A run skipped on an
- * allocation tracepoint is lost.  On a free tracepoint the primary
- * program's skipped runs are caught by its *_nested program (see
- * kmemtop.bpf.c): the loss there is what it did not catch.  The nested
- * programs' own skipped runs are events the primary handled.
+ * Events lost to the kernel's recursion protection: every skipped run of a
+ * program without a *_nested backup, and the skipped runs of a free program
+ * its *_nested program did not catch (see RecursionAccount).
  */
-export function eventsLostToRecursion(programs: ProgramStats[], counters: Record<CounterKey, number>): number {
-  let lost = 0;
-  for (const p of programs) {
-    if (p.name.endsWith('_nested')) continue;
-    const caught = NESTED_CAUGHT[p.tracepoint];
-    const hasNested = programs.some((q) => q.name === `${p.name}_nested`);
-    lost += hasNested && caught ? Math.max(0, p.recursionMisses - counters[caught]) : p.recursionMisses;
-  }
-  return lost;
+export function eventsLostToRecursion(accounts: RecursionAccount[]): number {
+  return accounts.reduce((n, a) => n + Math.max(0, a.misses - (a.caught ?? 0)), 0);
 }
-
-/* Counter of events a free tracepoint's nested program caught. */
-const NESTED_CAUGHT: Record<string, CounterKey> = {
-  kfree: 'nestedKfreeCaught',
-  kmem_cache_free: 'nestedCacheFreeCaught',
-};
 
 export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monotonicMs: number }, resolve: Resolver): Snapshot {
   const sites = raw.sites.map((r) => toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null));
   const caches = raw.slabs ? reconcile(sites, raw.slabs) : null;
-  const lost = { ...raw.lost, recursionMisses: eventsLostToRecursion(raw.programs, raw.counters) };
+  const lost = { ...raw.lost, recursionMisses: eventsLostToRecursion(raw.recursion) };
   return {
     schemaVersion: SCHEMA_VERSION,
     contextSource: raw.contextSource,
@@ -232,6 +218,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     accuracy: accuracyOf(lost),
     caches,
     programs: raw.programs,
+    recursion: raw.recursion,
     maps: raw.maps,
     sites,
   };

@@ -40,6 +40,7 @@ export interface ReportDocument {
   caches: Snapshot['caches'];
   counters: Snapshot['counters'];
   programs: Snapshot['programs'];
+  recursion: Snapshot['recursion'];
   maps: Snapshot['maps'];
   sitesShown: number;
   sites: Site[];
@@ -63,6 +64,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     caches: snap.caches,
     counters: snap.counters,
     programs: snap.programs,
+    recursion: snap.recursion,
     maps: snap.maps,
     sitesShown: sites.length,
     sites,

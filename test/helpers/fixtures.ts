@@ -32,6 +32,7 @@ export function fixtureRaw(): RawSnapshot {
     lost: j.lost,
     counters: j.counters,
     programs: j.programs,
+    recursion: j.recursion,
     maps: j.maps,
     contextSource: j.contextSource,
     slabs: fixtureSlabinfo(),
