@@ -145,4 +145,81 @@ enum kmemtop_counter {
 	KMEMTOP_CNT_MAX = 5,
 };
 
+/* ---- reclaim.bpf.c: shrinkers, reclaim, OOM kills ------------------------ */
+
+#define KMEMTOP_FS_NAME_LEN 16
+#define KMEMTOP_SB_ID_LEN 32
+#define KMEMTOP_COMM_LEN 16
+#define KMEMTOP_OOM_RING 32
+
+struct kmemtop_reclaim_config {
+	__u64 super_cache_scan;  /* address of super_cache_scan (from kallsyms), 0 if unknown */
+};
+
+/* A shrinker on one NUMA node. */
+struct kmemtop_shrinker_key {
+	__u64 shrinker;  /* struct shrinker pointer: never printed */
+	__s32 nid;
+	__u32 pad;
+};
+
+/*
+ * What one shrinker was asked and did (mm_shrink_slab_start/end).  Counts
+ * are summed over calls; objects_last and deferred_last are of the last call.
+ */
+struct kmemtop_shrinker_stats {
+	__u64 calls;           /* calls that started */
+	__u64 ended;           /* calls that ended (time and freed are over these) */
+	__u64 objects_sum;     /* objects in the cache at start (count_objects), summed */
+	__u64 objects_last;
+	__u64 requested;       /* objects it was asked to scan (total_scan at start), summed */
+	__u64 scanned;         /* of those, scanned (total_scan at start - at end) */
+	__u64 freed;           /* objects freed (scan_objects' returns) */
+	__u64 deferred_in;     /* deferred work taken over at start (nr) */
+	__u64 deferred_last;   /* deferred work left at the end of the last call */
+	__u64 time_ns;         /* start -> end of the same call, summed */
+	__u64 max_time_ns;
+	__u64 last_call_ns;    /* bpf_ktime_get_ns() of the last start */
+};
+
+/* How to name a shrinker: its functions, and its superblock when it has one. */
+struct kmemtop_shrinker_info {
+	__u64 scan_objects;  /* function address: symbolized by the host */
+	__u64 count_objects;
+	char fs_type[KMEMTOP_FS_NAME_LEN];  /* superblock shrinkers: file system type */
+	char sb_id[KMEMTOP_SB_ID_LEN];      /* and its s_id (device) */
+};
+
+/* Reclaim of one kind (direct, memcg, node): calls, stall time, pages reclaimed. */
+struct kmemtop_reclaim_kind {
+	__u64 count;
+	__u64 ended;
+	__u64 stall_ns;
+	__u64 max_stall_ns;
+	__u64 reclaimed;  /* pages */
+};
+
+enum kmemtop_reclaim {
+	KMEMTOP_RECLAIM_DIRECT = 0,
+	KMEMTOP_RECLAIM_MEMCG = 1,
+	KMEMTOP_RECLAIM_NODE = 2,
+	KMEMTOP_RECLAIM_MAX = 3,
+};
+
+struct kmemtop_reclaim_state {
+	struct kmemtop_reclaim_kind kind[KMEMTOP_RECLAIM_MAX];
+	__u64 kswapd_wakeups;  /* mm_vmscan_wakeup_kswapd: someone asked kswapd to run */
+	__u64 kswapd_runs;     /* mm_vmscan_kswapd_wake: kswapd woke to reclaim */
+	__u64 oom_kills;       /* oom:mark_victim */
+	__u64 lost;            /* start/end pairs that could not be recorded (map full) */
+};
+
+/* One OOM victim; a ring of KMEMTOP_OOM_RING, slot = (oom_kills - 1) % ring. */
+struct kmemtop_oom_victim {
+	__u64 time_ns;  /* bpf_ktime_get_ns() */
+	__u32 pid;
+	__u32 uid;
+	char comm[KMEMTOP_COMM_LEN];
+};
+
 #endif /* KMEMTOP_H */

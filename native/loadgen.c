@@ -14,6 +14,8 @@
  *   loadgen udp-stream N      the same with the default receive buffer:
  *                             every datagram is received and read
  *   loadgen spawn N           fork+exec /bin/true N times, one at a time
+ *   loadgen anon N            allocate and touch N MiB of anonymous memory,
+ *                             print "ready", hold it until stdin reaches EOF
  *   loadgen netns N           create and destroy N network namespaces
  */
 #define _GNU_SOURCE
@@ -158,6 +160,23 @@ static int spawn(long n)
 	return 0;
 }
 
+static int anon(long mib)
+{
+	size_t len = (size_t)mib << 20;
+	char *p = malloc(len), buf[64];
+
+	if (!p)
+		die("malloc");
+	for (size_t off = 0; off < len; off += 4096)
+		p[off] = 1;
+	printf("ready %ld\n", mib);
+	fflush(stdout);
+	while (read(0, buf, sizeof(buf)) > 0)
+		;
+	free(p);
+	return 0;
+}
+
 static int netns(long n)
 {
 	for (long i = 0; i < n; i++) {
@@ -186,7 +205,7 @@ static int netns(long n)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|udp-flood|udp-stream|spawn|netns N\n");
+		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|udp-flood|udp-stream|spawn|netns|anon N\n");
 		return 2;
 	}
 	long n = parse_count(argv[2]);
@@ -205,6 +224,8 @@ int main(int argc, char **argv)
 		return spawn(n);
 	if (!strcmp(argv[1], "netns"))
 		return netns(n);
+	if (!strcmp(argv[1], "anon"))
+		return anon(n);
 	fprintf(stderr, "loadgen: unknown mode '%s'\n", argv[1]);
 	return 2;
 }

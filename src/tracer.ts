@@ -31,6 +31,8 @@ import {
 } from './abi/layout';
 import { btfPath, explainBpfFailure, preflight } from './sys/preflight';
 import { preemptCountDelta } from './bpf/btf';
+import { RawReclaim, ReclaimCollector } from './reclaim';
+import { KmemtopError } from './errors';
 import { readSlabinfo, SlabCache } from './sys/slabinfo';
 import * as log from './log';
 import { DEFAULTS } from './config';
@@ -51,6 +53,8 @@ export interface TracerOptions {
   catchNested?: boolean;
   /* Classify each event's context (task, softirq, ...); off: all "unknown". */
   classifyContext?: boolean;
+  /* Also trace shrinkers, reclaim and OOM kills (reclaim.bpf.c). */
+  reclaim?: boolean;
 }
 
 const SITE_CACHE_ENTRIES = 1024;
@@ -125,6 +129,9 @@ export interface RawSnapshot {
   /* /proc/slabinfo read right after the maps (null when unreadable). */
   slabs: Map<string, SlabCache> | null;
   recursion: RecursionAccount[];
+  /* Shrinkers, reclaim and OOM kills; null with the reason when not traced. */
+  reclaim: RawReclaim | null;
+  reclaimUnavailable: string | null;
 }
 
 function monotonicMs(): number {
@@ -136,6 +143,8 @@ export class Tracer {
   private readonly links: BpfLink[] = [];
   private readonly nrCpus = possibleCpus();
   private readonly opts: Required<Omit<TracerOptions, 'objectPath'>>;
+  private reclaim: ReclaimCollector | null = null;
+  private reclaimUnavailable: string | null = null;
   /* Recursion counters taken when detaching. */
   private recursionEnd: RecursionSample | null = null;
   /* Non-zero when event contexts can be read (see event_context() in the BPF code). */
@@ -152,6 +161,7 @@ export class Tracer {
       maxCaches: opts.maxCaches ?? DEFAULTS.maxCaches,
       catchNested: opts.catchNested ?? true,
       classifyContext: opts.classifyContext ?? true,
+      reclaim: opts.reclaim ?? true,
     };
   }
 
@@ -202,6 +212,17 @@ export class Tracer {
           throw e;
         }
       }
+      if (tracer.opts.reclaim) {
+        try {
+          tracer.reclaim = ReclaimCollector.start();
+        } catch (e) {
+          if (!(e instanceof KmemtopError)) throw e;
+          tracer.reclaimUnavailable = e.message.replace(/^kmemtop: /, '');
+          log.warn(`no shrinker and reclaim data: ${tracer.reclaimUnavailable}`);
+        }
+      } else {
+        tracer.reclaimUnavailable = 'not traced (reclaim off)';
+      }
       tracer.startedMonotonicMs = monotonicMs();
       tracer.startedAt = new Date();
       log.debug(`attached ${tracer.links.length} programs; live table for ${tracer.opts.maxLive} objects`);
@@ -247,6 +268,7 @@ export class Tracer {
 
   /* Stop tracing now (detach) but keep the maps readable. */
   detach(): void {
+    this.reclaim?.detach();
     if (this.links.length && this.obj) this.recursionEnd = this.sampleRecursion();
     /* Primaries first, then the *_nested programs (see RecursionAccount). */
     const links = this.links.splice(0);
@@ -308,6 +330,8 @@ export class Tracer {
       counters: this.readPerCpuArray(obj.map('counters'), COUNTERS) as Record<CounterKey, number>,
       programs,
       recursion: this.recursionAccounts(programs),
+      reclaim: this.reclaim ? this.reclaim.read() : null,
+      reclaimUnavailable: this.reclaimUnavailable,
       contextSource: this.preemptCountDelta ? 'preempt_count' : 'unknown',
       slabs: readSlabinfo(),
       maps: {
@@ -349,6 +373,8 @@ export class Tracer {
   /* Detach everything and free the object. Safe to call twice. */
   close(): void {
     this.detach();
+    this.reclaim?.close();
+    this.reclaim = null;
     if (this.obj) {
       this.obj.close();
       this.obj = null;

@@ -19,13 +19,21 @@ import {
   LIVE_SLOT,
   LIVE_VALUE,
   LOST_CAUSES,
+  OOM_VICTIM,
+  RECLAIM_CONFIG,
+  RECLAIM_KIND,
+  RECLAIM_KINDS,
+  RECLAIM_STATE,
+  SHRINKER_INFO,
+  SHRINKER_KEY,
+  SHRINKER_STATS,
   SITE_CACHE_ENTRY,
   SITE_KEY,
   SITE_STATS,
   StructLayout,
 } from '../src/abi/layout';
 
-const OBJ = path.join(__dirname, '..', 'build', 'kmemtop.bpf.o');
+const OBJS = ['kmemtop.bpf.o', 'reclaim.bpf.o'].map((o) => path.join(__dirname, '..', 'build', o));
 
 interface BtfType {
   id: number;
@@ -38,8 +46,8 @@ interface BtfType {
   nr_elems?: number;
 }
 
-function loadBtf(): Map<string, BtfType> & { byId: Map<number, BtfType> } {
-  const out = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', OBJ], { encoding: 'utf8' });
+function loadBtf(obj: string): Map<string, BtfType> & { byId: Map<number, BtfType> } {
+  const out = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', obj], { encoding: 'utf8' });
   const types = (JSON.parse(out) as { types: BtfType[] }).types;
   const byName = new Map<string, BtfType>() as Map<string, BtfType> & { byId: Map<number, BtfType> };
   byName.byId = new Map(types.map((t) => [t.id, t]));
@@ -55,13 +63,36 @@ function sizeOf(btf: ReturnType<typeof loadBtf>, id: number): number {
   return sizeOf(btf, t.type_id!);
 }
 
-describe('kmemtop.h structs against the BPF object BTF', () => {
-  const btf = loadBtf();
-  const layouts: StructLayout[] = [SITE_KEY, SITE_STATS, LIVE_SLOT, LIVE_BUCKET, LIVE_VALUE, SITE_CACHE_ENTRY, KMEMTOP_STATE, KMEMTOP_CONFIG, CACHE_INFO];
+describe('kmemtop.h structs against the BPF objects BTF', () => {
+  const btfs = OBJS.map(loadBtf);
+  /* The object that uses a struct carries it in its BTF. */
+  const find = (kind: string, name: string) => {
+    const i = btfs.findIndex((b) => b.has(`${kind}:${name}`));
+    return i < 0 ? { btf: btfs[0], t: undefined } : { btf: btfs[i], t: btfs[i].get(`${kind}:${name}`) };
+  };
+  const btf = btfs[0];
+  const layouts: StructLayout[] = [
+    SITE_KEY,
+    SITE_STATS,
+    LIVE_SLOT,
+    LIVE_BUCKET,
+    LIVE_VALUE,
+    SITE_CACHE_ENTRY,
+    KMEMTOP_STATE,
+    KMEMTOP_CONFIG,
+    CACHE_INFO,
+    RECLAIM_CONFIG,
+    SHRINKER_KEY,
+    SHRINKER_STATS,
+    SHRINKER_INFO,
+    RECLAIM_KIND,
+    RECLAIM_STATE,
+    OOM_VICTIM,
+  ];
 
   it.each(layouts.map((l) => [l.cName, l]))('struct %s: size, field names, offsets and sizes', (_n, layout) => {
     const l = layout as StructLayout;
-    const t = btf.get(`STRUCT:${l.cName}`);
+    const { btf, t } = find('STRUCT', l.cName);
     expect(t).toBeDefined();
     expect(t!.size).toBe(l.size);
     const fromBtf = t!.members!.map((m) => ({ c: m.name, offset: m.bits_offset / 8, size: sizeOf(btf, m.type_id) }));
@@ -77,6 +108,11 @@ describe('kmemtop.h structs against the BPF object BTF', () => {
   it('enum kmemtop_context matches CONTEXTS', () => {
     const e = btf.get('ENUM:kmemtop_context')!;
     expect(e.values!.filter((v) => v.name !== 'KMEMTOP_CTX_MAX')).toEqual(CONTEXTS.map((c, i) => ({ name: c.c, val: i })));
+  });
+
+  it('enum kmemtop_reclaim matches RECLAIM_KINDS', () => {
+    const e = find('ENUM', 'kmemtop_reclaim').t!;
+    expect(e.values!.filter((v) => v.name !== 'KMEMTOP_RECLAIM_MAX')).toEqual(RECLAIM_KINDS.map((c, i) => ({ name: c.c, val: i })));
   });
 
   it('enum kmemtop_counter matches COUNTERS', () => {

@@ -6,6 +6,7 @@ import type { RawSnapshot, ProgramStats, RecursionAccount } from '../tracer';
 import type { Symbol } from '../sys/kallsyms';
 import { ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumContexts } from '../abi/layout';
 import { CacheCorrection, reconcile } from './reconcile';
+import { Reclaim, reclaimSummary, Shrinker, shrinkerRows } from './shrinkers';
 
 export const SCHEMA_VERSION = 1;
 
@@ -71,6 +72,10 @@ export interface Snapshot {
   recursion: RecursionAccount[];
   maps: RawSnapshot['maps'];
   sites: Site[];
+  /* Shrinkers and reclaim; null (with the reason) when not traced. */
+  shrinkers: Shrinker[] | null;
+  reclaim: Reclaim | null;
+  reclaimUnavailable: string | null;
 }
 
 export type Resolver = (ip: bigint) => Symbol | null;
@@ -221,6 +226,9 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     recursion: raw.recursion,
     maps: raw.maps,
     sites,
+    shrinkers: raw.reclaim ? shrinkerRows(raw.reclaim, resolve, raw.wallTime) : null,
+    reclaim: raw.reclaim ? reclaimSummary(raw.reclaim, raw.wallTime) : null,
+    reclaimUnavailable: raw.reclaimUnavailable,
   };
 }
 

@@ -6,6 +6,7 @@ import { Snapshot, Site, SortKey, sortSites } from '../model/snapshot';
 import { bytes, count, table } from './format';
 import { formatSymbol } from '../sys/kallsyms';
 import { ByContext, CONTEXTS, sumContexts } from '../abi/layout';
+import type { ReclaimKind } from '../model/shrinkers';
 
 export interface ReportMeta {
   kind: 'record' | 'snapshot';
@@ -42,6 +43,9 @@ export interface ReportDocument {
   programs: Snapshot['programs'];
   recursion: Snapshot['recursion'];
   maps: Snapshot['maps'];
+  shrinkers: Snapshot['shrinkers'];
+  reclaim: Snapshot['reclaim'];
+  reclaimUnavailable: Snapshot['reclaimUnavailable'];
   sitesShown: number;
   sites: Site[];
 }
@@ -66,6 +70,9 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     programs: snap.programs,
     recursion: snap.recursion,
     maps: snap.maps,
+    shrinkers: snap.shrinkers,
+    reclaim: snap.reclaim,
+    reclaimUnavailable: snap.reclaimUnavailable,
     sitesShown: sites.length,
     sites,
   };
@@ -160,6 +167,54 @@ export function siteRows(sites: Site[]): string[] {
   return table(header, rows, [true, true, true, true, true, true, true, false, false]);
 }
 
+function ms(ns: number): string {
+  return ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 0)} ms`;
+}
+
+/* Shrinkers (those called), then reclaim stalls, kswapd and OOM kills. */
+export function reclaimLines(doc: Pick<ReportDocument, 'shrinkers' | 'reclaim' | 'reclaimUnavailable'>, topShrinkers = 15): string[] {
+  if (!doc.reclaim || !doc.shrinkers) return [`shrinkers and reclaim: ${doc.reclaimUnavailable ?? 'not traced'}`];
+  const r = doc.reclaim;
+  const lines: string[] = [];
+  const called = doc.shrinkers.filter((s) => s.calls > 0);
+  if (called.length === 0) {
+    lines.push('shrinkers: none called');
+  } else {
+    lines.push('Shrinkers: asked to scan vs freed (objects)');
+    lines.push(
+      ...table(
+        ['CALLS', 'IN CACHE', 'ASKED', 'SCANNED', 'FREED', 'FREED%', 'TIME', 'NS/FREED', 'DEFERRED', 'SHRINKER'],
+        called.slice(0, topShrinkers).map((s) => [
+          count(s.calls),
+          count(s.objects),
+          count(s.requested),
+          count(s.scanned),
+          count(s.freed),
+          s.requested ? `${Math.round((100 * s.freed) / s.requested)}` : '-',
+          ms(s.timeNs),
+          s.nsPerFreed === null ? '-' : count(s.nsPerFreed),
+          count(s.deferred),
+          s.name + (s.freesLittle ? '  <- asked much, freed little' : ''),
+        ]),
+        [true, true, true, true, true, true, true, true, true, false],
+      ),
+    );
+    if (called.length > topShrinkers) lines.push(`(${called.length - topShrinkers} more shrinkers called)`);
+  }
+  const kind = (name: string, k: ReclaimKind) =>
+    k.count === 0 ? `${name} reclaim: none` : `${name} reclaim: ${count(k.count)}, stalled ${ms(k.stallNs)} (longest ${ms(k.maxStallNs)}), reclaimed ${count(k.reclaimedPages)} pages`;
+  lines.push(kind('direct', r.direct), kind('memcg', r.memcg));
+  if (r.node.count) lines.push(kind('node', r.node));
+  lines.push(`kswapd: woken ${count(r.kswapdWakeups)} times, ran ${count(r.kswapdRuns)} times`);
+  lines.push(
+    r.oomKills === 0
+      ? 'OOM kills: none'
+      : `OOM kills: ${count(r.oomKills)}: ` + r.oomVictims.map((v) => `${v.comm} (pid ${v.pid}) at ${v.time}`).join('; '),
+  );
+  if (r.lost) lines.push(`reclaim events lost: ${count(r.lost)}`);
+  return lines;
+}
+
 export function renderText(doc: ReportDocument): string {
   const lines: string[] = [];
   const what = doc.kind === 'record' && doc.command ? `kmemtop record: ${doc.command.join(' ')}` : 'kmemtop snapshot';
@@ -173,6 +228,7 @@ export function renderText(doc: ReportDocument): string {
   if (doc.sitesShown < doc.totals.sites) {
     lines.push(`(${doc.totals.sites - doc.sitesShown} more call sites; --top 0 shows all)`);
   }
+  lines.push('', ...reclaimLines(doc));
   const phantom = (doc.caches ?? []).filter((c) => c.phantomObjects > 0);
   if (phantom.length) {
     lines.push('', 'Corrections: tracked live objects above what the cache holds (/proc/slabinfo active objects)');

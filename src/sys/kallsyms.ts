@@ -95,6 +95,14 @@ export class Kallsyms {
   }
 }
 
+/* Address of a text symbol by name, from the kallsyms text; null if absent (or hidden). */
+export function findSymbolAddress(text: string, name: string): bigint | null {
+  const m = new RegExp(`^([0-9a-f]+) [tTwW] ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm').exec(text);
+  if (!m) return null;
+  const a = BigInt('0x' + m[1]);
+  return a === 0n ? null : a;
+}
+
 /* `func+0x1a [module]`, the form every output uses. */
 export function formatSymbol(s: Symbol): string {
   return `${s.function}+0x${s.offset.toString(16)}${s.module ? ` [${s.module}]` : ''}`;

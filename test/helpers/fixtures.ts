@@ -36,5 +36,14 @@ export function fixtureRaw(): RawSnapshot {
     maps: j.maps,
     contextSource: j.contextSource,
     slabs: fixtureSlabinfo(),
+    reclaim: j.reclaim && {
+      ...j.reclaim,
+      shrinkers: j.reclaim.shrinkers.map((sh: { shrinker: string; info: { scanObjects: string; countObjects: string } | null }) => ({
+        ...sh,
+        shrinker: BigInt(sh.shrinker),
+        info: sh.info && { ...sh.info, scanObjects: BigInt('0x' + sh.info.scanObjects), countObjects: BigInt('0x' + sh.info.countObjects) },
+      })),
+    },
+    reclaimUnavailable: j.reclaimUnavailable,
   };
 }
