@@ -80,6 +80,12 @@ describeBpf('kmemtop cannot run: one line with the fix', () => {
     expectOneLineError(run(['record', '--', '/nonexistent/cmd']), 127, /cannot run \/nonexistent\/cmd: command not found/);
   });
 
+  it('-o /dev/null writes to the device and leaves it a device (no rename over it)', () => {
+    const r = run(['record', '--json', '-o', '/dev/null', '--', 'true']);
+    expect(r.status).toBe(0);
+    expect(fs.statSync('/dev/null').isCharacterDevice()).toBe(true);
+  });
+
   it('an unwritable output file', () => {
     expectOneLineError(run(['record', '-o', '/nonexistent/dir/x.json', '--', 'true']), 1, /cannot write \/nonexistent\/dir\/x.json/);
   });

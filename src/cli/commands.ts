@@ -15,10 +15,28 @@ import { KmemtopError } from '../errors';
 import { CommonArgs, RecordArgs, SnapshotArgs } from './options';
 import * as log from '../log';
 
-/* Write the report atomically to a file, or to stdout. */
+/*
+ * Write the report to stdout, or to a file: atomically (temporary file,
+ * then rename) for a regular file, directly for anything else that exists
+ * (a device such as /dev/null, a FIFO), which a rename would replace.
+ */
 export function writeOutput(text: string, file?: string): void {
   if (!file) {
     process.stdout.write(text);
+    return;
+  }
+  let special = false;
+  try {
+    special = !fs.statSync(file).isFile();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new KmemtopError(`kmemtop: cannot write ${file}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  if (special) {
+    try {
+      fs.writeFileSync(file, text);
+    } catch (e) {
+      throw new KmemtopError(`kmemtop: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     return;
   }
   const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);

@@ -4,6 +4,7 @@
  */
 import { parse, UsageError } from './options';
 import { runRecord, runSnapshot } from './commands';
+import { runTop } from '../ui/top';
 import { isKmemtopError } from '../errors';
 import * as log from '../log';
 
@@ -15,6 +16,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     log.setVerbose(p.args.verbose);
+    if (p.cmd === 'top') return await runTop(p.args);
     return p.cmd === 'record' ? await runRecord(p.args) : await runSnapshot(p.args);
   } catch (e) {
     if (e instanceof UsageError) {

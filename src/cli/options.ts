@@ -5,6 +5,8 @@
 import yargs, { Argv } from 'yargs';
 import { SORT_KEYS, SortKey } from '../model/snapshot';
 import { DEFAULTS } from '../config';
+import type { TopArgs } from '../ui/top';
+import { SORTS } from '../ui/state';
 
 export interface CommonArgs {
   json: boolean;
@@ -27,11 +29,14 @@ export interface SnapshotArgs extends CommonArgs {
 }
 
 export type Parsed =
+  | { cmd: 'top'; args: TopArgs }
   | { cmd: 'record'; args: RecordArgs }
   | { cmd: 'snapshot'; args: SnapshotArgs }
   | { cmd: 'help'; text: string };
 
 export const EXAMPLES: [string, string][] = [
+  ['kmemtop', 'the live view: call sites, slab caches, shrinkers (? for keys)'],
+  ['kmemtop top -b -n 3 -d 2 --filter skb', 'three plain-text frames, 2 s apart, of the sites matching "skb"'],
   ['kmemtop record -- ./run-tests.sh', 'trace while a command runs, then report per call site'],
   ['kmemtop record --json -o run.json --top 0 -- make -C tools/testing/selftests/net run_tests', 'every site, as JSON'],
   ['kmemtop record --settle-ms 2000 -- ./udp-test', 'keep tracing 2 s after the command, for RCU-deferred frees'],
@@ -52,6 +57,41 @@ function common(y: Argv): Argv {
       describe: 'a second program per free tracepoint catches frees the kernel skips as nested (--no-catch-nested: cheaper, may lose some)',
     })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
+}
+
+function tracerOptions(y: Argv): Argv {
+  return y
+    .option('max-live', { type: 'number', default: DEFAULTS.maxLive, describe: 'live objects the live table is sized for (preallocated)' })
+    .option('max-sites', { type: 'number', default: DEFAULTS.maxSites, describe: 'call-site index capacity (entries)' })
+    .option('catch-nested', {
+      type: 'boolean',
+      default: true,
+      describe: 'a second program per free tracepoint catches frees the kernel skips as nested (--no-catch-nested: cheaper, may lose some)',
+    })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
+}
+
+function topOptions(y: Argv): Argv {
+  return tracerOptions(y)
+    .option('interval', { alias: 'd', type: 'number', default: 1, describe: 'seconds between refreshes' })
+    .option('sort', { type: 'string', default: 'liveBytes', choices: SORTS.sites as unknown as string[], describe: 'sort call sites by' })
+    .option('filter', { type: 'string', default: '', describe: 'show only rows whose function, cache or module contains this text' })
+    .option('batch', { alias: 'b', type: 'boolean', default: false, describe: 'print plain-text frames instead of the interactive view (like top -b)' })
+    .option('iterations', { alias: 'n', type: 'number', default: 1, describe: 'frames to print in batch mode' });
+}
+
+export function checkTop(a: Partial<TopArgs> & { interval?: number }): string | null {
+  if (!(typeof a.interval === 'number' && Number.isFinite(a.interval) && a.interval >= 0.25 && a.interval <= 60)) {
+    return '--interval takes seconds from 0.25 to 60';
+  }
+  if (!(typeof a.iterations === 'number' && Number.isInteger(a.iterations) && a.iterations >= 1)) return '--iterations takes a whole number >= 1';
+  if (!(typeof a.maxLive === 'number' && Number.isInteger(a.maxLive) && a.maxLive >= 1024 && a.maxLive <= 1 << 26)) {
+    return '--max-live takes a whole number from 1024 to 67108864';
+  }
+  if (!(typeof a.maxSites === 'number' && Number.isInteger(a.maxSites) && a.maxSites >= 64 && a.maxSites <= 1 << 22)) {
+    return '--max-sites takes a whole number from 64 to 4194304';
+  }
+  return null;
 }
 
 /* Pure validation of parsed options; returns the first problem, naming the flag. */
@@ -79,7 +119,30 @@ export function parse(argv: string[]): Parsed {
   const y = yargs(argv)
     .scriptName('kmemtop')
     .parserConfiguration({ 'populate--': true })
-    .usage('kmemtop: per-call-site kernel memory allocation profiler\n\nUsage: kmemtop <command> [options]')
+    .usage('kmemtop: per-call-site kernel memory allocation profiler\n\nUsage: kmemtop [command] [options]')
+    .command(
+      ['top', '$0'],
+      'the live view (default): call sites, slab caches, shrinkers',
+      (c) => topOptions(c),
+      (a) => {
+        const problem = checkTop(a as never);
+        if (problem) throw new UsageError(problem);
+        result = {
+          cmd: 'top',
+          args: {
+            intervalMs: Math.round((a.interval as number) * 1000),
+            sort: a.sort as string,
+            filter: a.filter as string,
+            batch: a.batch as boolean,
+            iterations: a.iterations as number,
+            maxLive: a.maxLive as number,
+            maxSites: a.maxSites as number,
+            catchNested: a.catchNested as boolean,
+            verbose: a.verbose as boolean,
+          },
+        };
+      },
+    )
     .command(
       'record',
       'trace while a command runs: kmemtop record [options] -- CMD [ARGS...]',
@@ -102,7 +165,6 @@ export function parse(argv: string[]): Parsed {
         result = { cmd: 'snapshot', args: a as unknown as SnapshotArgs };
       },
     )
-    .demandCommand(1, 'name a command: record or snapshot (kmemtop --help lists them)')
     .strict()
     .help()
     .alias('h', 'help')
@@ -119,9 +181,9 @@ export function parse(argv: string[]): Parsed {
     if (output) helpText = output;
   });
   if (helpText) return { cmd: 'help', text: helpText };
-  if (!result) throw new UsageError('name a command: record or snapshot (kmemtop --help lists them)');
+  if (!result) throw new UsageError('unknown command (kmemtop --help lists them)');
   const r = result as Parsed;
-  if (r.cmd !== 'help') {
+  if (r.cmd === 'record' || r.cmd === 'snapshot') {
     const problem = check(r.args, r.cmd);
     if (problem) throw new UsageError(problem);
   }

@@ -1,0 +1,211 @@
+/*
+ * The live view's model (pure): rows with rates from two consecutive
+ * snapshots.  Rates are counter deltas over the measured period between
+ * the two reads (monotonic clock); a site new in this period counts from 0.
+ * Counters only grow, so nothing is ever reset or deleted in the kernel.
+ */
+import type { Site, Snapshot } from '../model/snapshot';
+import type { Shrinker } from '../model/shrinkers';
+import { formatSymbol } from '../sys/kallsyms';
+import { sumContexts } from '../abi/layout';
+import type { MemInfo } from '../sys/meminfo';
+import { verdict, Verdict } from '../sys/meminfo';
+import { SORTS, UiState, View } from './state';
+
+export const HISTORY_SAMPLES = 60;
+
+export interface SiteRow {
+  key: string;
+  label: string;
+  cache: string;
+  module: string;
+  liveBytes: number;
+  liveObjects: number;
+  allocs: number;
+  allocsPerSec: number;
+  freesPerSec: number;
+  bytesPerSec: number;
+  /* Requested bytes per allocation. */
+  avgSize: number;
+  /* 1 - requested / allocated, 0..1. */
+  fragmentation: number;
+  site: Site;
+}
+
+export interface CacheRow {
+  key: string;
+  cache: string;
+  liveBytes: number;
+  liveObjects: number;
+  allocsPerSec: number;
+  freesPerSec: number;
+  sites: number;
+  slabActive: number | null;
+  phantomObjects: number;
+}
+
+export interface ShrinkerRow extends Shrinker {
+  key: string;
+  unfreed: number;
+}
+
+export interface Header {
+  tracingMs: number;
+  liveBytes: number;
+  liveObjects: number;
+  allocsPerSec: number;
+  freesPerSec: number;
+  /* Share of this period's frees in softirq, hardirq or NMI context, 0..1; null without frees or contexts. */
+  irqFreeShare: number | null;
+  lost: { label: string; count: number }[];
+  approximateBy: number;
+  phantomObjects: number;
+  memory: Verdict | null;
+  contextSource: Snapshot['contextSource'];
+}
+
+export interface UiModel {
+  header: Header;
+  sites: SiteRow[];
+  caches: CacheRow[];
+  shrinkers: ShrinkerRow[] | null;
+  reclaimUnavailable: string | null;
+}
+
+export function siteKey(s: Site): string {
+  return `${formatSymbol(s)}|${s.cache}`;
+}
+
+/* Per-site live bytes over the session, newest last (for the detail pane's sparkline). */
+export class History {
+  private readonly samples = new Map<string, number[]>();
+
+  add(rows: SiteRow[]): void {
+    const seen = new Set<string>();
+    for (const r of rows) {
+      seen.add(r.key);
+      const h = this.samples.get(r.key) ?? [];
+      h.push(r.liveBytes);
+      if (h.length > HISTORY_SAMPLES) h.shift();
+      this.samples.set(r.key, h);
+    }
+    for (const k of this.samples.keys()) if (!seen.has(k)) this.samples.delete(k);
+  }
+
+  get(key: string): number[] {
+    return this.samples.get(key) ?? [];
+  }
+}
+
+function perSec(delta: number, dtMs: number): number {
+  return dtMs > 0 ? (delta * 1000) / dtMs : 0;
+}
+
+export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number, mem: MemInfo | null): UiModel {
+  const before = new Map<string, Site>();
+  if (prev) for (const s of prev.sites) before.set(siteKey(s), s);
+  const sites: SiteRow[] = cur.sites.map((s) => {
+    const key = siteKey(s);
+    const p = before.get(key);
+    const dAllocs = s.allocs - (p?.allocs ?? 0);
+    const dFrees = s.frees + s.freesUnseen - ((p?.frees ?? 0) + (p?.freesUnseen ?? 0));
+    return {
+      key,
+      label: formatSymbol({ function: s.function, offset: s.offset, module: null }),
+      cache: s.cache,
+      module: s.module ?? '',
+      liveBytes: s.liveBytes,
+      liveObjects: s.liveObjects,
+      allocs: s.allocs,
+      allocsPerSec: perSec(dAllocs, dtMs),
+      freesPerSec: perSec(dFrees, dtMs),
+      bytesPerSec: perSec(dAllocs * s.objectSize, dtMs),
+      avgSize: s.allocs ? s.bytesRequested / s.allocs : 0,
+      fragmentation: s.bytesAllocated ? 1 - s.bytesRequested / s.bytesAllocated : 0,
+      site: s,
+    };
+  });
+
+  const caches = new Map<string, CacheRow>();
+  for (const r of sites) {
+    const c = caches.get(r.cache) ?? {
+      key: r.cache,
+      cache: r.cache,
+      liveBytes: 0,
+      liveObjects: 0,
+      allocsPerSec: 0,
+      freesPerSec: 0,
+      sites: 0,
+      slabActive: null,
+      phantomObjects: 0,
+    };
+    c.liveBytes += r.liveBytes;
+    c.liveObjects += r.liveObjects;
+    c.allocsPerSec += r.allocsPerSec;
+    c.freesPerSec += r.freesPerSec;
+    c.sites++;
+    caches.set(r.cache, c);
+  }
+  for (const corr of cur.caches ?? []) {
+    const c = caches.get(corr.cache);
+    if (c) {
+      c.slabActive = corr.slabActiveObjects;
+      c.phantomObjects = corr.phantomObjects;
+    }
+  }
+
+  const t = cur.totals;
+  const pt = prev?.totals;
+  const dFreesCtx = { ...t.freesByContext };
+  if (pt) for (const k of Object.keys(dFreesCtx) as (keyof typeof dFreesCtx)[]) dFreesCtx[k] -= pt.freesByContext[k];
+  const dFreesAll = sumContexts(dFreesCtx);
+  const l = cur.lost;
+  return {
+    header: {
+      tracingMs: cur.window.durationMs,
+      liveBytes: t.liveBytes,
+      liveObjects: t.liveObjects,
+      allocsPerSec: perSec(t.allocs - (pt?.allocs ?? 0), dtMs),
+      freesPerSec: perSec(t.frees + t.freesUnseen - ((pt?.frees ?? 0) + (pt?.freesUnseen ?? 0)), dtMs),
+      irqFreeShare:
+        cur.contextSource === 'unknown' || dFreesAll === 0 ? null : (dFreesCtx.softirq + dFreesCtx.hardirq + dFreesCtx.nmi) / dFreesAll,
+      lost: [
+        { label: 'recursion', count: l.recursionMisses },
+        { label: 'sites full', count: l.sitesFull },
+        { label: 'live full', count: l.liveFull },
+        { label: 'update failed', count: l.liveUpdateFailed },
+        { label: 'site missing', count: l.siteMissing },
+      ].filter((x) => x.count > 0),
+      approximateBy: cur.accuracy.maxLiveObjectsError,
+      phantomObjects: t.phantomObjects,
+      memory: mem ? verdict(mem) : null,
+      contextSource: cur.contextSource,
+    },
+    sites,
+    caches: [...caches.values()],
+    shrinkers: cur.shrinkers ? cur.shrinkers.map((s) => ({ ...s, key: s.name, unfreed: s.requested - s.freed })) : null,
+    reclaimUnavailable: cur.reclaimUnavailable,
+  };
+}
+
+type AnyRow = SiteRow | CacheRow | ShrinkerRow;
+
+function matches(r: AnyRow, filter: string): boolean {
+  if (!filter) return true;
+  const f = filter.toLowerCase();
+  const text = 'label' in r ? `${r.label} ${r.cache} ${r.module}` : 'cache' in r ? r.cache : r.name;
+  return text.toLowerCase().includes(f);
+}
+
+/* The current view's rows: filtered, sorted by the view's sort column (largest first unless reversed). */
+export function viewRows(m: UiModel, s: UiState): AnyRow[] {
+  const rows: AnyRow[] = s.view === 'sites' ? m.sites : s.view === 'caches' ? m.caches : (m.shrinkers ?? []);
+  const key = s.sort[s.view];
+  const value = (r: AnyRow) => (r as unknown as Record<string, number>)[key] ?? 0;
+  const sorted = rows.filter((r) => matches(r, s.filter)).sort((a, b) => value(b) - value(a) || a.key.localeCompare(b.key));
+  return s.reverse ? sorted.reverse() : sorted;
+}
+
+export function sortLabel(view: View, key: string): string {
+  return SORTS[view].includes(key) ? key : SORTS[view][0];
+}

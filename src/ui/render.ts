@@ -1,0 +1,224 @@
+/*
+ * Rendering of the live view (pure): model + state + terminal size -> the
+ * lines of one frame.  The screen layer only paints them; batch mode prints
+ * them.  Columns that do not fit are dropped, least important first; the
+ * call site always gets what is left.
+ */
+import { bytes } from '../output/format';
+import { CONTEXT_LABELS, siteLabel } from '../output/report';
+import { CONTEXTS } from '../abi/layout';
+import { footerKeys, UiState, VIEWS } from './state';
+import { CacheRow, History, ShrinkerRow, SiteRow, UiModel, viewRows } from './model';
+
+export type Style = 'normal' | 'alert' | 'heading' | 'selected' | 'dim';
+export interface Line {
+  text: string;
+  style: Style;
+}
+export interface Frame {
+  lines: Line[];
+}
+
+/* 1234 -> "1234", 12345 -> "12.3k", 1.2e6 -> "1.2M" */
+export function compact(n: number): string {
+  const a = Math.abs(n);
+  if (a < 10000) return String(Math.round(n));
+  if (a < 1e6) return `${(n / 1e3).toFixed(a < 1e5 ? 1 : 0)}k`;
+  if (a < 1e9) return `${(n / 1e6).toFixed(a < 1e8 ? 1 : 0)}M`;
+  return `${(n / 1e9).toFixed(1)}G`;
+}
+
+interface Column<R> {
+  title: string;
+  width: number;
+  /* Lower is more important; dropped from the highest when space runs out. */
+  priority: number;
+  sortKey?: string;
+  right: boolean;
+  cell: (r: R) => string;
+}
+
+const SITE_COLUMNS: Column<SiteRow>[] = [
+  { title: 'LIVE BYTES', width: 11, priority: 0, sortKey: 'liveBytes', right: true, cell: (r) => bytes(r.liveBytes) },
+  { title: 'LIVE OBJS', width: 10, priority: 1, sortKey: 'liveObjects', right: true, cell: (r) => compact(r.liveObjects) },
+  { title: 'ALLOC/s', width: 8, priority: 2, sortKey: 'allocsPerSec', right: true, cell: (r) => compact(r.allocsPerSec) },
+  { title: 'FREE/s', width: 8, priority: 3, sortKey: 'freesPerSec', right: true, cell: (r) => compact(r.freesPerSec) },
+  { title: 'BYTES/s', width: 9, priority: 6, sortKey: 'bytesPerSec', right: true, cell: (r) => bytes(Math.round(r.bytesPerSec)) },
+  { title: 'AVG', width: 7, priority: 7, sortKey: 'avgSize', right: true, cell: (r) => compact(r.avgSize) },
+  { title: 'FRAG%', width: 6, priority: 5, sortKey: 'fragmentation', right: true, cell: (r) => String(Math.round(100 * r.fragmentation)) },
+  { title: 'ALLOCS', width: 9, priority: 9, sortKey: 'allocs', right: true, cell: (r) => compact(r.allocs) },
+  { title: 'CACHE', width: 17, priority: 4, right: false, cell: (r) => r.cache },
+  { title: 'MODULE', width: 10, priority: 8, right: false, cell: (r) => r.module || '-' },
+];
+
+const CACHE_COLUMNS: Column<CacheRow>[] = [
+  { title: 'LIVE BYTES', width: 11, priority: 0, sortKey: 'liveBytes', right: true, cell: (r) => bytes(r.liveBytes) },
+  { title: 'LIVE OBJS', width: 10, priority: 1, sortKey: 'liveObjects', right: true, cell: (r) => compact(r.liveObjects) },
+  { title: 'ALLOC/s', width: 8, priority: 2, sortKey: 'allocsPerSec', right: true, cell: (r) => compact(r.allocsPerSec) },
+  { title: 'FREE/s', width: 8, priority: 3, sortKey: 'freesPerSec', right: true, cell: (r) => compact(r.freesPerSec) },
+  { title: 'SLAB ACTIVE', width: 12, priority: 5, right: true, cell: (r) => (r.slabActive === null ? '-' : compact(r.slabActive)) },
+  { title: 'PHANTOM', width: 9, priority: 4, sortKey: 'phantomObjects', right: true, cell: (r) => compact(r.phantomObjects) },
+  { title: 'SITES', width: 7, priority: 6, sortKey: 'sites', right: true, cell: (r) => String(r.sites) },
+];
+
+function ms(ns: number): string {
+  return ns >= 1e9 ? `${(ns / 1e9).toFixed(1)}s` : `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 0)}ms`;
+}
+
+const SHRINKER_COLUMNS: Column<ShrinkerRow>[] = [
+  { title: 'CALLS', width: 8, priority: 2, sortKey: 'calls', right: true, cell: (r) => compact(r.calls) },
+  { title: 'ASKED', width: 9, priority: 0, sortKey: 'requested', right: true, cell: (r) => compact(r.requested) },
+  { title: 'FREED', width: 9, priority: 1, sortKey: 'freed', right: true, cell: (r) => compact(r.freed) },
+  { title: 'FREED%', width: 7, priority: 3, sortKey: 'unfreed', right: true, cell: (r) => (r.requested ? String(Math.round((100 * r.freed) / r.requested)) : '-') },
+  { title: 'TIME', width: 9, priority: 4, sortKey: 'timeNs', right: true, cell: (r) => ms(r.timeNs) },
+  { title: 'NS/FREED', width: 8, priority: 5, right: true, cell: (r) => (r.nsPerFreed === null ? '-' : compact(r.nsPerFreed)) },
+  { title: 'IN CACHE', width: 8, priority: 6, right: true, cell: (r) => compact(r.objects) },
+];
+
+function fit(s: string, width: number, right: boolean): string {
+  if (s.length > width) return width > 1 ? s.slice(0, width - 1) + '…' : s.slice(0, width);
+  return right ? s.padStart(width) : s.padEnd(width);
+}
+
+/* The columns that fit in width, keeping the sort column and leaving lastMin for the last one. */
+function chooseColumns<R>(cols: Column<R>[], width: number, lastMin: number, sortKey: string): Column<R>[] {
+  const chosen = cols.slice();
+  const used = () => chosen.reduce((n, c) => n + c.width + 1, 0);
+  while (chosen.length && used() + lastMin > width) {
+    let drop = -1;
+    for (let i = 0; i < chosen.length; i++) {
+      if (chosen[i].sortKey === sortKey) continue;
+      if (drop < 0 || chosen[i].priority > chosen[drop].priority) drop = i;
+    }
+    if (drop < 0) break;
+    chosen.splice(drop, 1);
+  }
+  return chosen;
+}
+
+function tableLines<R extends { key: string }>(
+  cols: Column<R>[],
+  lastTitle: string,
+  last: (r: R) => string,
+  rows: R[],
+  s: UiState,
+  width: number,
+  height: number,
+): Line[] {
+  const sortKey = s.sort[s.view];
+  const chosen = chooseColumns(cols, width, 20, sortKey);
+  const lastWidth = Math.max(1, width - chosen.reduce((n, c) => n + c.width + 1, 0));
+  const head = chosen.map((c) => fit(c.title + (c.sortKey === sortKey ? (s.reverse ? '^' : 'v') : ''), c.width, c.right)).join(' ');
+  const out: Line[] = [{ text: fit(`${head} ${lastTitle}`, width, false), style: 'heading' }];
+  const visible = Math.max(0, height - 1);
+  /* Scroll so the selection stays on screen. */
+  const top = Math.max(0, Math.min(s.selected - visible + 1, rows.length - visible));
+  rows.slice(top, top + visible).forEach((r, i) => {
+    const cells = chosen.map((c) => fit(c.cell(r), c.width, c.right)).join(' ');
+    out.push({ text: fit(`${cells} ${fit(last(r), lastWidth, false)}`, width, false), style: top + i === s.selected ? 'selected' : 'normal' });
+  });
+  return out;
+}
+
+export function sparkline(values: number[], width: number): string {
+  const marks = '▁▂▃▄▅▆▇█';
+  const v = values.slice(-width);
+  if (v.length === 0) return '';
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  return v.map((x) => marks[hi === lo ? 0 : Math.round(((x - lo) / (hi - lo)) * (marks.length - 1))]).join('');
+}
+
+function detailLines(r: SiteRow, history: History, width: number): Line[] {
+  const s = r.site;
+  const ctx = (b: typeof s.freesByContext) =>
+    CONTEXTS.filter((c) => c.key !== 'unknown' || b.unknown > 0)
+      .map((c) => `${CONTEXT_LABELS[c.key]} ${compact(b[c.key])}`)
+      .join(', ');
+  const lines = [
+    `${siteLabel(s)}  ${s.kind === 'kmalloc' ? 'kmalloc size class' : 'slab cache'} ${s.cache}, ${s.objectSize} B per object`,
+    `allocs ${compact(s.allocs)} (${ctx(s.allocsByContext)})`,
+    `frees  ${compact(s.frees)} (${ctx(s.freesByContext)}); retired unseen ${compact(s.freesUnseen)}; untracked ${compact(s.untrackedAllocs)}; failed ${compact(s.failedAllocs)}`,
+    `requested ${bytes(s.bytesRequested)} of ${bytes(s.bytesAllocated)} allocated: ${Math.round(100 * r.fragmentation)}% lost to rounding`,
+    `live bytes over the session: ${sparkline(history.get(r.key), Math.max(10, width - 40))} now ${bytes(s.liveBytes)}`,
+  ];
+  return [{ text: '─'.repeat(width), style: 'dim' }, ...lines.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }))];
+}
+
+export const HELP = [
+  'kmemtop: kernel memory allocations per call site, live',
+  '',
+  'Views      Tab / Shift-Tab / 1 2 3: call sites, slab caches, shrinkers',
+  'Move       up/down or j/k, PgUp/PgDn, g/G (first/last)',
+  'Detail     Enter: details of the selected call site (contexts, sizes, history); Esc closes',
+  'Sort       s or >: next column, <: previous column, r: reverse',
+  'Filter     /: type text (function, cache or module), Enter to apply, Esc to cancel; empty clears',
+  'Pause      p or space: freeze the screen (tracing goes on)',
+  'Interval   + / -: refresh more or less often',
+  'Quit       q or Ctrl-C',
+  '',
+  'Columns: ALLOC/s, FREE/s, BYTES/s are rates over the last interval; AVG is requested bytes per allocation;',
+  'FRAG% is 1 - requested/allocated; a site is (call site, cache or kmalloc size class).',
+  'IRQ% frees: share of frees in softirq, hardirq or NMI context. PHANTOM: tracked live objects above',
+  'what /proc/slabinfo says the cache holds (frees no tracepoint reported).',
+];
+
+function headerLines(m: UiModel, s: UiState, width: number): Line[] {
+  const h = m.header;
+  const irq = h.irqFreeShare === null ? (h.contextSource === 'unknown' ? 'contexts unknown' : 'no frees') : `${Math.round(100 * h.irqFreeShare)}% frees in irq`;
+  const l1 = `kmemtop  traced ${(h.tracingMs / 1000).toFixed(0)}s  live ${bytes(h.liveBytes)} in ${compact(h.liveObjects)} objects  ${compact(h.allocsPerSec)} allocs/s  ${compact(h.freesPerSec)} frees/s  ${irq}`;
+  const mem = h.memory;
+  const l2 = mem ? `memory: slab ${bytes(mem.slabKb * 1024)}, LRU ${bytes(mem.lruKb * 1024)}: ${mem.text}` : 'memory: /proc/meminfo unreadable';
+  const lostText =
+    h.lost.length === 0
+      ? 'lost events: none'
+      : `LOST EVENTS: ${h.lost.map((x) => `${x.label} ${compact(x.count)}`).join(', ')}: live figures approximate (±${compact(h.approximateBy)} objects)`;
+  const phantom = h.phantomObjects > 0 ? `  phantom ${compact(h.phantomObjects)} objects (see caches)` : '';
+  const tabs = VIEWS.map((v, i) => (v === s.view ? `[${i + 1} ${v}]` : ` ${i + 1} ${v} `)).join(' ');
+  const l4 = `${tabs}   sort ${s.sort[s.view]}${s.reverse ? ' (reversed)' : ''}${s.filter ? `   filter "${s.filter}"` : ''}${s.paused ? '   PAUSED' : ''}`;
+  return [
+    { text: fit(l1, width, false), style: 'normal' },
+    { text: fit(l2, width, false), style: 'normal' },
+    { text: fit(lostText + phantom, width, false), style: h.lost.length ? 'alert' : 'normal' },
+    { text: fit(l4, width, false), style: 'heading' },
+  ];
+}
+
+export const DETAIL_HEIGHT = 6;
+
+export function renderFrame(m: UiModel, s: UiState, history: History, width: number, height: number): Frame {
+  const header = headerLines(m, s, width);
+  const footer: Line = { text: fit(footerKeys(s), width, false), style: 'dim' };
+  const rows = viewRows(m, s);
+  const selectedSite = s.view === 'sites' && s.detail ? (rows[s.selected] as SiteRow | undefined) : undefined;
+  const detail = selectedSite ? detailLines(selectedSite, history, width) : [];
+  const bodyHeight = Math.max(1, height - header.length - 1 - detail.length);
+  let body: Line[];
+  if (s.help) {
+    body = HELP.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }));
+  } else if (s.view === 'sites') {
+    body = tableLines(SITE_COLUMNS, 'CALL SITE', (r: SiteRow) => r.label, rows as SiteRow[], s, width, bodyHeight);
+  } else if (s.view === 'caches') {
+    body = tableLines(CACHE_COLUMNS, 'CACHE', (r: CacheRow) => r.cache, rows as CacheRow[], s, width, bodyHeight);
+  } else if (m.shrinkers === null) {
+    body = [{ text: fit(`shrinkers: ${m.reclaimUnavailable ?? 'not traced'}`, width, false), style: 'alert' }];
+  } else {
+    body = tableLines(
+      SHRINKER_COLUMNS,
+      'SHRINKER',
+      (r: ShrinkerRow) => r.name + (r.freesLittle ? '  <- asked much, freed little' : ''),
+      rows as ShrinkerRow[],
+      s,
+      width,
+      bodyHeight,
+    );
+  }
+  body = body.slice(0, bodyHeight);
+  while (body.length < bodyHeight) body.push({ text: '', style: 'normal' });
+  return { lines: [...header, ...body, ...detail, footer] };
+}
+
+/* Plain text of a frame, for batch mode and tests. */
+export function frameText(f: Frame): string {
+  return f.lines.map((l) => l.text.trimEnd()).join('\n');
+}

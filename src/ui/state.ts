@@ -1,0 +1,172 @@
+/*
+ * The live view's state, changed only by reduce(state, key): a pure
+ * function, so every key binding is tested without a terminal.
+ */
+export const VIEWS = ['sites', 'caches', 'shrinkers'] as const;
+export type View = (typeof VIEWS)[number];
+
+/* Sort columns per view, in the order < and > walk them. */
+export const SORTS: Record<View, readonly string[]> = {
+  sites: ['liveBytes', 'liveObjects', 'allocsPerSec', 'freesPerSec', 'bytesPerSec', 'avgSize', 'fragmentation', 'allocs'],
+  caches: ['liveBytes', 'liveObjects', 'allocsPerSec', 'freesPerSec', 'phantomObjects', 'sites'],
+  shrinkers: ['freed', 'requested', 'calls', 'timeNs', 'unfreed'],
+};
+
+export const MIN_INTERVAL_MS = 250;
+export const MAX_INTERVAL_MS = 60000;
+
+export interface UiState {
+  view: View;
+  sort: Record<View, string>;
+  reverse: boolean;
+  selected: number;
+  filter: string;
+  /* Text being typed after '/', null when not editing. */
+  filterEdit: string | null;
+  paused: boolean;
+  intervalMs: number;
+  help: boolean;
+  detail: boolean;
+  quit: boolean;
+}
+
+export function initialState(opts: { intervalMs?: number; sort?: string; filter?: string } = {}): UiState {
+  const sort = { sites: SORTS.sites[0], caches: SORTS.caches[0], shrinkers: SORTS.shrinkers[0] };
+  if (opts.sort && SORTS.sites.includes(opts.sort)) sort.sites = opts.sort;
+  return {
+    view: 'sites',
+    sort,
+    reverse: false,
+    selected: 0,
+    filter: opts.filter ?? '',
+    filterEdit: null,
+    paused: false,
+    intervalMs: clampInterval(opts.intervalMs ?? 1000),
+    help: false,
+    detail: false,
+    quit: false,
+  };
+}
+
+export function clampInterval(ms: number): number {
+  return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Math.round(ms)));
+}
+
+/* Interval steps for + and -. */
+const STEPS = [250, 500, 1000, 2000, 5000, 10000, 30000, 60000];
+
+function step(ms: number, dir: 1 | -1): number {
+  if (dir > 0) return STEPS.find((s) => s > ms) ?? MAX_INTERVAL_MS;
+  return [...STEPS].reverse().find((s) => s < ms) ?? MIN_INTERVAL_MS;
+}
+
+/*
+ * Keys use blessed's names: 'q', 'S-tab', 'up', 'down', 'enter', 'escape',
+ * 'backspace', 'pageup', 'pagedown', 'home', 'end', 'C-c', or the character.
+ * rows: how many rows the current view has (for moving the selection);
+ * page: rows on one screen.
+ */
+export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, page = 10): UiState {
+  if (s.filterEdit !== null) return reduceFilterEdit(s, key);
+  const move = (to: number) => ({ ...s, selected: Math.max(0, Math.min(Math.max(rows - 1, 0), to)) });
+  const sorts = SORTS[s.view];
+  const sortAt = (d: number) => {
+    const i = sorts.indexOf(s.sort[s.view]);
+    return { ...s, sort: { ...s.sort, [s.view]: sorts[(i + d + sorts.length) % sorts.length] }, selected: 0 };
+  };
+  const viewAt = (v: View) => ({ ...s, view: v, selected: 0, detail: false });
+  if (s.help && key !== 'C-c' && key !== 'q') return { ...s, help: false };
+  switch (key) {
+    case 'q':
+    case 'C-c':
+      return { ...s, quit: true };
+    case '?':
+    case 'h':
+      return { ...s, help: true };
+    case 'up':
+    case 'k':
+      return move(s.selected - 1);
+    case 'down':
+    case 'j':
+      return move(s.selected + 1);
+    case 'pageup':
+      return move(s.selected - page);
+    case 'pagedown':
+      return move(s.selected + page);
+    case 'home':
+    case 'g':
+      return move(0);
+    case 'end':
+    case 'G':
+      return move(rows - 1);
+    case 'enter':
+      return { ...s, detail: !s.detail };
+    case 'escape':
+      return { ...s, detail: false };
+    case 'tab':
+      return viewAt(VIEWS[(VIEWS.indexOf(s.view) + 1) % VIEWS.length]);
+    case 'S-tab':
+      return viewAt(VIEWS[(VIEWS.indexOf(s.view) + VIEWS.length - 1) % VIEWS.length]);
+    case '1':
+    case '2':
+    case '3':
+      return viewAt(VIEWS[Number(key) - 1]);
+    case 's':
+    case '>':
+      return sortAt(1);
+    case '<':
+      return sortAt(-1);
+    case 'r':
+      return { ...s, reverse: !s.reverse, selected: 0 };
+    case '/':
+      return { ...s, filterEdit: s.filter };
+    case 'p':
+    case 'space':
+    case ' ':
+      return { ...s, paused: !s.paused };
+    case '+':
+    case '=':
+      return { ...s, intervalMs: step(s.intervalMs, 1) };
+    case '-':
+      return { ...s, intervalMs: step(s.intervalMs, -1) };
+    default:
+      return s;
+  }
+}
+
+function reduceFilterEdit(s: UiState, key: string): UiState {
+  const text = s.filterEdit ?? '';
+  switch (key) {
+    case 'enter':
+      return { ...s, filter: text, filterEdit: null, selected: 0 };
+    case 'escape':
+      return { ...s, filterEdit: null };
+    case 'C-c':
+      return { ...s, quit: true };
+    case 'backspace':
+      return { ...s, filterEdit: text.slice(0, -1) };
+    case 'C-u':
+      return { ...s, filterEdit: '' };
+    case 'space':
+      return { ...s, filterEdit: text + ' ' };
+    default:
+      return key.length === 1 ? { ...s, filterEdit: text + key } : s;
+  }
+}
+
+/* The keys the footer shows for the current mode. */
+export function footerKeys(s: UiState): string {
+  if (s.filterEdit !== null) return `filter: ${s.filterEdit}_   Enter apply  Esc cancel  Backspace delete`;
+  if (s.help) return 'any key: close help';
+  return [
+    'q quit',
+    '? help',
+    'Tab/1-3 view',
+    's/< > sort',
+    'r reverse',
+    '/ filter',
+    'Enter detail',
+    `p ${s.paused ? 'resume' : 'pause'}`,
+    `+/- interval (${s.intervalMs / 1000}s)`,
+  ].join('  ');
+}

@@ -1,0 +1,139 @@
+/*
+ * `kmemtop` / `kmemtop top`: the live view.  One tick loop: collect ->
+ * model -> render.  Keys change the state through the pure reducer and
+ * re-render at once.  Every way out -- q, SIGINT, SIGTERM, an error --
+ * restores the terminal and detaches the programs.
+ */
+import { Tracer, DEFAULT_OBJECT } from '../tracer';
+import { Kallsyms } from '../sys/kallsyms';
+import { preflight } from '../sys/preflight';
+import { buildSnapshot, Snapshot } from '../model/snapshot';
+import { readMeminfo } from '../sys/meminfo';
+import { buildUiModel, History, UiModel, viewRows } from './model';
+import { initialState, reduce, UiState } from './state';
+import { frameText, renderFrame } from './render';
+import { Screen } from './screen';
+import { KmemtopError } from '../errors';
+
+export interface TopArgs {
+  intervalMs: number;
+  sort?: string;
+  filter?: string;
+  batch: boolean;
+  iterations: number;
+  maxLive: number;
+  maxSites: number;
+  catchNested: boolean;
+  verbose: boolean;
+}
+
+/* Reads the tracer into successive UI models. */
+class Sampler {
+  private prev: Snapshot | null = null;
+  private prevMs = 0;
+  readonly history = new History();
+
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly syms: Kallsyms,
+  ) {
+    this.prevMs = tracer.startedMonotonicMs;
+  }
+
+  sample(): UiModel {
+    const raw = this.tracer.read();
+    const snap = buildSnapshot(raw, { wallTime: this.tracer.startedAt, monotonicMs: this.tracer.startedMonotonicMs }, (ip) => this.syms.resolve(ip));
+    const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, readMeminfo());
+    this.prev = snap;
+    this.prevMs = raw.monotonicMs;
+    this.history.add(model.sites);
+    return model;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function runBatch(a: TopArgs, sampler: Sampler): Promise<number> {
+  const state: UiState = initialState({ intervalMs: a.intervalMs, sort: a.sort, filter: a.filter });
+  const width = Math.max(80, process.stdout.columns || 132);
+  for (let i = 0; i < a.iterations; i++) {
+    await sleep(state.intervalMs);
+    const m = sampler.sample();
+    const rows = viewRows(m, state).length;
+    /* Like top -b: every row of the view, header first. */
+    const frame = renderFrame(m, state, sampler.history, width, rows + 6);
+    process.stdout.write(frameText(frame) + '\n\n');
+  }
+  return 0;
+}
+
+function runInteractive(a: TopArgs, sampler: Sampler): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const screen = new Screen(!process.env.NO_COLOR);
+    let state = initialState({ intervalMs: a.intervalMs, sort: a.sort, filter: a.filter });
+    let model: UiModel | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    let done = false;
+
+    const finish = (err: unknown) => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      screen.destroy();
+      if (err) reject(err);
+      else resolve(0);
+    };
+    const paint = () => {
+      if (model && !done) screen.paint(renderFrame(model, state, sampler.history, screen.width, screen.height));
+    };
+    const tick = () => {
+      timer = null;
+      try {
+        if (!state.paused || !model) model = sampler.sample();
+        paint();
+      } catch (e) {
+        finish(e);
+        return;
+      }
+      timer = setTimeout(tick, state.intervalMs);
+    };
+    const onSignal = () => finish(null);
+
+    screen.onKey((key) => {
+      const rows = model ? viewRows(model, state).length : 0;
+      const before = state.intervalMs;
+      state = reduce(state, key, rows, Math.max(1, screen.height - 8));
+      if (state.quit) return finish(null);
+      if (state.intervalMs !== before && timer) {
+        clearTimeout(timer);
+        timer = setTimeout(tick, state.intervalMs);
+      }
+      paint();
+    });
+    screen.onResize(paint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    tick();
+  });
+}
+
+export async function runTop(a: TopArgs): Promise<number> {
+  preflight(DEFAULT_OBJECT);
+  if (!a.batch && !process.stdout.isTTY) {
+    throw new KmemtopError('kmemtop: the live view needs a terminal: use -b (batch mode) when writing to a pipe or file', 2);
+  }
+  const syms = Kallsyms.load();
+  const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested });
+  const closeOnExit = () => tracer.close();
+  process.once('exit', closeOnExit);
+  try {
+    const sampler = new Sampler(tracer, syms);
+    return a.batch ? await runBatch(a, sampler) : await runInteractive(a, sampler);
+  } finally {
+    tracer.close();
+    process.removeListener('exit', closeOnExit);
+  }
+}
+
