@@ -15,6 +15,22 @@ describe('command line', () => {
     expect(p).toMatchObject({ cmd: 'snapshot', args: { duration: 1.5, sort: 'allocs' } });
   });
 
+  it('opens the live view with no command, or with top', () => {
+    expect(parse([])).toMatchObject({ cmd: 'top', args: { intervalMs: 1000, batch: false, iterations: 1 } });
+    expect(parse(['top', '-b', '-n', '3', '-d', '0.5', '--sort', 'allocsPerSec', '--filter', 'skb'])).toMatchObject({
+      cmd: 'top',
+      args: { intervalMs: 500, batch: true, iterations: 3, sort: 'allocsPerSec', filter: 'skb' },
+    });
+  });
+
+  it.each([
+    [['top', '-d', '0.1'], /--interval takes/],
+    [['-n', '0'], /--iterations takes/],
+    [['top', '--sort', 'nope'], /Invalid values|sort/],
+  ])('rejects top %j', (argv, msg) => {
+    expect(() => parse(argv as string[])).toThrow(msg as RegExp);
+  });
+
   it('returns help text for --help', () => {
     const p = parse(['--help']);
     expect(p.cmd).toBe('help');
@@ -30,7 +46,6 @@ describe('command line', () => {
     [['record', '--max-live', '10', '--', 'true'], /--max-live/],
     [['record', '--settle-ms', '-5', '--', 'true'], /--settle-ms takes/],
     [['bogus'], /Unknown argument|command/],
-    [[], /name a command/],
   ])('rejects %j naming the flag', (argv, msg) => {
     expect(() => parse(argv as string[])).toThrow(UsageError);
     expect(() => parse(argv as string[])).toThrow(msg as RegExp);

@@ -142,7 +142,7 @@ function detailLines(r: SiteRow, history: History, width: number): Line[] {
     `requested ${bytes(s.bytesRequested)} of ${bytes(s.bytesAllocated)} allocated: ${Math.round(100 * r.fragmentation)}% lost to rounding`,
     `live bytes over the session: ${sparkline(history.get(r.key), Math.max(10, width - 40))} now ${bytes(s.liveBytes)}`,
   ];
-  return [{ text: '─'.repeat(width), style: 'dim' }, ...lines.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }))];
+  return [{ text: '-'.repeat(width), style: 'dim' }, ...lines.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }))];
 }
 
 export const HELP = [
@@ -165,8 +165,10 @@ export const HELP = [
 
 function headerLines(m: UiModel, s: UiState, width: number): Line[] {
   const h = m.header;
-  const irq = h.irqFreeShare === null ? (h.contextSource === 'unknown' ? 'contexts unknown' : 'no frees') : `${Math.round(100 * h.irqFreeShare)}% frees in irq`;
-  const l1 = `kmemtop  traced ${(h.tracingMs / 1000).toFixed(0)}s  live ${bytes(h.liveBytes)} in ${compact(h.liveObjects)} objects  ${compact(h.allocsPerSec)} allocs/s  ${compact(h.freesPerSec)} frees/s  ${irq}`;
+  const irq = h.irqFreeShare === null ? (h.contextSource === 'unknown' ? 'irq ?' : 'irq -') : `irq ${Math.round(100 * h.irqFreeShare)}%`;
+  const l1 =
+    `kmemtop ${(h.tracingMs / 1000).toFixed(0)}s  live ${bytes(h.liveBytes)} ${compact(h.liveObjects)} obj  ` +
+    `alloc ${compact(h.allocsPerSec)}/s  free ${compact(h.freesPerSec)}/s (${irq})`;
   const mem = h.memory;
   const l2 = mem ? `memory: slab ${bytes(mem.slabKb * 1024)}, LRU ${bytes(mem.lruKb * 1024)}: ${mem.text}` : 'memory: /proc/meminfo unreadable';
   const lostText =

@@ -6,12 +6,17 @@
 import blessed from 'blessed';
 import type { Frame, Line } from './render';
 
-/* Key names the reducer understands, from blessed's keypress event. */
-export function keyName(ch: string | undefined, key: { full?: string; name?: string } | undefined): string {
-  const named = ['C-c', 'C-u', 'S-tab', 'tab', 'up', 'down', 'pageup', 'pagedown', 'home', 'end', 'enter', 'return', 'escape', 'backspace', 'space'];
+/*
+ * Key names the reducer understands, from blessed's keypress event; null
+ * for events to ignore (blessed reports one Enter as both "return" and
+ * "enter").
+ */
+export function keyName(ch: string | undefined, key: { full?: string; name?: string } | undefined): string | null {
+  const named = ['C-c', 'C-u', 'S-tab', 'tab', 'up', 'down', 'pageup', 'pagedown', 'home', 'end', 'enter', 'escape', 'backspace', 'space'];
   const full = key?.full ?? key?.name ?? '';
-  if (named.includes(full)) return full === 'return' ? 'enter' : full;
-  return ch ?? full;
+  if (full === 'return') return null;
+  if (named.includes(full)) return full;
+  return ch ?? (full || null);
 }
 
 export class Screen {
@@ -55,7 +60,10 @@ export class Screen {
   }
 
   onKey(fn: (name: string) => void): void {
-    this.screen?.on('keypress', (ch: string | undefined, key: { full?: string; name?: string } | undefined) => fn(keyName(ch, key)));
+    this.screen?.on('keypress', (ch: string | undefined, key: { full?: string; name?: string } | undefined) => {
+      const name = keyName(ch, key);
+      if (name !== null) fn(name);
+    });
   }
 
   onResize(fn: () => void): void {

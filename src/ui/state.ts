@@ -161,12 +161,12 @@ export function footerKeys(s: UiState): string {
   return [
     'q quit',
     '? help',
-    'Tab/1-3 view',
-    's/< > sort',
-    'r reverse',
+    'Tab view',
+    's sort',
+    'r rev',
     '/ filter',
     'Enter detail',
     `p ${s.paused ? 'resume' : 'pause'}`,
-    `+/- interval (${s.intervalMs / 1000}s)`,
+    `+/- ${s.intervalMs / 1000}s`,
   ].join('  ');
 }

@@ -1,0 +1,111 @@
+/*
+ * The live view on the real kernel, in a real terminal: tmux runs kmemtop,
+ * capture-pane reads the screen, send-keys types.  Checks the screen
+ * changes with each key, that q, SIGTERM and SIGINT restore the terminal,
+ * and that nothing stays loaded.  Needs root, BPF and tmux.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
+
+const SOCKET = `kmemtop-test-${process.pid}`;
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const screen = () => tmux('capture-pane', '-t', 'kt', '-p');
+
+/* Poll the screen until it matches (the view refreshes on its own). */
+async function waitFor(re: RegExp, timeoutMs = 8000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  let s = screen();
+  while (!re.test(s) && Date.now() < end) {
+    await sleep(100);
+    s = screen();
+  }
+  if (!re.test(s)) throw new Error(`screen never matched ${re}:\n${s}`);
+  return s;
+}
+
+function start(args: string, width = 80, height = 24): void {
+  tmux('new-session', '-d', '-s', 'kt', '-x', String(width), '-y', String(height), `NCURSES_NO_UTF8_ACS=1 ${KMEMTOP} ${args}; echo EXITED $?; sleep 600`);
+}
+
+function kmemtopPid(): number {
+  const shell = tmux('list-panes', '-t', 'kt', '-F', '#{pane_pid}').trim();
+  return Number(execFileSync('pgrep', ['-P', shell], { encoding: 'utf8' }).trim().split('\n')[0]);
+}
+
+describeBpf('live view in a terminal (tmux)', () => {
+  let progsBefore: number[] = [];
+
+  beforeAll(() => {
+    assertBpfUsable();
+    progsBefore = kmemtopProgIds();
+  });
+  afterEach(() => {
+    spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+  });
+
+  it('shows the view at 80x24 and reacts to sort, filter, detail, views, help and quit', async () => {
+    start('-d 0.5');
+    let s = await waitFor(/^\[1 sites\]/m);
+    expect(s).toMatch(/^kmemtop \d+s +live /m);
+    expect(s).toMatch(/^memory: slab .* dominates/m);
+    expect(s).toMatch(/^lost events: none/m);
+    expect(s).toMatch(/LIVE BYTESv/);
+    expect(s).toMatch(/^q quit/m);
+    for (const line of s.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+
+    tmux('send-keys', '-t', 'kt', 's');
+    s = await waitFor(/LIVE OBJSv/);
+    expect(s).toMatch(/sort liveObjects/);
+
+    execFileSync(LOADGEN, ['eventfd-churn', '500']);
+    tmux('send-keys', '-t', 'kt', '/', 'e', 'v', 'e', 'n', 't', 'f', 'd', 'Enter');
+    s = await waitFor(/filter "eventfd"/);
+    s = await waitFor(/do_eventfd\+0x/);
+    const rows = s.split('\n').slice(5).filter((l) => l.trim() && !/^q quit/.test(l));
+    expect(rows.filter((l) => !/eventfd/.test(l))).toEqual([]);
+
+    tmux('send-keys', '-t', 'kt', 'Enter');
+    s = await waitFor(/^allocs \S+ \(task/m);
+    expect(s).toMatch(/live bytes over the session/);
+
+    tmux('send-keys', '-t', 'kt', 'Escape', '/', 'C-u', 'Enter', 'Tab');
+    s = await waitFor(/\[2 caches\]/);
+    expect(s).toMatch(/PHANTOM/);
+
+    tmux('send-keys', '-t', 'kt', '3');
+    s = await waitFor(/\[3 shrinkers\]/);
+    expect(s).toMatch(/ASKED|shrinkers:/);
+
+    tmux('send-keys', '-t', 'kt', '?');
+    s = await waitFor(/^Views +Tab/m);
+    tmux('send-keys', '-t', 'kt', 'x');
+    await waitFor(/\[3 shrinkers\]/);
+
+    tmux('send-keys', '-t', 'kt', 'q');
+    s = await waitFor(/^EXITED 0$/m);
+    /* The terminal is back: off the alternate screen. */
+    expect(tmux('display-message', '-t', 'kt', '-p', '#{alternate_on}').trim()).toBe('0');
+    expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
+  });
+
+  it.each([['SIGTERM'], ['SIGINT']])('%s ends it cleanly: terminal restored, programs detached', async (sig) => {
+    start('-d 0.5', 100, 30);
+    await waitFor(/^\[1 sites\]/m);
+    expect(kmemtopProgIds().length).toBeGreaterThan(progsBefore.length);
+    process.kill(kmemtopPid(), sig as NodeJS.Signals);
+    await waitFor(/^EXITED 0$/m);
+    expect(tmux('display-message', '-t', 'kt', '-p', '#{alternate_on}').trim()).toBe('0');
+    expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
+  });
+
+  it('batch mode prints plain frames; without a terminal and -b it says so', () => {
+    const r = spawnSync(KMEMTOP, ['top', '-b', '-n', '2', '-d', '0.5', '--filter', 'eventfd'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout.match(/^kmemtop \d+s +live /gm)).toHaveLength(2);
+    expect(r.stdout).not.toMatch(/\x1b\[/);
+    const nt = spawnSync(KMEMTOP, [], { encoding: 'utf8' });
+    expect(nt.status).toBe(2);
+    expect(nt.stderr).toMatch(/needs a terminal: use -b/);
+  });
+});

@@ -1,0 +1,188 @@
+/* The live view without a terminal: reducer, model and rendering (pure), on a snapshot captured from the real kernel. */
+import { buildSnapshot, totalsOf } from '../src/model/snapshot';
+import { parseMeminfo, verdict } from '../src/sys/meminfo';
+import { initialState, reduce, SORTS, UiState, footerKeys, clampInterval } from '../src/ui/state';
+import { buildUiModel, History, viewRows, SiteRow } from '../src/ui/model';
+import { compact, frameText, renderFrame, sparkline, HELP } from '../src/ui/render';
+import { fixtureKallsyms, fixtureRaw } from './helpers/fixtures';
+
+const raw = fixtureRaw();
+const syms = fixtureKallsyms();
+const cur = buildSnapshot(raw, { wallTime: new Date(raw.wallTime.getTime() - 2000), monotonicMs: raw.monotonicMs - 2000 }, (ip) => syms.resolve(ip));
+const MEM = parseMeminfo('MemTotal: 1000 kB\nActive(anon): 100 kB\nInactive(anon): 50 kB\nActive(file): 200 kB\nInactive(file): 150 kB\nSReclaimable: 30 kB\nSUnreclaim: 20 kB\n');
+
+/* The "previous" sample: the same sites with half the counts. */
+const half = (b: Record<string, number>) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, Math.floor(v / 2)])) as typeof cur.totals.freesByContext;
+const prevSites = cur.sites.map((s) => ({
+  ...s,
+  allocs: Math.floor(s.allocs / 2),
+  frees: Math.floor(s.frees / 2),
+  freesUnseen: 0,
+  allocsByContext: half(s.allocsByContext),
+  freesByContext: half(s.freesByContext),
+}));
+const prev = { ...cur, sites: prevSites, totals: totalsOf(prevSites) };
+const model = buildUiModel(cur, prev, 1000, MEM);
+const history = new History();
+history.add(model.sites);
+
+const keys = (s: UiState, ...ks: string[]) => ks.reduce((st, k) => reduce(st, k, 100, 10), s);
+
+describe('reducer', () => {
+  const s0 = initialState();
+
+  it('quits on q and Ctrl-C', () => {
+    expect(reduce(s0, 'q').quit).toBe(true);
+    expect(reduce(s0, 'C-c').quit).toBe(true);
+  });
+
+  it('moves the selection within the rows', () => {
+    expect(keys(s0, 'down', 'j', 'down').selected).toBe(3);
+    expect(keys(s0, 'down', 'up', 'k').selected).toBe(0);
+    expect(keys(s0, 'G').selected).toBe(99);
+    expect(keys(s0, 'G', 'g').selected).toBe(0);
+    expect(keys(s0, 'pagedown').selected).toBe(10);
+    expect(reduce(s0, 'down', 1).selected).toBe(0);
+  });
+
+  it('switches views with Tab, Shift-Tab and 1-3', () => {
+    expect(keys(s0, 'tab').view).toBe('caches');
+    expect(keys(s0, 'tab', 'tab').view).toBe('shrinkers');
+    expect(keys(s0, 'tab', 'tab', 'tab').view).toBe('sites');
+    expect(keys(s0, 'S-tab').view).toBe('shrinkers');
+    expect(keys(s0, '3').view).toBe('shrinkers');
+    expect(keys(s0, 'down', '2')).toMatchObject({ view: 'caches', selected: 0 });
+  });
+
+  it('walks the sort columns with s, < and >, reverses with r', () => {
+    expect(keys(s0, 's').sort.sites).toBe(SORTS.sites[1]);
+    expect(keys(s0, '>', '>').sort.sites).toBe(SORTS.sites[2]);
+    expect(keys(s0, '<').sort.sites).toBe(SORTS.sites[SORTS.sites.length - 1]);
+    expect(keys(s0, 'r').reverse).toBe(true);
+    expect(keys(s0, '2', 's').sort).toMatchObject({ caches: SORTS.caches[1], sites: SORTS.sites[0] });
+  });
+
+  it('edits a filter after /, applies on Enter, cancels on Escape', () => {
+    const editing = keys(s0, '/', 'm', 'a', 'x', 'backspace', 'p');
+    expect(editing.filterEdit).toBe('map');
+    expect(footerKeys(editing)).toMatch(/^filter: map_/);
+    expect(reduce(editing, 'q').quit).toBe(false); /* q is text while typing */
+    expect(keys(editing, 'enter')).toMatchObject({ filter: 'map', filterEdit: null });
+    expect(keys(editing, 'escape')).toMatchObject({ filter: '', filterEdit: null });
+  });
+
+  it('pauses, opens help and detail, changes the interval within bounds', () => {
+    expect(keys(s0, 'p').paused).toBe(true);
+    expect(keys(s0, 'space', ' ').paused).toBe(false);
+    expect(keys(s0, '?').help).toBe(true);
+    expect(keys(s0, 'h', 'x').help).toBe(false);
+    expect(keys(s0, 'enter').detail).toBe(true);
+    expect(keys(s0, 'enter', 'escape').detail).toBe(false);
+    expect(keys(s0, '+').intervalMs).toBe(2000);
+    expect(keys(s0, '-', '-', '-', '-').intervalMs).toBe(250);
+    expect(keys(s0, ...Array(20).fill('+')).intervalMs).toBe(60000);
+    expect(clampInterval(10)).toBe(250);
+  });
+
+  it('takes --sort and --filter as the starting state', () => {
+    expect(initialState({ sort: 'allocsPerSec', filter: 'skb', intervalMs: 500 })).toMatchObject({ filter: 'skb', intervalMs: 500, sort: { sites: 'allocsPerSec' } });
+  });
+});
+
+describe('model', () => {
+  it('computes rates from the deltas over the measured period', () => {
+    const ev = model.sites.find((r) => r.label.startsWith('do_eventfd'))!;
+    const s = cur.sites.find((x) => x.function === 'do_eventfd')!;
+    expect(ev.allocsPerSec).toBeCloseTo(s.allocs - Math.floor(s.allocs / 2), 5);
+    expect(ev.bytesPerSec).toBeCloseTo(ev.allocsPerSec * s.objectSize, 5);
+    expect(ev.fragmentation).toBeCloseTo(1 - s.bytesRequested / s.bytesAllocated, 5);
+    expect(buildUiModel(cur, prev, 0, MEM).sites[0].allocsPerSec).toBe(0);
+  });
+
+  it('groups sites by cache, with the slabinfo bound', () => {
+    const maple = model.caches.find((c) => c.cache === 'maple_node');
+    if (maple) {
+      expect(maple.sites).toBe(model.sites.filter((r) => r.cache === 'maple_node').length);
+      expect(maple.slabActive).not.toBeNull();
+    }
+    expect(model.caches.reduce((n, c) => n + c.liveObjects, 0)).toBe(cur.totals.liveObjects);
+  });
+
+  it('filters and sorts the rows of a view', () => {
+    const s = { ...initialState(), filter: 'EVENTFD' };
+    const rows = viewRows(model, s) as SiteRow[];
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => /eventfd/i.test(r.label + r.cache))).toBe(true);
+    const all = viewRows(model, initialState()) as SiteRow[];
+    for (let i = 1; i < all.length; i++) expect(all[i - 1].liveBytes).toBeGreaterThanOrEqual(all[i].liveBytes);
+    const rev = viewRows(model, { ...initialState(), reverse: true }) as SiteRow[];
+    expect(rev[0].liveBytes).toBe(all[all.length - 1].liveBytes);
+  });
+
+  it('says which memory dominates', () => {
+    expect(verdict(MEM).text).toBe('LRU dominates (91%): likely user space');
+    expect(verdict({ ...MEM, slabUnreclaimableKb: 10000 }).text).toMatch(/^slab dominates \(\d+%\): look in the kernel$/);
+  });
+});
+
+describe('rendering', () => {
+  const frame = (s: UiState, w = 80, h = 24) => renderFrame(model, s, history, w, h);
+
+  it('fills exactly the terminal, at 80x24 and larger', () => {
+    for (const [w, h] of [[80, 24], [132, 40], [200, 60]]) {
+      const f = frame(initialState(), w, h);
+      expect(f.lines).toHaveLength(h);
+      for (const l of f.lines) expect(l.text.length).toBeLessThanOrEqual(w);
+    }
+  });
+
+  it('shows the header: rates, memory verdict, losses, tabs; the footer keys', () => {
+    const t = frameText(frame(initialState()));
+    expect(t).toMatch(/^kmemtop \d+s {2}live \S+ \S+ obj {2}alloc \S+\/s {2}free \S+\/s \(irq \d+%\)/);
+    expect(t).toMatch(/LRU dominates \(91%\)/);
+    expect(t).toMatch(/^lost events: none/m);
+    expect(t).toMatch(/\[1 sites\]/);
+    expect(t).toMatch(/^q quit {2}\? help/m);
+  });
+
+  it('marks the sort column, the selection, and highlights losses', () => {
+    const f = frame(keys(initialState(), 'down'));
+    expect(f.lines[4].text).toMatch(/LIVE BYTESv/);
+    expect(f.lines.filter((l) => l.style === 'selected')).toHaveLength(1);
+    expect(f.lines[6].style).toBe('selected');
+    const lossy = buildUiModel({ ...cur, lost: { ...cur.lost, recursionMisses: 3 }, accuracy: { ...cur.accuracy, maxLiveObjectsError: 3 } }, prev, 1000, MEM);
+    const lf = renderFrame(lossy, initialState(), history, 80, 24);
+    expect(lf.lines[2]).toEqual({ text: expect.stringMatching(/^LOST EVENTS: recursion 3: live figures approximate \(±3 objects\)/), style: 'alert' });
+  });
+
+  it('drops columns that do not fit, never the call site or the sort column', () => {
+    const narrow = frameText(frame({ ...initialState(), sort: { ...initialState().sort, sites: 'avgSize' } }, 80, 24));
+    expect(narrow).toMatch(/AVGv/);
+    expect(narrow).toMatch(/CALL SITE/);
+    expect(narrow).not.toMatch(/MODULE/);
+    expect(frameText(frame(initialState(), 200, 24))).toMatch(/MODULE/);
+  });
+
+  it('shows the detail pane: contexts, sizes, sparkline', () => {
+    const t = frameText(frame(keys(initialState(), 'enter'), 120, 30));
+    expect(t).toMatch(/^allocs \S+ \(task /m);
+    expect(t).toMatch(/^frees {2}\S+ \(task /m);
+    expect(t).toMatch(/lost to rounding/);
+    expect(t).toMatch(/live bytes over the session: [▁-█]+ now/);
+  });
+
+  it('shows the caches and shrinkers views, and help', () => {
+    expect(frameText(frame(keys(initialState(), '2')))).toMatch(/PHANTOM/);
+    const sh = frameText(frame(keys(initialState(), '3'), 120, 30));
+    expect(sh).toMatch(/ASKED +FREEDv/);
+    expect(sh).toMatch(/super_cache_scan \(ext4/);
+    expect(frameText(frame(keys(initialState(), '?')))).toContain(HELP[0]);
+  });
+
+  it('formats numbers compactly and draws sparklines', () => {
+    expect([compact(999), compact(12345), compact(123456), compact(1.5e6), compact(2e9)]).toEqual(['999', '12.3k', '123k', '1.5M', '2.0G']);
+    expect(sparkline([0, 1, 2, 3, 4, 5, 6, 7], 8)).toBe('▁▂▃▄▅▆▇█');
+    expect(sparkline([5, 5], 8)).toBe('▁▁');
+    expect(sparkline([], 8)).toBe('');
+  });
+});
