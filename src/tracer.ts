@@ -69,6 +69,8 @@ export function liveGeometry(maxLive: number): { buckets: number; overflow: numb
 
 
 export interface RawSite {
+  /* The kernel's site index: stable for the whole tracing session. */
+  idx: number;
   key: SiteKey;
   stats: SiteStats;
 }
@@ -281,8 +283,14 @@ export class Tracer {
     return decodeState(d.values);
   }
 
-  /* Read everything the programs aggregated so far. Counters only grow: nothing is reset. */
-  read(): RawSnapshot {
+  private slabsCache: { at: number; slabs: Map<string, SlabCache> | null } | null = null;
+
+  /*
+   * Read everything the programs aggregated so far. Counters only grow:
+   * nothing is reset.  slabinfoMaxAgeMs: reuse a /proc/slabinfo read that
+   * recent (the live view's refreshes), 0 to always read it afresh.
+   */
+  read(opts: { slabinfoMaxAgeMs?: number } = {}): RawSnapshot {
     const obj = this.object;
     const state = this.readState();
     const maxSites = this.opts.maxSites;
@@ -297,7 +305,7 @@ export class Tracer {
       const key = decodeSiteKey(kd.values, i * SITE_KEY.size);
       /* Index 0 is unused; an all-zero key is an index given up in a creation race. */
       if (key.callSite === 0n && key.cache === 0n) continue;
-      sites.push({ key, stats: decodeSiteStatsPerCpu(sd.values, i * statsVal, this.nrCpus) });
+      sites.push({ idx: kd.keys.readUInt32LE(i * 4), key, stats: decodeSiteStatsPerCpu(sd.values, i * statsVal, this.nrCpus) });
     }
 
     const cachesMap = obj.map('caches');
@@ -333,7 +341,7 @@ export class Tracer {
       reclaim: this.reclaim ? this.reclaim.read() : null,
       reclaimUnavailable: this.reclaimUnavailable,
       contextSource: this.preemptCountDelta ? 'preempt_count' : 'unknown',
-      slabs: readSlabinfo(),
+      slabs: this.slabinfo(opts.slabinfoMaxAgeMs ?? 0),
       maps: {
         sites: { entries: sites.length, maxEntries: maxSites - 1 },
         caches: { entries: cd.count, maxEntries: cachesMap.maxEntries },
@@ -345,6 +353,12 @@ export class Tracer {
         },
       },
     };
+  }
+
+  private slabinfo(maxAgeMs: number): Map<string, SlabCache> | null {
+    const now = monotonicMs();
+    if (!this.slabsCache || now - this.slabsCache.at > maxAgeMs) this.slabsCache = { at: now, slabs: readSlabinfo() };
+    return this.slabsCache.slabs;
   }
 
   /*

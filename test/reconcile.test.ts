@@ -7,6 +7,7 @@ import { fixtureKallsyms, fixtureRaw, fixtureSlabinfo } from './helpers/fixtures
 const ctx0 = { task: 0, taskBh: 0, softirq: 0, hardirq: 0, nmi: 0, unknown: 0 };
 function site(cache: string, liveObjects: number, objectSize: number, kind: Site['kind'] = 'cache'): Site {
   return {
+    id: liveObjects,
     function: 'f',
     offset: 0,
     module: null,

@@ -91,7 +91,7 @@ describe('reducer', () => {
 
 describe('model', () => {
   it('computes rates from the deltas over the measured period', () => {
-    const ev = model.sites.find((r) => r.label.startsWith('do_eventfd'))!;
+    const ev = model.sites.find((r) => r.site.function === 'do_eventfd')!;
     const s = cur.sites.find((x) => x.function === 'do_eventfd')!;
     expect(ev.allocsPerSec).toBeCloseTo(s.allocs - Math.floor(s.allocs / 2), 5);
     expect(ev.bytesPerSec).toBeCloseTo(ev.allocsPerSec * s.objectSize, 5);
@@ -112,7 +112,7 @@ describe('model', () => {
     const s = { ...initialState(), filter: 'EVENTFD' };
     const rows = viewRows(model, s) as SiteRow[];
     expect(rows.length).toBeGreaterThan(0);
-    expect(rows.every((r) => /eventfd/i.test(r.label + r.cache))).toBe(true);
+    expect(rows.every((r) => /eventfd/i.test(r.site.function + r.cache))).toBe(true);
     const all = viewRows(model, initialState()) as SiteRow[];
     for (let i = 1; i < all.length; i++) expect(all[i - 1].liveBytes).toBeGreaterThanOrEqual(all[i].liveBytes);
     const rev = viewRows(model, { ...initialState(), reverse: true }) as SiteRow[];
@@ -177,6 +177,15 @@ describe('rendering', () => {
     expect(sh).toMatch(/ASKED +FREEDv/);
     expect(sh).toMatch(/super_cache_scan \(ext4/);
     expect(frameText(frame(keys(initialState(), '?')))).toContain(HELP[0]);
+  });
+
+  it('keeps a ring of live bytes per site, oldest first', () => {
+    const h = new History();
+    const row = (key: number, liveBytes: number) => ({ key, liveBytes }) as SiteRow;
+    for (let i = 0; i < 70; i++) h.add(i < 65 ? [row(1, i)] : [row(1, i), row(2, 100 + i)]);
+    expect(h.get(1)).toEqual(Array.from({ length: 60 }, (_, i) => 10 + i));
+    expect(h.get(2)).toEqual([165, 166, 167, 168, 169]);
+    expect(h.get(3)).toEqual([]);
   });
 
   it('formats numbers compactly and draws sparklines', () => {

@@ -234,26 +234,37 @@ export function decodeSiteKey(buf: Buffer, off = 0): SiteKey {
  * Sum a per-CPU site_stats value: nrCpus copies, each 8-byte aligned, as
  * bpf_map_lookup_batch returns them.
  */
+const STATS_STRIDE = Math.ceil(SITE_STATS.size / 8) * 8;
+const STATS_OFF = {
+  allocs: SITE_STATS.offsetOf('allocs'),
+  frees: SITE_STATS.offsetOf('frees'),
+  bytesReq: SITE_STATS.offsetOf('bytes_req'),
+  untracked: SITE_STATS.offsetOf('untracked_allocs'),
+  unseen: SITE_STATS.offsetOf('frees_unseen'),
+  failed: SITE_STATS.offsetOf('failed_allocs'),
+};
+
 export function decodeSiteStatsPerCpu(buf: Buffer, off: number, nrCpus: number): SiteStats {
-  const stride = Math.ceil(SITE_STATS.size / 8) * 8;
   const sum = (fieldOff: number) => {
     let n = 0;
-    for (let cpu = 0; cpu < nrCpus; cpu++) n += readU64(buf, off + cpu * stride + fieldOff);
+    for (let cpu = 0; cpu < nrCpus; cpu++) n += readU64(buf, off + cpu * STATS_STRIDE + fieldOff);
     return n;
   };
-  const byCtx = (field: string): ByContext => {
-    const base = SITE_STATS.offsetOf(field);
-    const out = {} as ByContext;
-    CONTEXTS.forEach((c, i) => (out[c.key] = sum(base + i * 8)));
-    return out;
-  };
+  const byCtx = (base: number): ByContext => ({
+    task: sum(base),
+    taskBh: sum(base + 8),
+    softirq: sum(base + 16),
+    hardirq: sum(base + 24),
+    nmi: sum(base + 32),
+    unknown: sum(base + 40),
+  });
   return {
-    allocs: byCtx('allocs'),
-    frees: byCtx('frees'),
-    bytesReq: sum(SITE_STATS.offsetOf('bytes_req')),
-    untrackedAllocs: sum(SITE_STATS.offsetOf('untracked_allocs')),
-    freesUnseen: sum(SITE_STATS.offsetOf('frees_unseen')),
-    failedAllocs: sum(SITE_STATS.offsetOf('failed_allocs')),
+    allocs: byCtx(STATS_OFF.allocs),
+    frees: byCtx(STATS_OFF.frees),
+    bytesReq: sum(STATS_OFF.bytesReq),
+    untrackedAllocs: sum(STATS_OFF.untracked),
+    freesUnseen: sum(STATS_OFF.unseen),
+    failedAllocs: sum(STATS_OFF.failed),
   };
 }
 

@@ -51,41 +51,50 @@ export function dumpMap(fd: number, keySize: number, valueSize: number, capacity
   }
 }
 
+/*
+ * Chunk buffers are reused across calls (the kernel fills them); the result
+ * holds only the entries returned, so a big, mostly empty map costs no big
+ * allocation per read.
+ */
+let chunkKeys = Buffer.allocUnsafe(0);
+let chunkValues = Buffer.allocUnsafe(0);
+
 function dumpBatched(fd: number, keySize: number, valueSize: number, capacity: number): MapDump {
   let chunk = Math.min(BATCH_ENTRIES, Math.max(capacity, 1));
-  const keys = Buffer.alloc(keySize * capacity);
-  const values = Buffer.alloc(valueSize * capacity);
   /* The batch token is opaque; hash maps use a bucket index. Size it generously. */
   const inBatch = Buffer.alloc(Math.max(keySize, 8));
   const outBatch = Buffer.alloc(Math.max(keySize, 8));
   const countBuf = new Uint32Array(1);
+  const keyParts: Buffer[] = [];
+  const valueParts: Buffer[] = [];
   let total = 0;
   let first = true;
-  let kChunk = Buffer.alloc(keySize * chunk);
-  let vChunk = Buffer.alloc(valueSize * chunk);
 
   for (;;) {
+    if (chunkKeys.length < keySize * chunk) chunkKeys = Buffer.allocUnsafe(keySize * chunk);
+    if (chunkValues.length < valueSize * chunk) chunkValues = Buffer.allocUnsafe(valueSize * chunk);
     countBuf[0] = chunk;
-    const err = raw.bpf_map_lookup_batch(fd, first ? null : inBatch, outBatch, kChunk, vChunk, countBuf, null);
+    const err = raw.bpf_map_lookup_batch(fd, first ? null : inBatch, outBatch, chunkKeys, chunkValues, countBuf, null);
     const errno = err < 0 ? -err : 0;
     if (errno === ENOSPC && countBuf[0] === 0) {
       /* One bucket holds more entries than the chunk: grow it and retry. */
       chunk *= 2;
-      kChunk = Buffer.alloc(keySize * chunk);
-      vChunk = Buffer.alloc(valueSize * chunk);
       continue;
     }
     if (errno && errno !== ENOENT) throw new BpfError('bpf_map_lookup_batch', errno);
     /* The last call returns ENOENT and may still carry entries. */
     const got = Math.min(countBuf[0], capacity - total);
-    kChunk.copy(keys, total * keySize, 0, got * keySize);
-    vChunk.copy(values, total * valueSize, 0, got * valueSize);
+    if (got > 0) {
+      keyParts.push(Buffer.from(chunkKeys.subarray(0, got * keySize)));
+      valueParts.push(Buffer.from(chunkValues.subarray(0, got * valueSize)));
+    }
     total += got;
     if (errno === ENOENT || total >= capacity) break;
     outBatch.copy(inBatch);
     first = false;
   }
-  return { count: total, keySize, valueSize, keys, values };
+  const one = (parts: Buffer[]) => (parts.length === 1 ? parts[0] : Buffer.concat(parts));
+  return { count: total, keySize, valueSize, keys: one(keyParts), values: one(valueParts) };
 }
 
 function dumpKeyByKey(fd: number, keySize: number, valueSize: number, capacity: number): MapDump {

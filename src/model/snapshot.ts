@@ -11,6 +11,8 @@ import { Reclaim, reclaimSummary, Shrinker, shrinkerRows } from './shrinkers';
 export const SCHEMA_VERSION = 1;
 
 export interface Site {
+  /* Site number within this tracing session (the kernel's index): not comparable across sessions. */
+  id: number;
   function: string;
   offset: number;
   module: string | null;
@@ -109,6 +111,7 @@ export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, ca
   const frees = sumContexts(s.frees);
   const liveObjects = allocs - s.untrackedAllocs - frees - s.freesUnseen;
   return {
+    id: raw.idx,
     function: sym ? sym.function : '[unknown]',
     offset: sym ? sym.offset : 0,
     module: sym ? sym.module : null,
@@ -150,11 +153,23 @@ export function totalsOf(sites: Site[], corrections: CacheCorrection[] = []): To
     phantomObjects: 0,
     phantomBytes: 0,
   };
+  const a = t.allocsByContext;
+  const f = t.freesByContext;
   for (const s of sites) {
-    for (const k of Object.keys(t.allocsByContext) as (keyof ByContext)[]) {
-      t.allocsByContext[k] += s.allocsByContext[k];
-      t.freesByContext[k] += s.freesByContext[k];
-    }
+    const sa = s.allocsByContext;
+    const sf = s.freesByContext;
+    a.task += sa.task;
+    a.taskBh += sa.taskBh;
+    a.softirq += sa.softirq;
+    a.hardirq += sa.hardirq;
+    a.nmi += sa.nmi;
+    a.unknown += sa.unknown;
+    f.task += sf.task;
+    f.taskBh += sf.taskBh;
+    f.softirq += sf.softirq;
+    f.hardirq += sf.hardirq;
+    f.nmi += sf.nmi;
+    f.unknown += sf.unknown;
     t.allocs += s.allocs;
     t.frees += s.frees;
     t.freesUnseen += s.freesUnseen;

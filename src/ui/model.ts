@@ -15,8 +15,8 @@ import { SORTS, UiState, View } from './state';
 export const HISTORY_SAMPLES = 60;
 
 export interface SiteRow {
-  key: string;
-  label: string;
+  /* The site's number in this session. */
+  key: number;
   cache: string;
   module: string;
   liveBytes: number;
@@ -72,28 +72,44 @@ export interface UiModel {
   reclaimUnavailable: string | null;
 }
 
-export function siteKey(s: Site): string {
-  return `${formatSymbol(s)}|${s.cache}`;
+/* The call site without its module, as the site column shows it. */
+export function siteLabelShort(s: Site): string {
+  return formatSymbol({ function: s.function, offset: s.offset, module: null });
 }
 
-/* Per-site live bytes over the session, newest last (for the detail pane's sparkline). */
+/*
+ * Per-site live bytes over the session (for the detail pane's sparkline):
+ * a ring of HISTORY_SAMPLES per site number.  Sites never go away within a
+ * session (counters only grow), so nothing is pruned.
+ */
 export class History {
-  private readonly samples = new Map<string, number[]>();
+  private readonly rings = new Map<number, Float64Array>();
+  private count = 0;
 
   add(rows: SiteRow[]): void {
-    const seen = new Set<string>();
+    const slot = this.count % HISTORY_SAMPLES;
     for (const r of rows) {
-      seen.add(r.key);
-      const h = this.samples.get(r.key) ?? [];
-      h.push(r.liveBytes);
-      if (h.length > HISTORY_SAMPLES) h.shift();
-      this.samples.set(r.key, h);
+      let ring = this.rings.get(r.key);
+      if (!ring) {
+        ring = new Float64Array(HISTORY_SAMPLES).fill(NaN);
+        this.rings.set(r.key, ring);
+      }
+      ring[slot] = r.liveBytes;
     }
-    for (const k of this.samples.keys()) if (!seen.has(k)) this.samples.delete(k);
+    this.count++;
   }
 
-  get(key: string): number[] {
-    return this.samples.get(key) ?? [];
+  /* Oldest first; only the samples taken since the site appeared. */
+  get(key: number): number[] {
+    const ring = this.rings.get(key);
+    if (!ring) return [];
+    const out: number[] = [];
+    const n = Math.min(this.count, HISTORY_SAMPLES);
+    for (let i = this.count - n; i < this.count; i++) {
+      const v = ring[i % HISTORY_SAMPLES];
+      if (!Number.isNaN(v)) out.push(v);
+    }
+    return out;
   }
 }
 
@@ -102,16 +118,15 @@ function perSec(delta: number, dtMs: number): number {
 }
 
 export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number, mem: MemInfo | null): UiModel {
-  const before = new Map<string, Site>();
-  if (prev) for (const s of prev.sites) before.set(siteKey(s), s);
+  const before: (Site | undefined)[] = [];
+  if (prev) for (const s of prev.sites) before[s.id] = s;
   const sites: SiteRow[] = cur.sites.map((s) => {
-    const key = siteKey(s);
-    const p = before.get(key);
+    const key = s.id;
+    const p = before[key];
     const dAllocs = s.allocs - (p?.allocs ?? 0);
     const dFrees = s.frees + s.freesUnseen - ((p?.frees ?? 0) + (p?.freesUnseen ?? 0));
     return {
       key,
-      label: formatSymbol({ function: s.function, offset: s.offset, module: null }),
       cache: s.cache,
       module: s.module ?? '',
       liveBytes: s.liveBytes,
@@ -193,7 +208,7 @@ type AnyRow = SiteRow | CacheRow | ShrinkerRow;
 function matches(r: AnyRow, filter: string): boolean {
   if (!filter) return true;
   const f = filter.toLowerCase();
-  const text = 'label' in r ? `${r.label} ${r.cache} ${r.module}` : 'cache' in r ? r.cache : r.name;
+  const text = 'site' in r ? `${r.site.function} ${r.cache} ${r.module}` : 'cache' in r ? r.cache : r.name;
   return text.toLowerCase().includes(f);
 }
 
@@ -202,7 +217,8 @@ export function viewRows(m: UiModel, s: UiState): AnyRow[] {
   const rows: AnyRow[] = s.view === 'sites' ? m.sites : s.view === 'caches' ? m.caches : (m.shrinkers ?? []);
   const key = s.sort[s.view];
   const value = (r: AnyRow) => (r as unknown as Record<string, number>)[key] ?? 0;
-  const sorted = rows.filter((r) => matches(r, s.filter)).sort((a, b) => value(b) - value(a) || a.key.localeCompare(b.key));
+  const tie = (a: AnyRow, b: AnyRow) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const sorted = rows.filter((r) => matches(r, s.filter)).sort((a, b) => value(b) - value(a) || tie(a, b));
   return s.reverse ? sorted.reverse() : sorted;
 }
 

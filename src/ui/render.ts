@@ -8,7 +8,7 @@ import { bytes } from '../output/format';
 import { CONTEXT_LABELS, siteLabel } from '../output/report';
 import { CONTEXTS } from '../abi/layout';
 import { footerKeys, UiState, VIEWS } from './state';
-import { CacheRow, History, ShrinkerRow, SiteRow, UiModel, viewRows } from './model';
+import { CacheRow, History, ShrinkerRow, SiteRow, siteLabelShort, UiModel, viewRows } from './model';
 
 export type Style = 'normal' | 'alert' | 'heading' | 'selected' | 'dim';
 export interface Line {
@@ -96,7 +96,7 @@ function chooseColumns<R>(cols: Column<R>[], width: number, lastMin: number, sor
   return chosen;
 }
 
-function tableLines<R extends { key: string }>(
+function tableLines<R extends { key: string | number }>(
   cols: Column<R>[],
   lastTitle: string,
   last: (r: R) => string,
@@ -199,7 +199,7 @@ export function renderFrame(m: UiModel, s: UiState, history: History, width: num
   if (s.help) {
     body = HELP.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }));
   } else if (s.view === 'sites') {
-    body = tableLines(SITE_COLUMNS, 'CALL SITE', (r: SiteRow) => r.label, rows as SiteRow[], s, width, bodyHeight);
+    body = tableLines(SITE_COLUMNS, 'CALL SITE', (r: SiteRow) => siteLabelShort(r.site), rows as SiteRow[], s, width, bodyHeight);
   } else if (s.view === 'caches') {
     body = tableLines(CACHE_COLUMNS, 'CACHE', (r: CacheRow) => r.cache, rows as CacheRow[], s, width, bodyHeight);
   } else if (m.shrinkers === null) {

@@ -24,7 +24,7 @@ export class Screen {
   private readonly box: blessed.Widgets.BoxElement;
 
   constructor(private readonly color: boolean) {
-    this.screen = blessed.screen({ smartCSR: true, fullUnicode: true, title: 'kmemtop', autoPadding: false, warnings: false });
+    this.screen = blessed.screen({ smartCSR: true, fullUnicode: false, title: 'kmemtop', autoPadding: false, warnings: false });
     this.box = blessed.box({ top: 0, left: 0, width: '100%', height: '100%', tags: true, wrap: false });
     this.screen.append(this.box);
   }

@@ -14,6 +14,7 @@ import { initialState, reduce, UiState } from './state';
 import { frameText, renderFrame } from './render';
 import { Screen } from './screen';
 import { KmemtopError } from '../errors';
+import * as log from '../log';
 
 export interface TopArgs {
   intervalMs: number;
@@ -41,7 +42,8 @@ class Sampler {
   }
 
   sample(): UiModel {
-    const raw = this.tracer.read();
+    /* slabinfo bounds the per-cache corrections; every few seconds is enough for the live view. */
+    const raw = this.tracer.read({ slabinfoMaxAgeMs: 4500 });
     const snap = buildSnapshot(raw, { wallTime: this.tracer.startedAt, monotonicMs: this.tracer.startedMonotonicMs }, (ip) => this.syms.resolve(ip));
     const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, readMeminfo());
     this.prev = snap;
@@ -91,8 +93,13 @@ function runInteractive(a: TopArgs, sampler: Sampler): Promise<number> {
     const tick = () => {
       timer = null;
       try {
-        if (!state.paused || !model) model = sampler.sample();
-        paint();
+        const t0 = process.hrtime.bigint();
+        const fresh = !state.paused || !model;
+        if (fresh) model = sampler.sample();
+        const t1 = process.hrtime.bigint();
+        /* Paused: the frame only changes on a key, which paints by itself. */
+        if (fresh) paint();
+        log.debug(`tick: sample ${Number(t1 - t0) / 1e6} ms, paint ${Number(process.hrtime.bigint() - t1) / 1e6} ms`);
       } catch (e) {
         finish(e);
         return;

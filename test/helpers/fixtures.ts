@@ -21,7 +21,8 @@ export function fixtureRaw(): RawSnapshot {
   return {
     monotonicMs: j.monotonicMs,
     wallTime: new Date(j.wallTime),
-    sites: j.sites.map((s: { callSite: string; cache: string; stats: never }) => ({
+    sites: j.sites.map((s: { idx: number; callSite: string; cache: string; stats: never }) => ({
+      idx: s.idx,
       key: { callSite: BigInt('0x' + s.callSite), cache: BigInt(s.cache) },
       stats: s.stats,
     })),
