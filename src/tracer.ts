@@ -235,6 +235,11 @@ export class Tracer {
     }
   }
 
+  /* When tracing began, as buildSnapshot() takes it. */
+  get window(): { wallTime: Date; monotonicMs: number } {
+    return { wallTime: this.startedAt, monotonicMs: this.startedMonotonicMs };
+  }
+
   private get object(): BpfObject {
     if (!this.obj) throw new Error('tracer is closed');
     return this.obj;

@@ -7,7 +7,8 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Tracer } from '../src/tracer';
+import { Tracer, TracerOptions } from '../src/tracer';
+import { traced as tracedWith } from './helpers/trace';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Site, Snapshot } from '../src/model/snapshot';
 import { renderText, toDocument } from '../src/output/report';
@@ -30,16 +31,7 @@ describeBpf('real kernel: frees in interrupt context and through untraced paths'
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  function traced(work: () => void, opts: Parameters<typeof Tracer.start>[0] = {}): Snapshot {
-    const t = Tracer.start(opts);
-    try {
-      work();
-      t.detach();
-      return buildSnapshot(t.read(), { wallTime: t.startedAt, monotonicMs: t.startedMonotonicMs }, (ip) => syms.resolve(ip));
-    } finally {
-      t.close();
-    }
-  }
+  const traced = (work: () => void, opts: TracerOptions = {}) => tracedWith(syms, work, opts);
 
   it('UDP floods of 2 x 200k datagrams: skb heads and data back to their level, most frees in softirq', () => {
     /*
@@ -121,7 +113,7 @@ describeBpf('real kernel: frees in interrupt context and through untraced paths'
       execFileSync(LOADGEN, ['udp-flood', '20000']);
       execFileSync(LOADGEN, ['spawn', '100']);
       t.detach();
-      const snap = buildSnapshot(t.read(), { wallTime: t.startedAt, monotonicMs: t.startedMonotonicMs }, (ip) => syms.resolve(ip));
+      const snap = buildSnapshot(t.read(), t.window, (ip) => syms.resolve(ip));
       for (const s of snap.sites) {
         expect(s.liveObjects).toBe(s.allocs - s.untrackedAllocs - s.frees - s.freesUnseen);
         expect(s.allocs).toBe(sumContexts(s.allocsByContext));
@@ -153,7 +145,7 @@ describeBpf('real kernel: frees in interrupt context and through untraced paths'
       expect(await Promise.all(jobs)).toEqual([0, 0, 0]);
       await new Promise((r) => setTimeout(r, 1000));
       t.detach();
-      snap = buildSnapshot(t.read(), { wallTime: t.startedAt, monotonicMs: t.startedMonotonicMs }, (ip) => syms.resolve(ip));
+      snap = buildSnapshot(t.read(), t.window, (ip) => syms.resolve(ip));
       /* What the kernel itself says, read by bpftool while the programs are still loaded. */
       kernelMisses = Object.fromEntries(kmemtopProgs().map((p) => [p.name!, p.recursion_misses ?? 0]));
     } finally {

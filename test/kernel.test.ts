@@ -27,7 +27,7 @@ describeBpf('real kernel: per-call-site accounting', () => {
   });
 
   function snapshotOf(t: Tracer): Snapshot {
-    return buildSnapshot(t.read(), { wallTime: t.startedAt, monotonicMs: t.startedMonotonicMs }, (ip) => syms.resolve(ip));
+    return buildSnapshot(t.read(), t.window, (ip) => syms.resolve(ip));
   }
 
   it('2000 eventfds opened and closed: >= 2000 allocations and frees at the eventfd site, ~0 live', () => {

@@ -6,9 +6,9 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Tracer } from '../src/tracer';
+import { traced as tracedWith } from './helpers/trace';
 import { Kallsyms } from '../src/sys/kallsyms';
-import { buildSnapshot, Snapshot } from '../src/model/snapshot';
+import { Snapshot } from '../src/model/snapshot';
 import { renderJson, renderText, toDocument } from '../src/output/report';
 import { assertBpfUsable, describeBpf, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
 import { MemCgroup } from './helpers/cgroup';
@@ -26,16 +26,7 @@ describeBpf('real kernel: shrinkers, reclaim, OOM kills', () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  function traced(work: () => void): Snapshot {
-    const t = Tracer.start({ maxLive: 1 << 18 });
-    try {
-      work();
-      t.detach();
-      return buildSnapshot(t.read(), { wallTime: t.startedAt, monotonicMs: t.startedMonotonicMs }, (ip) => syms.resolve(ip));
-    } finally {
-      t.close();
-    }
-  }
+  const traced = (work: () => void) => tracedWith(syms, work, { maxLive: 1 << 18 });
 
   it('many dentries, then drop_caches: the superblock shrinker is asked and frees', () => {
     const d = path.join(dir, 'dentries');

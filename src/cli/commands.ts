@@ -80,7 +80,7 @@ async function withTracer<T>(a: CommonArgs, fn: (t: Tracer, syms: Kallsyms) => P
 function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta): void {
   const raw = tracer.read();
   tracer.close();
-  const snap = buildSnapshot(raw, { wallTime: tracer.startedAt, monotonicMs: tracer.startedMonotonicMs }, (ip) => syms.resolve(ip));
+  const snap = buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip));
   const doc = toDocument(snap, meta, { sort: a.sort, top: a.top });
   writeOutput(a.json ? renderJson(doc) : renderText(doc), a.output);
 }

@@ -43,22 +43,6 @@ export const EXAMPLES: [string, string][] = [
   ['kmemtop snapshot --duration 10 --sort allocs', 'trace the whole machine for 10 s'],
 ];
 
-function common(y: Argv): Argv {
-  return y
-    .option('json', { type: 'boolean', default: false, describe: 'write JSON (see README, "JSON output")' })
-    .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
-    .option('top', { type: 'number', default: 25, describe: 'number of call sites to show (0: all)' })
-    .option('sort', { type: 'string', default: 'liveBytes', choices: SORT_KEYS as unknown as string[], describe: 'sort call sites by' })
-    .option('max-live', { type: 'number', default: DEFAULTS.maxLive, describe: 'live-object map capacity (entries, preallocated, ~80 B each)' })
-    .option('max-sites', { type: 'number', default: DEFAULTS.maxSites, describe: 'call-site map capacity (entries)' })
-    .option('catch-nested', {
-      type: 'boolean',
-      default: true,
-      describe: 'a second program per free tracepoint catches frees the kernel skips as nested (--no-catch-nested: cheaper, may lose some)',
-    })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
-}
-
 function tracerOptions(y: Argv): Argv {
   return y
     .option('max-live', { type: 'number', default: DEFAULTS.maxLive, describe: 'live objects the live table is sized for (preallocated)' })
@@ -69,6 +53,15 @@ function tracerOptions(y: Argv): Argv {
       describe: 'a second program per free tracepoint catches frees the kernel skips as nested (--no-catch-nested: cheaper, may lose some)',
     })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
+}
+
+/* Options of the commands that write a report: record and snapshot. */
+function common(y: Argv): Argv {
+  return tracerOptions(y)
+    .option('json', { type: 'boolean', default: false, describe: 'write JSON (see README, "JSON output")' })
+    .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
+    .option('top', { type: 'number', default: 25, describe: 'number of call sites to show (0: all)' })
+    .option('sort', { type: 'string', default: 'liveBytes', choices: SORT_KEYS as unknown as string[], describe: 'sort call sites by' });
 }
 
 function topOptions(y: Argv): Argv {

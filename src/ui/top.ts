@@ -44,7 +44,7 @@ class Sampler {
   sample(): UiModel {
     /* slabinfo bounds the per-cache corrections; every few seconds is enough for the live view. */
     const raw = this.tracer.read({ slabinfoMaxAgeMs: 4500 });
-    const snap = buildSnapshot(raw, { wallTime: this.tracer.startedAt, monotonicMs: this.tracer.startedMonotonicMs }, (ip) => this.syms.resolve(ip));
+    const snap = buildSnapshot(raw, this.tracer.window, (ip) => this.syms.resolve(ip));
     const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, readMeminfo());
     this.prev = snap;
     this.prevMs = raw.monotonicMs;
