@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BpfError, BpfObject, recentLibbpfLog } from '../src/bpf/object';
 import { explainBpfFailure } from '../src/sys/preflight';
-import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, ROOT } from './helpers/bpf';
+import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIdsSettled, ROOT } from './helpers/bpf';
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}, wrap: string[] = []) {
   const [cmd, ...pre] = wrap.length ? wrap : [KMEMTOP];
