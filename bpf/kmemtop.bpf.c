@@ -165,22 +165,37 @@ static __always_inline struct site_stats *stats_of(__u32 idx)
  * apart (the host reads it from the kernel's BTF).  The loads are
  * exception-protected (untrusted pointers): no helper call.
  */
+/* This CPU's &__preempt_count, found once per CPU (it never moves). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} preempt_count_addr SEC(".maps");
+
 static __always_inline __u32 event_context(void)
 {
 	struct refcount_struct *pc;
 	struct task_struct *t;
+	__u32 zero = 0;
+	__u64 *addr;
 	struct rq *rq;
 	int cnt;
 
 	/* The runqueue back-pointer exists with CONFIG_FAIR_GROUP_SCHED only. */
 	if (!kmemtop_config.preempt_count_delta || !bpf_core_field_exists(struct cfs_rq, rq))
 		return KMEMTOP_CTX_UNKNOWN;
-	t = bpf_get_current_task_btf();
-	rq = t->se.cfs_rq->rq;
-	if (!rq)
+	addr = bpf_map_lookup_elem(&preempt_count_addr, &zero);
+	if (!addr)
 		return KMEMTOP_CTX_UNKNOWN;
-	pc = bpf_rdonly_cast((void *)((__u64)rq - kmemtop_config.preempt_count_delta),
-			     bpf_core_type_id_kernel(struct refcount_struct));
+	if (!*addr) {
+		t = bpf_get_current_task_btf();
+		rq = t->se.cfs_rq->rq;
+		if (!rq)
+			return KMEMTOP_CTX_UNKNOWN;
+		*addr = (__u64)rq - kmemtop_config.preempt_count_delta;
+	}
+	pc = bpf_rdonly_cast((void *)*addr, bpf_core_type_id_kernel(struct refcount_struct));
 	cnt = pc->refs.counter;
 	if (cnt & NMI_MASK)
 		return KMEMTOP_CTX_NMI;
@@ -233,21 +248,20 @@ static __noinline __u32 site_create(const struct site_key *key)
 	return idx;
 }
 
-/* Site index of key: per-CPU cache first, then the site_ids hash, then create. */
-static __always_inline __u32 site_idx(const struct site_key *key)
+/*
+ * Site index of key: per-CPU cache first, then the site_ids hash, then
+ * create.  The cache has one part per context: events of one context never
+ * nest on one CPU, so no interrupt can rewrite an entry while it is read.
+ */
+static __always_inline __u32 site_idx(const struct site_key *key, __u32 ctx)
 {
-	__u32 h = (((key->call_site ^ (key->cache >> 6)) * GOLDEN) >> 40) & kmemtop_config.site_cache_mask;
+	__u32 h = ((((key->call_site ^ (key->cache >> 6)) * GOLDEN) >> 40) & kmemtop_config.site_cache_mask) +
+		  ctx * (kmemtop_config.site_cache_mask + 1);
 	struct site_cache_entry *ce = bpf_map_lookup_elem(&site_cache, &h);
-	struct site_key *known;
 	__u32 idx, *found;
 
-	if (ce && ce->key.call_site == key->call_site && ce->key.cache == key->cache) {
-		idx = ce->idx;
-		/* An interrupt on this CPU may have rewritten the entry mid-read: verify. */
-		known = bpf_map_lookup_elem(&site_keys, &idx);
-		if (known && known->call_site == key->call_site && known->cache == key->cache)
-			return idx;
-	}
+	if (ce && ce->key.call_site == key->call_site && ce->key.cache == key->cache)
+		return ce->idx;
 	found = bpf_map_lookup_elem(&site_ids, key);
 	idx = found ? *found : site_create(key);
 	if (idx && ce) {
@@ -419,7 +433,10 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_
 		bump_counter(KMEMTOP_CNT_ZERO_ALLOCS);
 		return;
 	}
-	idx = site_idx(&key);
+	ctx = event_context();
+	if (ctx >= KMEMTOP_CTX_MAX)  /* for the verifier */
+		ctx = KMEMTOP_CTX_UNKNOWN;
+	idx = site_idx(&key, ctx);
 	st = idx ? stats_of(idx) : NULL;
 	if (!st)
 		return;
@@ -427,9 +444,6 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_
 		__sync_fetch_and_add(&st->failed_allocs, 1);
 		return;
 	}
-	ctx = event_context();
-	if (ctx >= KMEMTOP_CTX_MAX)  /* for the verifier */
-		ctx = KMEMTOP_CTX_UNKNOWN;
 	__sync_fetch_and_add(&st->allocs[ctx], 1);
 	if (bytes_req)
 		__sync_fetch_and_add(&st->bytes_req, bytes_req);

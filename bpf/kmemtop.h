@@ -11,7 +11,7 @@
 #define KMEMTOP_H
 
 #define KMEMTOP_CACHE_NAME_LEN 32
-#define KMEMTOP_LIVE_WAYS 8
+#define KMEMTOP_LIVE_WAYS 4  /* one 64-byte cache line per bucket */
 
 /* Context of an event, from preempt_count (see event_context() in kmemtop.bpf.c). */
 enum kmemtop_context {
@@ -31,7 +31,7 @@ enum kmemtop_context {
 struct kmemtop_config {
 	__u32 live_buckets_mask;    /* live table buckets - 1 (a power of two minus one) */
 	__u32 max_sites;            /* capacity of the site index (index 0 is never used) */
-	__u32 site_cache_mask;      /* per-CPU site cache entries - 1 */
+	__u32 site_cache_mask;      /* per-CPU site cache entries per context - 1 */
 	__u32 pad;
 	/*
 	 * &runqueues - &__preempt_count within the per-CPU section (from the

@@ -10,6 +10,7 @@ import { progStats } from './bpf/proginfo';
 import {
   CACHE_INFO,
   COUNTERS,
+  CTX_MAX,
   CounterKey,
   decodeCacheInfo,
   decodeSiteKey,
@@ -184,7 +185,7 @@ export class Tracer {
       obj.map('live').setMaxEntries(geo.buckets);
       obj.map('live_overflow').setMaxEntries(geo.overflow);
       for (const m of ['site_ids', 'site_keys', 'site_stats']) obj.map(m).setMaxEntries(tracer.opts.maxSites);
-      obj.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES);
+      obj.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES * CTX_MAX);
       obj.map('caches').setMaxEntries(tracer.opts.maxCaches);
       if (!tracer.opts.catchNested) {
         for (const p of obj.programs()) if (p.name.endsWith('_nested')) p.autoload = false;

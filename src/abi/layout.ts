@@ -108,7 +108,7 @@ export function sumContexts(b: ByContext): number {
   return n;
 }
 
-export const LIVE_WAYS = 8;
+export const LIVE_WAYS = 4;
 
 export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'live_buckets_mask', type: 'u32' },
