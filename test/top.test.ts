@@ -89,6 +89,23 @@ describeBpf('live view in a terminal (tmux)', () => {
     expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
   });
 
+  it('follows a terminal resize, and NO_COLOR leaves colors out', async () => {
+    tmux('new-session', '-d', '-s', 'kt', '-x', '132', '-y', '40', `NO_COLOR=1 ${KMEMTOP} -d 0.5; echo EXITED $?; sleep 600`);
+    let s = await waitFor(/^\[1 sites\]/m);
+    expect(s).toMatch(/MODULE/); /* wide enough for every column */
+    tmux('resize-window', '-t', 'kt', '-x', '80', '-y', '24');
+    s = await waitFor(/^q quit/m);
+    await sleep(1200);
+    s = screen();
+    expect(s).not.toMatch(/MODULE/);
+    expect(s.split('\n').filter((l) => l.length > 80)).toEqual([]);
+    /* With escapes: attributes (bold, inverse) but no foreground or background colors. */
+    const esc = tmux('capture-pane', '-t', 'kt', '-p', '-e');
+    expect(esc).not.toMatch(/\x1b\[[0-9;]*(3[0-7]|9[0-7]|4[0-7]|38;5;\d+)m/);
+    tmux('send-keys', '-t', 'kt', 'q');
+    await waitFor(/^EXITED 0$/m);
+  });
+
   it.each([['SIGTERM'], ['SIGINT']])('%s ends it cleanly: terminal restored, programs detached', async (sig) => {
     start('-d 0.5', 100, 30);
     await waitFor(/^\[1 sites\]/m);
