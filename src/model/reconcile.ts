@@ -27,10 +27,17 @@ export interface CacheCorrection {
   phantomBytes: number;
 }
 
-/* The slabinfo group a cache or kmalloc size-class name belongs to. */
+const groups = new Map<string, string>();
+
+/* The slabinfo group a cache or kmalloc size-class name belongs to (memoized: names repeat). */
 export function slabGroup(name: string): string {
-  const m = /^(?:dma-)?kmalloc-(?:cg-|rcl-|rnd-\d+-)?(\d+k?)$/.exec(name);
-  return m ? `kmalloc-${m[1]}` : name;
+  let g = groups.get(name);
+  if (g === undefined) {
+    const m = /^(?:dma-)?kmalloc-(?:cg-|rcl-|rnd-\d+-)?(\d+k?)$/.exec(name);
+    g = m ? `kmalloc-${m[1]}` : name;
+    groups.set(name, g);
+  }
+  return g;
 }
 
 export function reconcile(sites: Site[], slabs: Map<string, SlabCache>): CacheCorrection[] {

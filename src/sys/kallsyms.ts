@@ -79,8 +79,19 @@ export class Kallsyms {
     return Kallsyms.parse(text);
   }
 
-  /* The symbol containing ip, or null when ip lies below every symbol. */
+  private readonly memo = new Map<bigint, Symbol | null>();
+
+  /* The symbol containing ip, or null when ip lies below every symbol. Memoized: call sites repeat. */
   resolve(ip: bigint): Symbol | null {
+    let sym = this.memo.get(ip);
+    if (sym === undefined) {
+      sym = this.lookup(ip);
+      this.memo.set(ip, sym);
+    }
+    return sym;
+  }
+
+  private lookup(ip: bigint): Symbol | null {
     if (this.addrs.length === 0 || ip < this.base) return null;
     const x = Number(ip - this.base);
     let lo = 0;

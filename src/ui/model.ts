@@ -212,8 +212,22 @@ function matches(r: AnyRow, filter: string): boolean {
   return text.toLowerCase().includes(f);
 }
 
+/* viewRows() results per model: a key press and the paint that follows share one sort. */
+const rowsMemo = new WeakMap<UiModel, Map<string, AnyRow[]>>();
+
 /* The current view's rows: filtered, sorted by the view's sort column (largest first unless reversed). */
 export function viewRows(m: UiModel, s: UiState): AnyRow[] {
+  const memoKey = `${s.view}\0${s.sort[s.view]}\0${s.reverse}\0${s.filter}`;
+  let memo = rowsMemo.get(m);
+  if (!memo) rowsMemo.set(m, (memo = new Map()));
+  const hit = memo.get(memoKey);
+  if (hit) return hit;
+  const rows = computeViewRows(m, s);
+  memo.set(memoKey, rows);
+  return rows;
+}
+
+function computeViewRows(m: UiModel, s: UiState): AnyRow[] {
   const rows: AnyRow[] = s.view === 'sites' ? m.sites : s.view === 'caches' ? m.caches : (m.shrinkers ?? []);
   const key = s.sort[s.view];
   const value = (r: AnyRow) => (r as unknown as Record<string, number>)[key] ?? 0;
