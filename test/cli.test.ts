@@ -43,6 +43,32 @@ describe('kmemtop --help and usage errors', () => {
     expect(r.stdout).toMatch(/--sort/);
   });
 
+  it('diff: exit 1 past --fail-on-growth, 2 for a bad file, 0 otherwise', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-diff-'));
+    try {
+      const site = { function: 'do_eventfd', offset: 52, module: null, cache: 'kmalloc-192', liveBytes: 0, liveObjects: 0, allocs: 0 };
+      const doc = (live: number) =>
+        JSON.stringify({ tool: 'kmemtop', schemaVersion: 1, kernel: 'k', hostname: 'h', window: { end: 't' }, totals: { sites: 1 }, sites: [{ ...site, liveObjects: live, liveBytes: 192 * live, allocs: live }] });
+      fs.writeFileSync(path.join(dir, 'a.json'), doc(0));
+      fs.writeFileSync(path.join(dir, 'b.json'), doc(1000));
+      const a = path.join(dir, 'a.json');
+      const b = path.join(dir, 'b.json');
+      const grew = run(['diff', a, b, '--fail-on-growth', '1024']);
+      expect(grew.status).toBe(1);
+      expect(grew.stdout).toMatch(/\+1,000 +\+1,000 +changed +kmalloc-192 +do_eventfd/);
+      expect(grew.stderr).toMatch(/grew by 192000, more than --fail-on-growth 1024/);
+      const j = run(['diff', a, b, '--json']);
+      expect(j.status).toBe(0);
+      expect(JSON.parse(j.stdout).rows[0]).toMatchObject({ function: 'do_eventfd', module: null, liveBytesDelta: 192000, liveObjectsDelta: 1000, allocsDelta: 1000 });
+      expect(run(['diff', a, b, '--match', 'nomatch', '--fail-on-growth', '0']).status).toBe(0);
+      fs.writeFileSync(path.join(dir, 'bad.json'), '{"tool":');
+      expectOneLineError(run(['diff', a, path.join(dir, 'bad.json')]), 2, /bad.json: not a kmemtop report \(invalid or truncated JSON\)/);
+      expectOneLineError(run(['diff', a, b, '--match', '(']), 2, /--match takes a regular expression/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it.each([
     [['record'], /record needs a command/],
     [['snapshot', '-d', 'x'], /--duration/],

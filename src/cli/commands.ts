@@ -9,10 +9,13 @@ import * as path from 'path';
 import { DEFAULT_OBJECT, Tracer } from '../tracer';
 import { preflight } from '../sys/preflight';
 import { Kallsyms } from '../sys/kallsyms';
-import { buildSnapshot } from '../model/snapshot';
+import { buildSnapshot, SCHEMA_VERSION, Snapshot, totalsOf } from '../model/snapshot';
+import { diffSites, filterSites, SiteFilter } from '../model/diff';
+import { loadReport } from '../output/load';
+import { DiffDocument, renderDiffJson, renderDiffText, side } from '../output/diff';
 import { ReportMeta, renderJson, renderText, toDocument } from '../output/report';
 import { KmemtopError } from '../errors';
-import { CommonArgs, RecordArgs, SnapshotArgs } from './options';
+import { CommonArgs, DiffArgs, matchRegExp, RecordArgs, SnapshotArgs } from './options';
 import * as log from '../log';
 
 /*
@@ -77,10 +80,21 @@ async function withTracer<T>(a: CommonArgs, fn: (t: Tracer, syms: Kallsyms) => P
   }
 }
 
+/*
+ * Focus on one module or on matching functions: the sites and totals are
+ * those of the focus (phantom corrections are per cache, not per site, and
+ * are left out then).
+ */
+export function focus(snap: Snapshot, f: SiteFilter): Snapshot {
+  if (f.module === undefined && f.match === undefined) return snap;
+  const sites = filterSites(snap.sites, f);
+  return { ...snap, sites, totals: totalsOf(sites) };
+}
+
 function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta): void {
   const raw = tracer.read();
   tracer.close();
-  const snap = buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip));
+  const snap = focus(buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip)), { module: a.module, match: matchRegExp(a.match) });
   const doc = toDocument(snap, meta, { sort: a.sort, top: a.top });
   writeOutput(a.json ? renderJson(doc) : renderText(doc), a.output);
 }
@@ -146,4 +160,28 @@ export async function runSnapshot(a: SnapshotArgs): Promise<number> {
     report(tracer, syms, a, baseMeta('snapshot'));
     return 0;
   });
+}
+
+/* diff: exit 1 when --fail-on-growth is passed, 0 otherwise. */
+export function runDiff(a: DiffArgs): number {
+  checkWritable(a.output);
+  const before = loadReport(a.before);
+  const after = loadReport(a.after);
+  const f = { module: a.module, match: matchRegExp(a.match) };
+  const { rows, totals } = diffSites(filterSites(before.sites, f), filterSites(after.sites, f));
+  const doc: DiffDocument = {
+    tool: 'kmemtop',
+    schemaVersion: SCHEMA_VERSION,
+    kind: 'diff',
+    before: side(a.before, before),
+    after: side(a.after, after),
+    totals,
+    rows: rows.filter((r) => Math.abs(r.liveBytesDelta) >= a.minChange && r.status !== 'same'),
+  };
+  writeOutput(a.json ? renderDiffJson(doc) : renderDiffText(doc), a.output);
+  if (a.failOnGrowth !== undefined && totals.growthBytes > a.failOnGrowth) {
+    process.stderr.write(`kmemtop: live bytes grew by ${totals.growthBytes}, more than --fail-on-growth ${a.failOnGrowth}\n`);
+    return 1;
+  }
+  return 0;
 }

@@ -9,6 +9,8 @@ import type { TopArgs } from '../ui/top';
 import { SORTS } from '../ui/state';
 
 export interface CommonArgs {
+  module?: string;
+  match?: string;
   json: boolean;
   output?: string;
   top: number;
@@ -28,7 +30,20 @@ export interface SnapshotArgs extends CommonArgs {
   duration: number;
 }
 
+export interface DiffArgs {
+  before: string;
+  after: string;
+  json: boolean;
+  output?: string;
+  failOnGrowth?: number;
+  minChange: number;
+  module?: string;
+  match?: string;
+  verbose: boolean;
+}
+
 export type Parsed =
+  | { cmd: 'diff'; args: DiffArgs }
   | { cmd: 'top'; args: TopArgs }
   | { cmd: 'record'; args: RecordArgs }
   | { cmd: 'snapshot'; args: SnapshotArgs }
@@ -41,6 +56,7 @@ export const EXAMPLES: [string, string][] = [
   ['kmemtop record --json -o run.json --top 0 -- make -C tools/testing/selftests/net run_tests', 'every site, as JSON'],
   ['kmemtop record --settle-ms 2000 -- ./udp-test', 'keep tracing 2 s after the command, for RCU-deferred frees'],
   ['kmemtop snapshot --duration 10 --sort allocs', 'trace the whole machine for 10 s'],
+  ['kmemtop diff before.json after.json --fail-on-growth 1048576', 'what grew between two reports; exit 1 past 1 MiB (CI)'],
 ];
 
 function tracerOptions(y: Argv): Argv {
@@ -55,9 +71,15 @@ function tracerOptions(y: Argv): Argv {
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
 }
 
+function focusOptions(y: Argv): Argv {
+  return y
+    .option('module', { type: 'string', describe: 'only call sites in this module (e.g. the one being patched)' })
+    .option('match', { type: 'string', describe: 'only call sites whose function matches this regular expression' });
+}
+
 /* Options of the commands that write a report: record and snapshot. */
 function common(y: Argv): Argv {
-  return tracerOptions(y)
+  return focusOptions(tracerOptions(y))
     .option('json', { type: 'boolean', default: false, describe: 'write JSON (see README, "JSON output")' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
     .option('top', { type: 'number', default: 25, describe: 'number of call sites to show (0: all)' })
@@ -84,6 +106,22 @@ export function checkTop(a: Partial<TopArgs> & { interval?: number }): string | 
   if (!(typeof a.maxSites === 'number' && Number.isInteger(a.maxSites) && a.maxSites >= 64 && a.maxSites <= 1 << 22)) {
     return '--max-sites takes a whole number from 64 to 4194304';
   }
+  return null;
+}
+
+/* --match as a RegExp, or the usage error that names it. */
+export function matchRegExp(pattern: string | undefined): RegExp | undefined {
+  if (pattern === undefined) return undefined;
+  try {
+    return new RegExp(pattern);
+  } catch (e) {
+    throw new UsageError(`--match takes a regular expression: ${(e as Error).message}`);
+  }
+}
+
+export function checkDiff(a: Partial<DiffArgs>): string | null {
+  if (a.failOnGrowth !== undefined && !(Number.isFinite(a.failOnGrowth) && a.failOnGrowth >= 0)) return '--fail-on-growth takes a number of bytes >= 0';
+  if (!(typeof a.minChange === 'number' && Number.isFinite(a.minChange) && a.minChange >= 0)) return '--min-change takes a number of bytes >= 0';
   return null;
 }
 
@@ -158,6 +196,36 @@ export function parse(argv: string[]): Parsed {
         result = { cmd: 'snapshot', args: a as unknown as SnapshotArgs };
       },
     )
+    .command(
+      'diff <before> <after>',
+      'compare two reports (record/snapshot --json --top 0): what grew, per call site',
+      (c) =>
+        focusOptions(c)
+          .positional('before', { type: 'string', describe: 'report taken before' })
+          .positional('after', { type: 'string', describe: 'report taken after' })
+          .option('json', { type: 'boolean', default: false, describe: 'write JSON' })
+          .option('output', { alias: 'o', type: 'string', describe: 'write the diff to FILE instead of stdout' })
+          .option('fail-on-growth', { type: 'number', describe: 'exit 1 when the sites that grew gained more than this many live bytes (for CI)' })
+          .option('min-change', { type: 'number', default: 0, describe: 'hide sites whose live bytes changed by less than this' })
+          .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print debug lines' }),
+      (a) => {
+        const args: DiffArgs = {
+          before: String(a.before),
+          after: String(a.after),
+          json: a.json as boolean,
+          output: a.output as string | undefined,
+          failOnGrowth: a.failOnGrowth as number | undefined,
+          minChange: a.minChange as number,
+          module: a.module as string | undefined,
+          match: a.match as string | undefined,
+          verbose: a.verbose as boolean,
+        };
+        const problem = checkDiff(args);
+        if (problem) throw new UsageError(problem);
+        matchRegExp(args.match);
+        result = { cmd: 'diff', args };
+      },
+    )
     .strict()
     .help()
     .alias('h', 'help')
@@ -179,6 +247,7 @@ export function parse(argv: string[]): Parsed {
   if (r.cmd === 'record' || r.cmd === 'snapshot') {
     const problem = check(r.args, r.cmd);
     if (problem) throw new UsageError(problem);
+    matchRegExp(r.args.match);
   }
   return r;
 }
