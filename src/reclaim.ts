@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { BpfError, BpfLink, BpfObject, recentLibbpfLog } from './bpf/object';
+import { BpfError, BpfLink, BpfObject, objGet, recentLibbpfLog } from './bpf/object';
 import { dumpMap } from './bpf/map';
 import {
   decodeOomVictim,
@@ -90,6 +90,33 @@ export class ReclaimCollector {
       c.close();
       throw e;
     }
+  }
+
+  static readonly MAPS = ['shrinkers', 'shrinker_infos', 'reclaim', 'oom_victims', 'shrink_calls', 'reclaim_calls'];
+
+  /* Read the reclaim maps of a running session (see Tracer.openSession). */
+  static openSession(dir: string, objectPath = RECLAIM_OBJECT): ReclaimCollector {
+    const obj = BpfObject.open(objectPath);
+    const c = new ReclaimCollector(obj);
+    try {
+      for (const name of ReclaimCollector.MAPS) obj.map(name).reuse(objGet(path.join(dir, 'maps', name)));
+      for (const p of obj.programs()) p.autoload = false;
+      obj.load();
+      return c;
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+  }
+
+  /* Pin maps, programs and links under dir; returns the programs. */
+  pinAll(dir: string): { name: string; tracepoint: string }[] {
+    const obj = this.object;
+    for (const sub of ['maps', 'progs', 'links']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    for (const name of ReclaimCollector.MAPS) obj.map(name).pin(path.join(dir, 'maps', name));
+    for (const p of obj.programs()) p.pin(path.join(dir, 'progs', p.name));
+    for (const l of this.links) l.pin(path.join(dir, 'links', l.program));
+    return obj.programs().map((p) => ({ name: p.name, tracepoint: p.sectionName.replace(/^[^/]*\//, '') }));
   }
 
   private get object(): BpfObject {

@@ -32,6 +32,10 @@ import {
 } from './abi/layout';
 import { btfPath, explainBpfFailure, preflight } from './sys/preflight';
 import { preemptCountDelta } from './bpf/btf';
+import { PIN_DIR, SessionMeta, writeMeta } from './session';
+import { objGet } from './bpf/object';
+import { raw } from './bpf/libbpf';
+import * as fs from 'fs';
 import { RawReclaim, ReclaimCollector } from './reclaim';
 import { KmemtopError } from './errors';
 import { readSlabinfo, SlabCache } from './sys/slabinfo';
@@ -56,6 +60,8 @@ export interface TracerOptions {
   classifyContext?: boolean;
   /* Also trace shrinkers, reclaim and OOM kills (reclaim.bpf.c). */
   reclaim?: boolean;
+  /* Pin maps, programs and links here (a session that outlives the process: see session.ts). */
+  pinDir?: string;
 }
 
 const SITE_CACHE_ENTRIES = 1024;
@@ -165,6 +171,72 @@ export class Tracer {
       catchNested: opts.catchNested ?? true,
       classifyContext: opts.classifyContext ?? true,
       reclaim: opts.reclaim ?? true,
+      pinDir: opts.pinDir ?? '',
+    };
+  }
+
+  /* The programs read for statistics: our own, or those pinned by the session we read. */
+  private pinnedProgs: { name: string; tracepoint: string; fd: number }[] | null = null;
+
+  private progList(): { name: string; tracepoint: string; fd: number }[] {
+    if (this.pinnedProgs) return this.pinnedProgs;
+    return this.object
+      .programs()
+      .filter((p) => p.autoload)
+      .map((p) => ({ name: p.name, tracepoint: p.sectionName.replace(/^[^/]*\//, ''), fd: p.fd }));
+  }
+
+  /* The maps the host reads (and a session pins). */
+  static readonly MAPS = ['live', 'live_overflow', 'site_ids', 'site_keys', 'site_stats', 'site_cache', 'caches', 'state', 'lost', 'counters', 'free_handled', 'preempt_count_addr'];
+
+  /*
+   * Read a session started by another process (kmemtop start): reuse its
+   * pinned maps, load no program, read program statistics through the pins.
+   */
+  static openSession(meta: SessionMeta, pinDir = PIN_DIR, objectPath = DEFAULT_OBJECT): Tracer {
+    preflight(objectPath);
+    const obj = BpfObject.open(objectPath);
+    const tracer = new Tracer(obj, { maxLive: meta.maxLive, maxSites: meta.maxSites, maxCaches: meta.maxCaches, catchNested: meta.catchNested });
+    try {
+      for (const name of Tracer.MAPS) obj.map(name).reuse(objGet(path.join(pinDir, 'maps', name)));
+      for (const p of obj.programs()) p.autoload = false;
+      obj.load();
+      tracer.pinnedProgs = meta.programs.map((p) => ({ ...p, fd: objGet(path.join(pinDir, 'progs', p.name)) }));
+      tracer.preemptCountDelta = meta.preemptCountDelta;
+      tracer.startedAt = new Date(meta.startedAt);
+      tracer.startedMonotonicMs = meta.startedMonotonicMs;
+      tracer.reclaimUnavailable = meta.reclaimUnavailable;
+      if (meta.reclaimPrograms.length) tracer.reclaim = ReclaimCollector.openSession(path.join(pinDir, 'reclaim'));
+      return tracer;
+    } catch (e) {
+      tracer.close();
+      if (e instanceof BpfError) throw new KmemtopError(`kmemtop: cannot read the running session (${e.message}): kmemtop stop clears it`);
+      throw e;
+    }
+  }
+
+  /* Pin everything under dir and describe the session (for start). */
+  private pinAll(dir: string): SessionMeta {
+    const obj = this.object;
+    for (const sub of ['maps', 'progs', 'links']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    for (const name of Tracer.MAPS) obj.map(name).pin(path.join(dir, 'maps', name));
+    const progs = this.progList();
+    for (const p of obj.programs().filter((x) => x.autoload)) p.pin(path.join(dir, 'progs', p.name));
+    for (const l of this.links) l.pin(path.join(dir, 'links', l.program));
+    const reclaimPrograms = this.reclaim ? this.reclaim.pinAll(path.join(dir, 'reclaim')) : [];
+    return {
+      version: 1,
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      startedMonotonicMs: this.startedMonotonicMs,
+      maxLive: this.opts.maxLive,
+      maxSites: this.opts.maxSites,
+      maxCaches: this.opts.maxCaches,
+      catchNested: this.opts.catchNested,
+      preemptCountDelta: this.preemptCountDelta,
+      programs: progs.map(({ name, tracepoint }) => ({ name, tracepoint })),
+      reclaimPrograms,
+      reclaimUnavailable: this.reclaimUnavailable,
     };
   }
 
@@ -228,6 +300,7 @@ export class Tracer {
       }
       tracer.startedMonotonicMs = monotonicMs();
       tracer.startedAt = new Date();
+      if (tracer.opts.pinDir) writeMeta(tracer.pinAll(tracer.opts.pinDir));
       log.debug(`attached ${tracer.links.length} programs; live table for ${tracer.opts.maxLive} objects`);
       return tracer;
     } catch (e) {
@@ -253,12 +326,7 @@ export class Tracer {
   private sampleRecursion(): RecursionSample {
     const counters = this.readPerCpuArray(this.object.map('counters'), COUNTERS) as Record<CounterKey, number>;
     const caught = Object.fromEntries(Object.entries(NESTED_CAUGHT).map(([tp, key]) => [tp, counters[key]]));
-    const misses = Object.fromEntries(
-      this.object
-        .programs()
-        .filter((p) => p.autoload)
-        .map((p) => [p.name, progStats(p.fd).recursionMisses]),
-    );
+    const misses = Object.fromEntries(this.progList().map((p) => [p.name, progStats(p.fd).recursionMisses]));
     return { caught, misses };
   }
 
@@ -322,19 +390,10 @@ export class Tracer {
     }
 
     const live = obj.map('live');
-    const programs = obj
-      .programs()
-      .filter((p) => p.autoload)
-      .map((p) => {
-        const st = progStats(p.fd);
-        return {
-          name: p.name,
-          tracepoint: p.sectionName.replace(/^[^/]*\//, ''),
-          recursionMisses: st.recursionMisses,
-          runCount: st.runCount,
-          runTimeNs: st.runTimeNs,
-        };
-      });
+    const programs = this.progList().map((p) => {
+      const st = progStats(p.fd);
+      return { name: p.name, tracepoint: p.tracepoint, recursionMisses: st.recursionMisses, runCount: st.runCount, runTimeNs: st.runTimeNs };
+    });
     return {
       monotonicMs: monotonicMs(),
       wallTime: new Date(),
@@ -390,11 +449,15 @@ export class Tracer {
     return out;
   }
 
-  /* Detach everything and free the object. Safe to call twice. */
+  /*
+   * Detach everything and free the object. Safe to call twice.  Pinned
+   * links stay attached (a session: kmemtop stop removes the pins).
+   */
   close(): void {
     this.detach();
     this.reclaim?.close();
     this.reclaim = null;
+    for (const p of this.pinnedProgs?.splice(0) ?? []) raw.close(p.fd);
     if (this.obj) {
       this.obj.close();
       this.obj = null;

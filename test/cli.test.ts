@@ -72,6 +72,7 @@ describe('kmemtop --help and usage errors', () => {
   it.each([
     [['record'], /record needs a command/],
     [['snapshot', '-d', 'x'], /--duration/],
+    [['snapshot', '-d', '0'], /--duration takes/],
     [['record', '--bogus', '--', 'true'], /Unknown argument/],
     [['frobnicate'], /Unknown argument|command/],
   ])('%j: one line, exit 2', (args, msg) => {

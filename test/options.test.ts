@@ -39,7 +39,6 @@ describe('command line', () => {
 
   it.each([
     [['record'], /record needs a command/],
-    [['snapshot'], /duration/],
     [['snapshot', '-d', '0'], /--duration takes/],
     [['record', '--top', '-1', '--', 'true'], /--top takes/],
     [['record', '--sort', 'bogus', '--', 'true'], /Invalid values|sort/],
@@ -49,6 +48,18 @@ describe('command line', () => {
   ])('rejects %j naming the flag', (argv, msg) => {
     expect(() => parse(argv as string[])).toThrow(UsageError);
     expect(() => parse(argv as string[])).toThrow(msg as RegExp);
+  });
+
+  it('parses start, stop, status and diff', () => {
+    expect(parse(['start', '--max-live', '65536'])).toMatchObject({ cmd: 'start', args: { maxLive: 65536 } });
+    expect(parse(['stop'])).toMatchObject({ cmd: 'stop' });
+    expect(parse(['status', '--json'])).toMatchObject({ cmd: 'status', args: { json: true } });
+    expect(parse(['diff', 'a.json', 'b.json', '--fail-on-growth', '100', '--module', 'xfs'])).toMatchObject({
+      cmd: 'diff',
+      args: { before: 'a.json', after: 'b.json', failOnGrowth: 100, module: 'xfs', minChange: 0 },
+    });
+    expect(() => parse(['diff', 'a.json'])).toThrow(UsageError);
+    expect(() => parse(['diff', 'a', 'b', '--min-change', '-1'])).toThrow(/--min-change/);
   });
 
   it('check() is pure and returns null when all is well', () => {

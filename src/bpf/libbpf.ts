@@ -49,6 +49,11 @@ export const raw = {
   bpf_program__attach: libbpf.func('void *bpf_program__attach(void *prog)'),
 
   bpf_link__destroy: libbpf.func('int bpf_link__destroy(void *link)'),
+  bpf_link__pin: libbpf.func('int bpf_link__pin(void *link, const char *path)'),
+  bpf_program__pin: libbpf.func('int bpf_program__pin(void *prog, const char *path)'),
+  bpf_map__pin: libbpf.func('int bpf_map__pin(void *map, const char *path)'),
+  bpf_map__reuse_fd: libbpf.func('int bpf_map__reuse_fd(void *map, int fd)'),
+  bpf_obj_get: libbpf.func('int bpf_obj_get(const char *path)'),
 
   bpf_map__fd: libbpf.func('int bpf_map__fd(void *map)'),
   bpf_map__set_max_entries: libbpf.func('int bpf_map__set_max_entries(void *map, uint32_t max_entries)'),

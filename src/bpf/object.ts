@@ -41,6 +41,13 @@ export function recentLibbpfLog(): string[] {
   return libbpfLines.slice();
 }
 
+/* An fd for an object pinned on bpffs. */
+export function objGet(path: string): number {
+  const fd = raw.bpf_obj_get(path);
+  if (fd < 0) throw new BpfError(`open pinned object ${path}`, -fd);
+  return fd;
+}
+
 export class BpfMap {
   constructor(
     readonly name: string,
@@ -50,6 +57,18 @@ export class BpfMap {
   setMaxEntries(n: number): void {
     const err = raw.bpf_map__set_max_entries(this.ptr, n);
     if (err) throw new BpfError(`set max_entries of map ${this.name}`, -err);
+  }
+
+  /* Pin the (loaded) map at path on bpffs. */
+  pin(path: string): void {
+    const err = raw.bpf_map__pin(this.ptr, path);
+    if (err) throw new BpfError(`pin map ${this.name} at ${path}`, -err);
+  }
+
+  /* Use an existing map (e.g. one pinned by another process) instead of creating it at load. */
+  reuse(fd: number): void {
+    const err = raw.bpf_map__reuse_fd(this.ptr, fd);
+    if (err) throw new BpfError(`reuse map ${this.name}`, -err);
   }
 
   /* Initial contents of a global-data map (.rodata, .data, ...), before load. */
@@ -104,6 +123,11 @@ export class BpfProgram {
     if (err) throw new BpfError(`set autoload of program ${this.name}`, -err);
   }
 
+  pin(path: string): void {
+    const err = raw.bpf_program__pin(this.ptr, path);
+    if (err) throw new BpfError(`pin program ${this.name} at ${path}`, -err);
+  }
+
   /* Valid after load. */
   get fd(): number {
     const fd = raw.bpf_program__fd(this.ptr);
@@ -120,6 +144,13 @@ export class BpfLink {
     ptr: Ptr,
   ) {
     this.ptr = ptr;
+  }
+
+  /* Pin the link: the program stays attached after this process ends, until the pin is removed. */
+  pin(path: string): void {
+    if (this.ptr === null) throw new Error(`link of ${this.program} is destroyed`);
+    const err = raw.bpf_link__pin(this.ptr, path);
+    if (err) throw new BpfError(`pin link of ${this.program} at ${path}`, -err);
   }
 
   destroy(): void {

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { DEFAULT_OBJECT, Tracer } from '../tracer';
 import { preflight } from '../sys/preflight';
+import { ensureBpffs, PIN_DIR, readMeta, removeSession, sessionRunning } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION, Snapshot, totalsOf } from '../model/snapshot';
 import { diffSites, filterSites, SiteFilter } from '../model/diff';
@@ -142,7 +143,90 @@ export async function runRecord(a: RecordArgs): Promise<number> {
   });
 }
 
+/* A session's map use, for status. */
+export async function runStart(a: CommonArgs): Promise<number> {
+  preflight(DEFAULT_OBJECT);
+  const running = sessionRunning();
+  if (running) {
+    throw new KmemtopError(`kmemtop: a session is already running (since ${running.startedAt}): kmemtop stop ends it`);
+  }
+  removeSession(); /* leftovers of a session whose pins or settings were lost */
+  ensureBpffs();
+  const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, pinDir: PIN_DIR });
+  const started = tracer.startedAt.toISOString();
+  tracer.close(); /* the pins keep it running */
+  process.stdout.write(`kmemtop: session started at ${started}; kmemtop snapshot reads it, kmemtop stop ends it\n`);
+  return 0;
+}
+
+export async function runStop(): Promise<number> {
+  const running = readMeta();
+  const found = removeSession();
+  if (!found) {
+    process.stderr.write('kmemtop: no session is running\n');
+    return 1;
+  }
+  process.stdout.write(`kmemtop: session${running ? ` started at ${running.startedAt}` : ''} stopped, programs detached\n`);
+  return 0;
+}
+
+export async function runStatus(a: { json: boolean }): Promise<number> {
+  const meta = sessionRunning();
+  if (!meta) {
+    if (a.json) process.stdout.write(JSON.stringify({ running: false }) + '\n');
+    else process.stdout.write('kmemtop: no session is running\n');
+    return 1;
+  }
+  const tracer = Tracer.openSession(meta);
+  try {
+    const raw = tracer.read();
+    const live = tracer.liveEntries();
+    const status = {
+      running: true,
+      startedAt: meta.startedAt,
+      startedByPid: meta.pid,
+      maps: {
+        sites: raw.maps.sites,
+        live: { entries: live, slots: raw.maps.live.slots, overflowEntries: raw.maps.live.overflowEntries, overflowMaxEntries: raw.maps.live.overflowMaxEntries },
+        caches: raw.maps.caches,
+      },
+      lost: raw.lost,
+    };
+    if (a.json) {
+      process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+    } else {
+      const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : '-');
+      process.stdout.write(
+        [
+          `kmemtop: session running since ${meta.startedAt} (started by pid ${meta.pid})`,
+          `call sites: ${status.maps.sites.entries} of ${status.maps.sites.maxEntries} (${pct(status.maps.sites.entries, status.maps.sites.maxEntries)})`,
+          `live objects tracked: ${live} in ${status.maps.live.slots} slots (${pct(live, status.maps.live.slots)}); overflow ${status.maps.live.overflowEntries} of ${status.maps.live.overflowMaxEntries}`,
+          `caches named: ${status.maps.caches.entries} of ${status.maps.caches.maxEntries}`,
+        ].join('\n') + '\n',
+      );
+    }
+    return 0;
+  } finally {
+    tracer.close();
+  }
+}
+
 export async function runSnapshot(a: SnapshotArgs): Promise<number> {
+  const meta = sessionRunning();
+  if (meta) {
+    /* A session runs: read it (everything since kmemtop start), after --duration if given. */
+    checkWritable(a.output);
+    const syms = Kallsyms.load();
+    if (a.duration) await new Promise((r) => setTimeout(r, a.duration * 1000));
+    const tracer = Tracer.openSession(meta);
+    try {
+      report(tracer, syms, a, baseMeta('snapshot'));
+    } finally {
+      tracer.close();
+    }
+    return 0;
+  }
+  if (!a.duration) throw new KmemtopError('kmemtop: no session is running: give --duration SECONDS, or kmemtop start first', 2);
   return withTracer(a, async (tracer, syms) => {
     /* ^C or SIGTERM ends the window early; the report is still written. */
     await new Promise<void>((resolve) => {

@@ -3,7 +3,7 @@
  * Exit codes: the command's own for record; 1 runtime errors; 2 usage errors.
  */
 import { parse, UsageError } from './options';
-import { runDiff, runRecord, runSnapshot } from './commands';
+import { runDiff, runRecord, runSnapshot, runStart, runStatus, runStop } from './commands';
 import { runTop } from '../ui/top';
 import { isKmemtopError } from '../errors';
 import * as log from '../log';
@@ -18,6 +18,9 @@ export async function main(argv: string[]): Promise<number> {
     log.setVerbose(p.args.verbose);
     if (p.cmd === 'top') return await runTop(p.args);
     if (p.cmd === 'diff') return runDiff(p.args);
+    if (p.cmd === 'start') return await runStart(p.args);
+    if (p.cmd === 'stop') return await runStop();
+    if (p.cmd === 'status') return await runStatus(p.args);
     return p.cmd === 'record' ? await runRecord(p.args) : await runSnapshot(p.args);
   } catch (e) {
     if (e instanceof UsageError) {

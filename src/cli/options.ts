@@ -43,6 +43,9 @@ export interface DiffArgs {
 }
 
 export type Parsed =
+  | { cmd: 'start'; args: CommonArgs }
+  | { cmd: 'stop'; args: { verbose: boolean } }
+  | { cmd: 'status'; args: { json: boolean; verbose: boolean } }
   | { cmd: 'diff'; args: DiffArgs }
   | { cmd: 'top'; args: TopArgs }
   | { cmd: 'record'; args: RecordArgs }
@@ -56,6 +59,7 @@ export const EXAMPLES: [string, string][] = [
   ['kmemtop record --json -o run.json --top 0 -- make -C tools/testing/selftests/net run_tests', 'every site, as JSON'],
   ['kmemtop record --settle-ms 2000 -- ./udp-test', 'keep tracing 2 s after the command, for RCU-deferred frees'],
   ['kmemtop snapshot --duration 10 --sort allocs', 'trace the whole machine for 10 s'],
+  ['kmemtop start; kmemtop snapshot --json --top 0 -o before.json', 'a session for before-and-after: snapshot reads it'],
   ['kmemtop diff before.json after.json --fail-on-growth 1048576', 'what grew between two reports; exit 1 past 1 MiB (CI)'],
 ];
 
@@ -136,7 +140,7 @@ export function check(a: Partial<RecordArgs & SnapshotArgs>, cmd: 'record' | 'sn
   if (cmd === 'record' && (!a.command || a.command.length === 0)) {
     return 'record needs a command to run after --, e.g. kmemtop record -- ./run-tests.sh';
   }
-  if (cmd === 'snapshot' && !(typeof a.duration === 'number' && Number.isFinite(a.duration) && a.duration > 0 && a.duration <= 86400)) {
+  if (cmd === 'snapshot' && a.duration !== undefined && !(typeof a.duration === 'number' && Number.isFinite(a.duration) && a.duration > 0 && a.duration <= 86400)) {
     return '--duration takes a number of seconds > 0 (at most 86400)';
   }
   return null;
@@ -190,10 +194,37 @@ export function parse(argv: string[]): Parsed {
     )
     .command(
       'snapshot',
-      'trace the whole machine for --duration seconds and report',
-      (c) => common(c).option('duration', { alias: 'd', type: 'number', demandOption: true, describe: 'seconds to trace' }),
+      'report: the running session (kmemtop start), or trace the whole machine for --duration seconds',
+      (c) => common(c).option('duration', { alias: 'd', type: 'number', describe: 'seconds to trace (with a session running: wait, then read it)' }),
       (a) => {
         result = { cmd: 'snapshot', args: a as unknown as SnapshotArgs };
+      },
+    )
+    .command(
+      'start',
+      'start a tracing session that outlives this command (pinned under /sys/fs/bpf/kmemtop)',
+      (c) => tracerOptions(c),
+      (a) => {
+        result = { cmd: 'start', args: a as unknown as CommonArgs };
+      },
+    )
+    .command(
+      'stop',
+      'stop the session: detach and remove everything',
+      (c) => c.option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print debug lines' }),
+      (a) => {
+        result = { cmd: 'stop', args: { verbose: a.verbose as boolean } };
+      },
+    )
+    .command(
+      'status',
+      'whether a session runs, since when, how full its maps are (exit 1 when none)',
+      (c) =>
+        c
+          .option('json', { type: 'boolean', default: false, describe: 'write JSON' })
+          .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print debug lines' }),
+      (a) => {
+        result = { cmd: 'status', args: { json: a.json as boolean, verbose: a.verbose as boolean } };
       },
     )
     .command(

@@ -1,0 +1,110 @@
+/*
+ * Sessions and diffs on the real kernel: start; snapshot; 1000 eventfds held;
+ * snapshot; diff shows them and fails the threshold; stop leaves nothing.
+ * And a SIGKILLed record leaves nothing loaded.  Needs root and BPF.
+ */
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled } from './helpers/bpf';
+import { Holder, killHolder, releaseHolder, startHolder } from './helpers/loadgen';
+import { PIN_DIR, META_FILE } from '../src/session';
+
+const run = (...args: string[]) => spawnSync(KMEMTOP, args, { encoding: 'utf8' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describeBpf('real kernel: sessions, snapshots and diffs', () => {
+  let progsBefore: number[] = [];
+  let dir: string;
+
+  beforeAll(() => {
+    assertBpfUsable();
+    expect(fs.existsSync(PIN_DIR)).toBe(false); /* no session of someone else's to disturb */
+    progsBefore = kmemtopProgIds();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-session-'));
+  });
+  afterAll(() => {
+    run('stop');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('start, snapshot, hold 1000 eventfds, snapshot, diff, stop', async () => {
+    const started = run('start');
+    expect(started.status).toBe(0);
+    expect(started.stdout).toMatch(/session started at/);
+    /* The session outlives its command. */
+    expect(kmemtopProgIds().length).toBeGreaterThan(progsBefore.length);
+    expect(fs.existsSync(path.join(PIN_DIR, 'links'))).toBe(true);
+    expect(fs.existsSync(META_FILE)).toBe(true);
+
+    const again = run('start');
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/^kmemtop: a session is already running \(since .*\): kmemtop stop ends it\n$/);
+
+    const status = run('status', '--json');
+    expect(status.status).toBe(0);
+    const st = JSON.parse(status.stdout);
+    expect(st).toMatchObject({ running: true });
+    expect(st.maps.sites.entries).toBeGreaterThan(0);
+    expect(st.maps.live.slots).toBeGreaterThan(st.maps.live.entries);
+
+    const a = path.join(dir, 'before.json');
+    const b = path.join(dir, 'after.json');
+    expect(run('snapshot', '--json', '--top', '0', '-o', a).status).toBe(0);
+    let holder: Holder | null = null;
+    try {
+      holder = await startHolder('eventfd-hold', 1000);
+      expect(run('snapshot', '--json', '--top', '0', '-o', b).status).toBe(0);
+      await releaseHolder(holder);
+    } finally {
+      await killHolder(holder);
+    }
+    const before = JSON.parse(fs.readFileSync(a, 'utf8'));
+    const after = JSON.parse(fs.readFileSync(b, 'utf8'));
+    /* Both read the same session: the window grows, the tracing start is the same. */
+    expect(after.window.start).toBe(before.window.start);
+    for (const doc of [before, after]) expect(doc).toMatchObject({ kernel: os.release(), hostname: os.hostname(), schemaVersion: 1, kind: 'snapshot' });
+
+    const d = run('diff', a, b, '--json', '--fail-on-growth', String(1000 * 32));
+    expect(d.status).toBe(1);
+    const rows = JSON.parse(d.stdout).rows as { function: string; liveObjectsDelta: number; liveBytesDelta: number; allocsDelta: number }[];
+    const ev = rows.find((r) => r.function === 'do_eventfd')!;
+    expect(ev.liveObjectsDelta).toBeGreaterThanOrEqual(1000);
+    expect(ev.liveObjectsDelta).toBeLessThanOrEqual(1010);
+    expect(ev.allocsDelta).toBeGreaterThanOrEqual(1000);
+    expect(run('diff', a, b, '--match', '^do_eventfd$', '--fail-on-growth', String(10 ** 9)).status).toBe(0);
+
+    const stopped = run('stop');
+    expect(stopped.status).toBe(0);
+    expect(fs.existsSync(PIN_DIR)).toBe(false);
+    expect(fs.existsSync(META_FILE)).toBe(false);
+    expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
+    expect(run('status').status).toBe(1);
+    expect(run('stop').status).toBe(1);
+    const noSession = run('snapshot');
+    expect(noSession.status).toBe(2);
+    expect(noSession.stderr).toMatch(/no session is running: give --duration/);
+  });
+
+  it('a SIGKILLed kmemtop record leaves nothing loaded', async () => {
+    const rec = spawn(KMEMTOP, ['record', '--', 'sleep', '30'], { stdio: 'ignore', detached: true });
+    const deadline = Date.now() + 15000;
+    while (kmemtopProgIds().length <= progsBefore.length && Date.now() < deadline) await sleep(100);
+    expect(kmemtopProgIds().length).toBeGreaterThan(progsBefore.length);
+    /* The whole group: kmemtop (node) and its command. */
+    process.kill(-rec.pid!, 'SIGKILL');
+    expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
+    expect(fs.existsSync(PIN_DIR)).toBe(false);
+  });
+
+  it('record --match focuses on the matching call sites', () => {
+    const out = path.join(dir, 'focus.json');
+    const r = run('record', '--json', '--top', '0', '--match', 'eventfd', '-o', out, '--', path.join(__dirname, '..', 'build', 'loadgen'), 'eventfd-churn', '500');
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
+    expect(doc.sites.length).toBeGreaterThan(0);
+    expect(doc.sites.every((s: { function: string }) => /eventfd/.test(s.function))).toBe(true);
+    expect(doc.totals.sites).toBe(doc.sites.length);
+  });
+});
