@@ -165,6 +165,48 @@ static __always_inline struct site_stats *stats_of(__u32 idx)
  * apart (the host reads it from the kernel's BTF).  The loads are
  * exception-protected (untrusted pointers): no helper call.
  */
+/*
+ * --task-tree: the processes (tgids) whose allocations count: the command
+ * and its descendants, added as they fork (and left behind when they exit).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} task_tree SEC(".maps");
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(kmemtop__task_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u8 one = 1;
+
+	if (ptgid != ctgid && bpf_map_lookup_elem(&task_tree, &ptgid))
+		bpf_map_update_elem(&task_tree, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(kmemtop__task_exit, struct task_struct *task, bool group_dead)
+{
+	__u32 tgid = task->tgid;
+
+	if (group_dead)
+		bpf_map_delete_elem(&task_tree, &tgid);
+	return 0;
+}
+
+static __always_inline bool in_task_tree(__u32 ctx)
+{
+	__u32 tgid;
+
+	if (ctx != KMEMTOP_CTX_TASK && ctx != KMEMTOP_CTX_TASK_BH)
+		return false;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	return bpf_map_lookup_elem(&task_tree, &tgid) != NULL;
+}
+
 /* This CPU's &__preempt_count, found once per CPU (it never moves). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -436,6 +478,8 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_
 	ctx = event_context();
 	if (ctx >= KMEMTOP_CTX_MAX)  /* for the verifier */
 		ctx = KMEMTOP_CTX_UNKNOWN;
+	if (kmemtop_config.task_tree && !in_task_tree(ctx))
+		return;
 	idx = site_idx(&key, ctx);
 	st = idx ? stats_of(idx) : NULL;
 	if (!st)

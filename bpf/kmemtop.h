@@ -32,7 +32,7 @@ struct kmemtop_config {
 	__u32 live_buckets_mask;    /* live table buckets - 1 (a power of two minus one) */
 	__u32 max_sites;            /* capacity of the site index (index 0 is never used) */
 	__u32 site_cache_mask;      /* per-CPU site cache entries per context - 1 */
-	__u32 pad;
+	__u32 task_tree;            /* 1: count only task-context allocations by the processes in task_tree */
 	/*
 	 * &runqueues - &__preempt_count within the per-CPU section (from the
 	 * kernel's BTF): this CPU's preempt_count lies that far below this

@@ -62,6 +62,8 @@ export interface TracerOptions {
   reclaim?: boolean;
   /* Pin maps, programs and links here (a session that outlives the process: see session.ts). */
   pinDir?: string;
+  /* Count only task-context allocations of the processes added with addTask() and their descendants. */
+  taskTree?: boolean;
 }
 
 const SITE_CACHE_ENTRIES = 1024;
@@ -172,6 +174,7 @@ export class Tracer {
       classifyContext: opts.classifyContext ?? true,
       reclaim: opts.reclaim ?? true,
       pinDir: opts.pinDir ?? '',
+      taskTree: opts.taskTree ?? false,
     };
   }
 
@@ -259,8 +262,9 @@ export class Tracer {
       for (const m of ['site_ids', 'site_keys', 'site_stats']) obj.map(m).setMaxEntries(tracer.opts.maxSites);
       obj.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES * CTX_MAX);
       obj.map('caches').setMaxEntries(tracer.opts.maxCaches);
-      if (!tracer.opts.catchNested) {
-        for (const p of obj.programs()) if (p.name.endsWith('_nested')) p.autoload = false;
+      for (const p of obj.programs()) {
+        if (!tracer.opts.catchNested && p.name.endsWith('_nested')) p.autoload = false;
+        if (!tracer.opts.taskTree && /^kmemtop__task_/.test(p.name)) p.autoload = false;
       }
       tracer.preemptCountDelta = tracer.opts.classifyContext ? preemptCountDelta(btfPath()) : 0;
       obj.map('.rodata.config').setInitialValue(
@@ -269,6 +273,7 @@ export class Tracer {
           maxSites: tracer.opts.maxSites,
           siteCacheMask: SITE_CACHE_ENTRIES - 1,
           preemptCountDelta: tracer.preemptCountDelta,
+          taskTree: tracer.opts.taskTree,
         }),
       );
       /* Load & verify BPF programs. */
@@ -307,6 +312,14 @@ export class Tracer {
       tracer.close();
       throw e;
     }
+  }
+
+  /* --task-tree: count this process (and, as they fork, its descendants). */
+  addTask(tgid: number): void {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(tgid);
+    const err = raw.bpf_map_update_elem(this.object.map('task_tree').fd, key, Buffer.from([1]), 0n);
+    if (err) throw new BpfError(`add task ${tgid}`, -err);
   }
 
   /* When tracing began, as buildSnapshot() takes it. */

@@ -98,6 +98,25 @@ describeBpf('real kernel: sessions, snapshots and diffs', () => {
     expect(fs.existsSync(PIN_DIR)).toBe(false);
   });
 
+  it('record --task-tree counts only the command and its descendants', async () => {
+    const out = path.join(dir, 'tree.json');
+    const loadgen = path.join(__dirname, '..', 'build', 'loadgen');
+    /* Outside the tree, meanwhile: 3000 eventfds that must not count. */
+    const outside = spawn('sh', ['-c', `sleep 0.3; ${loadgen} eventfd-churn 3000`], { stdio: 'ignore' });
+    const rec = spawn(KMEMTOP, ['record', '--task-tree', '--json', '--top', '0', '-o', out, '--', 'sh', '-c', `sleep 0.5; ${loadgen} eventfd-churn 300`], {
+      stdio: 'ignore',
+    });
+    const [code] = await Promise.all([new Promise((r) => rec.once('exit', r)), new Promise((r) => outside.once('exit', r))]);
+    expect(code).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
+    const ev = doc.sites.filter((s: { function: string }) => s.function === 'do_eventfd');
+    const allocs = ev.reduce((n: number, s: { allocs: number }) => n + s.allocs, 0);
+    /* The child (forked by sh, itself exec'ed by kmemtop's wrapper) counts; the other 3000 do not. */
+    expect(allocs).toBeGreaterThanOrEqual(300);
+    expect(allocs).toBeLessThan(400);
+    expect(doc.totals.allocsByContext.softirq + doc.totals.allocsByContext.hardirq).toBe(0);
+  });
+
   it('record --match focuses on the matching call sites', () => {
     const out = path.join(dir, 'focus.json');
     const r = run('record', '--json', '--top', '0', '--match', 'eventfd', '-o', out, '--', path.join(__dirname, '..', 'build', 'loadgen'), 'eventfd-churn', '500');

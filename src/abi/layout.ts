@@ -114,7 +114,7 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'live_buckets_mask', type: 'u32' },
   { c: 'max_sites', type: 'u32' },
   { c: 'site_cache_mask', type: 'u32' },
-  { c: 'pad', type: 'u32' },
+  { c: 'task_tree', type: 'u32' },
   { c: 'preempt_count_delta', type: 'u64' },
 ]);
 
@@ -148,6 +148,7 @@ export interface Config {
   siteCacheMask: number;
   /* Signed byte distance; 0 = unknown. */
   preemptCountDelta: number;
+  taskTree?: boolean;
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -155,6 +156,7 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.liveBucketsMask, KMEMTOP_CONFIG.offsetOf('live_buckets_mask'));
   b.writeUInt32LE(c.maxSites, KMEMTOP_CONFIG.offsetOf('max_sites'));
   b.writeUInt32LE(c.siteCacheMask, KMEMTOP_CONFIG.offsetOf('site_cache_mask'));
+  b.writeUInt32LE(c.taskTree ? 1 : 0, KMEMTOP_CONFIG.offsetOf('task_tree'));
   b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(c.preemptCountDelta)), KMEMTOP_CONFIG.offsetOf('preempt_count_delta'));
   return b;
 }

@@ -64,6 +64,7 @@ export const raw = {
   bpf_map__set_initial_value: libbpf.func('int bpf_map__set_initial_value(void *map, void *data, size_t size)'),
 
   bpf_map_lookup_elem: libbpf.func('int bpf_map_lookup_elem(int fd, void *key, void *value)'),
+  bpf_map_update_elem: libbpf.func('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),
   bpf_map_get_next_key: libbpf.func('int bpf_map_get_next_key(int fd, void *key, void *next_key)'),
   bpf_map_lookup_batch: libbpf.func(
     'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, void *count, void *opts)',

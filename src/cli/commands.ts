@@ -65,12 +65,12 @@ export function checkWritable(file?: string): void {
 }
 
 /* Run fn with a started tracer; close it however fn ends. */
-async function withTracer<T>(a: CommonArgs, fn: (t: Tracer, syms: Kallsyms) => Promise<T>): Promise<T> {
+async function withTracer<T>(a: CommonArgs & { taskTree?: boolean }, fn: (t: Tracer, syms: Kallsyms) => Promise<T>): Promise<T> {
   /* Check, then read symbols: a kptr_restrict problem fails before anything is loaded. */
   preflight(DEFAULT_OBJECT);
   checkWritable(a.output);
   const syms = Kallsyms.load();
-  const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested });
+  const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, taskTree: a.taskTree });
   const closeOnExit = () => tracer.close();
   process.once('exit', closeOnExit);
   try {
@@ -104,6 +104,20 @@ function baseMeta(kind: ReportMeta['kind']): ReportMeta {
   return { kind, kernel: os.release(), hostname: os.hostname() };
 }
 
+/* Wait until pid is stopped (state T in /proc/PID/stat), or gone. */
+async function waitStopped(pid: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return;
+    }
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 /* Exit code of `record`: the command's, as a shell would report it. */
 export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
@@ -113,7 +127,18 @@ export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): 
 export async function runRecord(a: RecordArgs): Promise<number> {
   return withTracer(a, async (tracer, syms) => {
     const [cmd, ...args] = a.command;
-    const child = spawn(cmd, args, { stdio: 'inherit' });
+    /*
+     * --task-tree: the command stops itself before exec, is added to the
+     * task tree, then continued, so its first allocation already counts.
+     */
+    const child = a.taskTree
+      ? spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$@"', 'kmemtop-task', cmd, ...args], { stdio: 'inherit' })
+      : spawn(cmd, args, { stdio: 'inherit' });
+    if (a.taskTree && child.pid) {
+      await waitStopped(child.pid);
+      tracer.addTask(child.pid);
+      child.kill('SIGCONT');
+    }
     /*
      * The terminal's ^C reaches the child (same process group); kmemtop
      * waits for it to end and still reports.  SIGTERM/SIGHUP sent to kmemtop

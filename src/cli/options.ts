@@ -24,6 +24,7 @@ export interface CommonArgs {
 export interface RecordArgs extends CommonArgs {
   command: string[];
   settleMs: number;
+  taskTree: boolean;
 }
 
 export interface SnapshotArgs extends CommonArgs {
@@ -182,11 +183,17 @@ export function parse(argv: string[]): Parsed {
       'record',
       'trace while a command runs: kmemtop record [options] -- CMD [ARGS...]',
       (c) =>
-        common(c).option('settle-ms', {
-          type: 'number',
-          default: 0,
-          describe: 'keep tracing this long after CMD exits, so RCU-deferred frees land (ms)',
-        }),
+        common(c)
+          .option('settle-ms', {
+            type: 'number',
+            default: 0,
+            describe: 'keep tracing this long after CMD exits, so RCU-deferred frees land (ms)',
+          })
+          .option('task-tree', {
+            type: 'boolean',
+            default: false,
+            describe: 'count only allocations made in task context by CMD and its descendants (frees are matched wherever they happen)',
+          }),
       (a) => {
         const args = { ...(a as unknown as RecordArgs), command: ((a['--'] as string[] | undefined) ?? []).map(String) };
         result = { cmd: 'record', args };
