@@ -10,8 +10,8 @@ import { DEFAULT_OBJECT, Tracer } from '../tracer';
 import { preflight } from '../sys/preflight';
 import { ensureBpffs, PIN_DIR, readMeta, removeSession, sessionRunning } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
-import { buildSnapshot, SCHEMA_VERSION, Snapshot, totalsOf } from '../model/snapshot';
-import { diffSites, filterSites, SiteFilter } from '../model/diff';
+import { buildSnapshot, SCHEMA_VERSION } from '../model/snapshot';
+import { diffSites, filterSites, focus } from '../model/diff';
 import { loadReport } from '../output/load';
 import { DiffDocument, renderDiffJson, renderDiffText, side } from '../output/diff';
 import { ReportMeta, renderJson, renderText, toDocument } from '../output/report';
@@ -79,17 +79,6 @@ async function withTracer<T>(a: CommonArgs & { taskTree?: boolean }, fn: (t: Tra
     tracer.close();
     process.removeListener('exit', closeOnExit);
   }
-}
-
-/*
- * Focus on one module or on matching functions: the sites and totals are
- * those of the focus (phantom corrections are per cache, not per site, and
- * are left out then).
- */
-export function focus(snap: Snapshot, f: SiteFilter): Snapshot {
-  if (f.module === undefined && f.match === undefined) return snap;
-  const sites = filterSites(snap.sites, f);
-  return { ...snap, sites, totals: totalsOf(sites) };
 }
 
 function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta): void {

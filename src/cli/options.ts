@@ -92,7 +92,7 @@ function common(y: Argv): Argv {
 }
 
 function topOptions(y: Argv): Argv {
-  return tracerOptions(y)
+  return focusOptions(tracerOptions(y))
     .option('interval', { alias: 'd', type: 'number', default: 1, describe: 'seconds between refreshes' })
     .option('sort', { type: 'string', default: 'liveBytes', choices: SORTS.sites as unknown as string[], describe: 'sort call sites by' })
     .option('filter', { type: 'string', default: '', describe: 'show only rows whose function, cache or module contains this text' })
@@ -175,8 +175,11 @@ export function parse(argv: string[]): Parsed {
             maxSites: a.maxSites as number,
             catchNested: a.catchNested as boolean,
             verbose: a.verbose as boolean,
+            module: a.module as string | undefined,
+            match: a.match as string | undefined,
           },
         };
+        matchRegExp(a.match as string | undefined);
       },
     )
     .command(

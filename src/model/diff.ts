@@ -5,7 +5,7 @@
  * or two kernels (before and after a patch) compare; the sites of one
  * function with one cache are summed on each side first.
  */
-import type { Site } from './snapshot';
+import { Site, Snapshot, totalsOf } from './snapshot';
 
 export interface DiffRow {
   function: string;
@@ -35,6 +35,17 @@ export interface SiteFilter {
 /* Keep the sites in one module and/or whose function matches. */
 export function filterSites<T extends Pick<Site, 'function' | 'module'>>(sites: T[], f: SiteFilter): T[] {
   return sites.filter((s) => (f.module === undefined || s.module === f.module) && (f.match === undefined || f.match.test(s.function)));
+}
+
+/*
+ * Focus on one module or on matching functions: the sites and totals are
+ * those of the focus (phantom corrections are per cache, not per site, and
+ * are left out then).
+ */
+export function focus(snap: Snapshot, f: SiteFilter): Snapshot {
+  if (f.module === undefined && f.match === undefined) return snap;
+  const sites = filterSites(snap.sites, f);
+  return { ...snap, sites, totals: totalsOf(sites) };
 }
 
 type Agg = { function: string; module: string | null; cache: string; liveBytes: number; liveObjects: number; allocs: number };

@@ -8,6 +8,7 @@ import { Tracer, DEFAULT_OBJECT } from '../tracer';
 import { Kallsyms } from '../sys/kallsyms';
 import { preflight } from '../sys/preflight';
 import { buildSnapshot, Snapshot } from '../model/snapshot';
+import { focus, SiteFilter } from '../model/diff';
 import { readMeminfo } from '../sys/meminfo';
 import { buildUiModel, History, UiModel, viewRows } from './model';
 import { initialState, reduce, UiState } from './state';
@@ -17,6 +18,8 @@ import { KmemtopError } from '../errors';
 import * as log from '../log';
 
 export interface TopArgs {
+  module?: string;
+  match?: string;
   intervalMs: number;
   sort?: string;
   filter?: string;
@@ -37,6 +40,7 @@ class Sampler {
   constructor(
     private readonly tracer: Tracer,
     private readonly syms: Kallsyms,
+    private readonly filter: SiteFilter = {},
   ) {
     this.prevMs = tracer.startedMonotonicMs;
   }
@@ -44,7 +48,7 @@ class Sampler {
   sample(): UiModel {
     /* slabinfo bounds the per-cache corrections; every few seconds is enough for the live view. */
     const raw = this.tracer.read({ slabinfoMaxAgeMs: 4500 });
-    const snap = buildSnapshot(raw, this.tracer.window, (ip) => this.syms.resolve(ip));
+    const snap = focus(buildSnapshot(raw, this.tracer.window, (ip) => this.syms.resolve(ip)), this.filter);
     const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, readMeminfo());
     this.prev = snap;
     this.prevMs = raw.monotonicMs;
@@ -136,7 +140,7 @@ export async function runTop(a: TopArgs): Promise<number> {
   const closeOnExit = () => tracer.close();
   process.once('exit', closeOnExit);
   try {
-    const sampler = new Sampler(tracer, syms);
+    const sampler = new Sampler(tracer, syms, { module: a.module, match: a.match === undefined ? undefined : new RegExp(a.match) });
     return a.batch ? await runBatch(a, sampler) : await runInteractive(a, sampler);
   } finally {
     tracer.close();
