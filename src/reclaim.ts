@@ -150,6 +150,11 @@ export class ReclaimCollector {
     return { shrinkers, state: st, oomVictims, ktimeNowNs: ktimeNowNs() };
   }
 
+  /* OOM kills seen so far: one small map read, cheap enough to poll. */
+  oomKills(): number {
+    return decodeReclaimState(dumpMap(this.object.map('reclaim').fd, 4, RECLAIM_STATE.size, 1).values).oomKills;
+  }
+
   detach(): void {
     for (const l of this.links.splice(0)) l.destroy();
   }

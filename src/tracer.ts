@@ -314,6 +314,15 @@ export class Tracer {
     }
   }
 
+  /* OOM kills since tracing began; null when reclaim is not traced. */
+  oomKills(): number | null {
+    return this.reclaim ? this.reclaim.oomKills() : null;
+  }
+
+  get reclaimProblem(): string | null {
+    return this.reclaimUnavailable;
+  }
+
   /* --task-tree: count this process (and, as they fork, its descendants). */
   addTask(tgid: number): void {
     const key = Buffer.alloc(4);

@@ -40,7 +40,9 @@ describe('slabinfo', () => {
   it('skips the header lines and malformed ones', () => {
     const m = parseSlabinfo('slabinfo - version: 2.1\n# name <active_objs>\nfoo 10 20 64 64 1 : tunables 0 0 0\nbad line\n');
     expect([...m.keys()]).toEqual(['foo']);
-    expect(m.get('foo')).toEqual({ name: 'foo', activeObjects: 10, totalObjects: 20, objectSize: 64 });
+    expect(m.get('foo')).toEqual({ name: 'foo', activeObjects: 10, totalObjects: 20, objectSize: 64, memoryBytes: 0 });
+    const full = parseSlabinfo('filp 420 420 192 21 1 : tunables 0 0 0 : slabdata 20 20 0\n');
+    expect(full.get('filp')!.memoryBytes).toBe(20 * 4096);
   });
 
   it('groups every kmalloc cache variant of one size', () => {

@@ -5,6 +5,7 @@
 import { parse, UsageError } from './options';
 import { runDiff, runRecord, runSnapshot, runStart, runStatus, runStop } from './commands';
 import { runTop } from '../ui/top';
+import { runReport, runWatch } from './report';
 import { isKmemtopError } from '../errors';
 import * as log from '../log';
 
@@ -19,6 +20,8 @@ export async function main(argv: string[]): Promise<number> {
     if (p.cmd === 'top') return await runTop(p.args);
     if (p.cmd === 'diff') return runDiff(p.args);
     if (p.cmd === 'start') return await runStart(p.args);
+    if (p.cmd === 'report') return await runReport(p.args);
+    if (p.cmd === 'watch') return await runWatch(p.args);
     if (p.cmd === 'stop') return await runStop();
     if (p.cmd === 'status') return await runStatus(p.args);
     return p.cmd === 'record' ? await runRecord(p.args) : await runSnapshot(p.args);

@@ -6,6 +6,7 @@ import yargs, { Argv } from 'yargs';
 import { SORT_KEYS, SortKey } from '../model/snapshot';
 import { DEFAULTS } from '../config';
 import type { TopArgs } from '../ui/top';
+import type { ReportArgs, WatchArgs } from './report';
 import { SORTS } from '../ui/state';
 
 export interface CommonArgs {
@@ -44,6 +45,8 @@ export interface DiffArgs {
 }
 
 export type Parsed =
+  | { cmd: 'report'; args: ReportArgs }
+  | { cmd: 'watch'; args: WatchArgs }
   | { cmd: 'start'; args: CommonArgs }
   | { cmd: 'stop'; args: { verbose: boolean } }
   | { cmd: 'status'; args: { json: boolean; verbose: boolean } }
@@ -62,6 +65,8 @@ export const EXAMPLES: [string, string][] = [
   ['kmemtop snapshot --duration 10 --sort allocs', 'trace the whole machine for 10 s'],
   ['kmemtop start; kmemtop snapshot --json --top 0 -o before.json', 'a session for before-and-after: snapshot reads it'],
   ['kmemtop diff before.json after.json --fail-on-growth 1048576', 'what grew between two reports; exit 1 past 1 MiB (CI)'],
+  ['kmemtop report --duration 5', 'what dominates memory, the largest caches, sites, shrinkers, fragmentation'],
+  ['kmemtop watch --on-oom -o /var/log/kmemtop', 'a report at each OOM kill, rate limited'],
 ];
 
 function tracerOptions(y: Argv): Argv {
@@ -208,6 +213,49 @@ export function parse(argv: string[]): Parsed {
       (c) => common(c).option('duration', { alias: 'd', type: 'number', describe: 'seconds to trace (with a session running: wait, then read it)' }),
       (a) => {
         result = { cmd: 'snapshot', args: a as unknown as SnapshotArgs };
+      },
+    )
+    .command(
+      'report',
+      'the memory report: slab vs LRU verdict, largest caches, call sites, shrinkers, fragmentation',
+      (c) =>
+        tracerOptions(c)
+          .option('json', { type: 'boolean', default: false, describe: 'write JSON' })
+          .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
+          .option('duration', { alias: 'd', type: 'number', describe: 'without a session: trace this many seconds for the call-site sections' }),
+      (a) => {
+        const d = a.duration as number | undefined;
+        if (d !== undefined && !(Number.isFinite(d) && d > 0 && d <= 86400)) throw new UsageError('--duration takes a number of seconds > 0 (at most 86400)');
+        result = { cmd: 'report', args: a as unknown as ReportArgs };
+      },
+    )
+    .command(
+      'watch',
+      'stay attached; write a report when an OOM kill happens (--on-oom)',
+      (c) =>
+        tracerOptions(c)
+          .option('on-oom', { type: 'boolean', default: false, describe: 'write a report at each OOM kill (oom:mark_victim)' })
+          .option('output', { alias: 'o', type: 'string', default: '.', describe: 'directory for the reports' })
+          .option('max-reports', { type: 'number', default: 5, describe: 'at most this many reports ...' })
+          .option('per', { type: 'number', default: 60, describe: '... per this many seconds (more kills get one line each)' }),
+      (a) => {
+        const n = a.maxReports as number;
+        const per = a.per as number;
+        if (!(Number.isInteger(n) && n >= 1)) throw new UsageError('--max-reports takes a whole number >= 1');
+        if (!(Number.isFinite(per) && per > 0)) throw new UsageError('--per takes a number of seconds > 0');
+        result = {
+          cmd: 'watch',
+          args: {
+            onOom: a.onOom as boolean,
+            dir: a.output as string,
+            maxReports: n,
+            perSeconds: per,
+            maxLive: a.maxLive as number,
+            maxSites: a.maxSites as number,
+            catchNested: a.catchNested as boolean,
+            verbose: a.verbose as boolean,
+          },
+        };
       },
     )
     .command(

@@ -11,7 +11,11 @@ export interface SlabCache {
   activeObjects: number;
   totalObjects: number;
   objectSize: number;
+  /* Memory of its slabs: slabs x pages per slab x 4 KiB (0 when slabinfo does not say). */
+  memoryBytes: number;
 }
+
+const PAGE_SIZE = 4096;
 
 /* Parse the text of /proc/slabinfo (version 2.1). Pure. */
 export function parseSlabinfo(text: string): Map<string, SlabCache> {
@@ -23,7 +27,12 @@ export function parseSlabinfo(text: string): Map<string, SlabCache> {
     const [name, active, total, size] = f;
     const n = [active, total, size].map(Number);
     if (n.some((x) => !Number.isFinite(x))) continue;
-    out.set(name, { name, activeObjects: n[0], totalObjects: n[1], objectSize: n[2] });
+    /* "... : slabdata <active_slabs> <num_slabs> <sharedavail>", pages per slab is field 5. */
+    const sd = f.indexOf('slabdata');
+    const pagesPerSlab = Number(f[5]);
+    const slabs = sd > 0 ? Number(f[sd + 2]) : NaN;
+    const memoryBytes = Number.isFinite(pagesPerSlab) && Number.isFinite(slabs) ? slabs * pagesPerSlab * PAGE_SIZE : 0;
+    out.set(name, { name, activeObjects: n[0], totalObjects: n[1], objectSize: n[2], memoryBytes });
   }
   return out;
 }

@@ -1,0 +1,175 @@
+/*
+ * `kmemtop report` and `kmemtop watch --on-oom`: the memory report, now or
+ * at the moment of an OOM kill.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { DEFAULT_OBJECT, Tracer } from '../tracer';
+import { Kallsyms } from '../sys/kallsyms';
+import { preflight } from '../sys/preflight';
+import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
+import { readMeminfo } from '../sys/meminfo';
+import { readSlabinfo } from '../sys/slabinfo';
+import { readBuddyinfo, readVmstat } from '../sys/procmm';
+import { fragmentation, memoryVerdict, MemoryReport, shrinkerSection, sitesSection, SitesSection, topCaches } from '../model/memreport';
+import type { OomVictim } from '../model/shrinkers';
+import { renderReportJson, renderReportText } from '../output/memreport';
+import { sessionRunning } from '../session';
+import { checkWritable, writeOutput } from './commands';
+import { KmemtopError } from '../errors';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/* The report from /proc now, plus a snapshot's sites and shrinkers when there is one. */
+export function buildReport(snap: Snapshot | null, sites: SitesSection | null, sitesUnavailable: string | null, victim: OomVictim | null = null): MemoryReport {
+  const mem = readMeminfo();
+  const slabs = readSlabinfo();
+  const buddy = readBuddyinfo();
+  const vm = readVmstat();
+  return {
+    tool: 'kmemtop',
+    schemaVersion: SCHEMA_VERSION,
+    kind: 'report',
+    kernel: os.release(),
+    hostname: os.hostname(),
+    time: new Date().toISOString(),
+    verdict: mem ? memoryVerdict(mem) : null,
+    topCaches: slabs ? topCaches(slabs) : [],
+    sites,
+    sitesUnavailable: sites ? null : sitesUnavailable,
+    shrinkers: snap?.shrinkers ? shrinkerSection(snap.shrinkers) : null,
+    oomVictim: victim,
+    fragmentation: buddy && vm ? fragmentation(buddy, vm) : null,
+    lost: snap ? snap.lost : null,
+    accuracy: snap ? snap.accuracy : null,
+  };
+}
+
+export interface ReportArgs {
+  verbose: boolean;
+  json: boolean;
+  output?: string;
+  duration?: number;
+  maxLive: number;
+  maxSites: number;
+  catchNested: boolean;
+}
+
+export async function runReport(a: ReportArgs): Promise<number> {
+  checkWritable(a.output);
+  const meta = sessionRunning();
+  let report: MemoryReport;
+  if (meta || a.duration) {
+    preflight(DEFAULT_OBJECT);
+    const syms = Kallsyms.load();
+    const resolve = (ip: bigint) => syms.resolve(ip);
+    if (meta) {
+      /* A session runs: two reads a second apart give the growth. */
+      const t = Tracer.openSession(meta);
+      try {
+        const r1 = t.read();
+        await sleep(1000);
+        const r2 = t.read();
+        const s1 = buildSnapshot(r1, t.window, resolve);
+        const s2 = buildSnapshot(r2, t.window, resolve);
+        report = buildReport(s2, sitesSection(s2, s1, r2.monotonicMs - r1.monotonicMs, 'session'), null);
+      } finally {
+        t.close();
+      }
+    } else {
+      const t = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested });
+      try {
+        await sleep(a.duration! * 1000);
+        t.detach();
+        const snap = buildSnapshot(t.read(), t.window, resolve);
+        report = buildReport(snap, sitesSection(snap, null, snap.window.durationMs, 'duration'), null);
+      } finally {
+        t.close();
+      }
+    }
+  } else {
+    report = buildReport(null, null, 'no session runs: kmemtop start, or give --duration SECONDS');
+  }
+  writeOutput(a.json ? renderReportJson(report) : renderReportText(report), a.output);
+  return 0;
+}
+
+export interface WatchArgs {
+  verbose: boolean;
+  onOom: boolean;
+  dir: string;
+  maxReports: number;
+  perSeconds: number;
+  maxLive: number;
+  maxSites: number;
+  catchNested: boolean;
+}
+
+/* Sliding-window limit: at most max events per windowMs. Pure apart from the times it is given. */
+export class RateLimit {
+  private readonly times: number[] = [];
+
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+
+  allow(now: number): boolean {
+    while (this.times.length && now - this.times[0] >= this.windowMs) this.times.shift();
+    if (this.times.length >= this.max) return false;
+    this.times.push(now);
+    return true;
+  }
+}
+
+export async function runWatch(a: WatchArgs): Promise<number> {
+  if (!a.onOom) throw new KmemtopError('kmemtop: watch needs a trigger: --on-oom', 2);
+  fs.mkdirSync(a.dir, { recursive: true });
+  checkWritable(path.join(a.dir, 'x'));
+  preflight(DEFAULT_OBJECT);
+  const syms = Kallsyms.load();
+  const resolve = (ip: bigint) => syms.resolve(ip);
+  const t = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested });
+  let stop = false;
+  const onSignal = () => (stop = true);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    if (t.oomKills() === null) throw new KmemtopError(`kmemtop: watch --on-oom needs the reclaim tracepoints: ${t.reclaimProblem ?? 'not traced'}`);
+    process.stderr.write(`kmemtop: watching for OOM kills; reports go to ${a.dir} (at most ${a.maxReports} per ${a.perSeconds} s)\n`);
+    const limit = new RateLimit(a.maxReports, a.perSeconds * 1000);
+    let seen = t.oomKills() ?? 0;
+    let suppressed = 0;
+    /* A baseline every few seconds gives the growth "during the last seconds" at the kill. */
+    let base = { snap: buildSnapshot(t.read(), t.window, resolve), at: Date.now() };
+    while (!stop) {
+      await sleep(200);
+      const kills = t.oomKills() ?? 0;
+      if (kills > seen) {
+        const raw = t.read();
+        const snap = buildSnapshot(raw, t.window, resolve);
+        const victims = snap.reclaim?.oomVictims ?? [];
+        for (const victim of victims.slice(-(kills - seen))) {
+          if (!limit.allow(Date.now())) {
+            suppressed++;
+            process.stderr.write(`kmemtop: OOM kill of ${victim.comm} (pid ${victim.pid}): no report (rate limit; ${suppressed} skipped)\n`);
+            continue;
+          }
+          const rep = buildReport(snap, sitesSection(snap, base.snap, Date.now() - base.at, 'watch'), null, victim);
+          const stem = path.join(a.dir, `oom-${victim.time.replace(/[:.]/g, '-')}-${victim.pid}`);
+          writeOutput(renderReportText(rep), `${stem}.txt`);
+          writeOutput(renderReportJson(rep), `${stem}.json`);
+          process.stdout.write(`kmemtop: OOM kill of ${victim.comm} (pid ${victim.pid}): report in ${stem}.txt\n`);
+        }
+        seen = kills;
+      }
+      if (Date.now() - base.at >= 5000) base = { snap: buildSnapshot(t.read(), t.window, resolve), at: Date.now() };
+    }
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    t.close();
+  }
+}

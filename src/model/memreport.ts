@@ -1,0 +1,167 @@
+/*
+ * `kmemtop report` (and the reports `watch --on-oom` writes), pure: the
+ * summary an OOM investigation wants first -- which memory dominates, the
+ * biggest slab caches, the call sites holding and gaining the most, what
+ * the shrinkers were asked and freed, fragmentation -- from /proc files and,
+ * when traced, a snapshot.
+ */
+import type { MemInfo } from '../sys/meminfo';
+import type { SlabCache } from '../sys/slabinfo';
+import type { ZoneFree } from '../sys/procmm';
+import type { Site, Snapshot } from './snapshot';
+import type { Shrinker, OomVictim } from './shrinkers';
+import { formatSymbol } from '../sys/kallsyms';
+
+export const TOP = 10;
+/* The orders that matter: order-0 pages up to a 4 MiB block (order 10). */
+export const MAX_ORDER = 10;
+
+export interface Verdict {
+  dominant: 'slab' | 'unreclaimable slab' | 'lru';
+  /* Share of slab + LRU memory, 0..1, of what dominates. */
+  share: number;
+  text: string;
+  slabReclaimableKb: number;
+  slabUnreclaimableKb: number;
+  lruAnonKb: number;
+  lruFileKb: number;
+}
+
+export function memoryVerdict(m: MemInfo): Verdict {
+  const slab = m.slabReclaimableKb + m.slabUnreclaimableKb;
+  const lru = m.lruAnonKb + m.lruFileKb;
+  const both = Math.max(1, slab + lru);
+  const pct = (x: number) => Math.round((100 * x) / both);
+  const base = { slabReclaimableKb: m.slabReclaimableKb, slabUnreclaimableKb: m.slabUnreclaimableKb, lruAnonKb: m.lruAnonKb, lruFileKb: m.lruFileKb };
+  if (m.slabUnreclaimableKb > lru) {
+    return { ...base, dominant: 'unreclaimable slab', share: m.slabUnreclaimableKb / both, text: `unreclaimable slab ${pct(m.slabUnreclaimableKb)}%: look in the kernel` };
+  }
+  if (slab > lru) return { ...base, dominant: 'slab', share: slab / both, text: `slab dominates (${pct(slab)}%): look in the kernel` };
+  return { ...base, dominant: 'lru', share: lru / both, text: `LRU dominates (${pct(lru)}%): almost certainly user space` };
+}
+
+export interface CacheRow {
+  name: string;
+  activeObjects: number;
+  objectSize: number;
+  memoryBytes: number;
+}
+
+export function topCaches(slabs: Map<string, SlabCache>, n = TOP): CacheRow[] {
+  return [...slabs.values()]
+    .map((s) => ({ name: s.name, activeObjects: s.activeObjects, objectSize: s.objectSize, memoryBytes: s.memoryBytes || s.totalObjects * s.objectSize }))
+    .sort((a, b) => b.memoryBytes - a.memoryBytes || a.name.localeCompare(b.name))
+    .slice(0, n);
+}
+
+export interface ZoneFragmentation {
+  node: number;
+  zone: string;
+  freePages: number;
+  freeBlocks: number[];
+  /* Largest order with a free block, -1 when none. */
+  highestFreeOrder: number;
+}
+
+export interface Fragmentation {
+  zones: ZoneFragmentation[];
+  /* For each order 0..MAX_ORDER: could one request of that order be served from free blocks now (no reclaim, no compaction)? */
+  servable: { order: number; bytes: number; servable: boolean }[];
+  compactStall: number;
+  compactFail: number;
+  compactSuccess: number;
+  allocStall: number;
+  oomKill: number;
+}
+
+export function fragmentation(zones: ZoneFree[], vmstat: Map<string, number>): Fragmentation {
+  const zs = zones.map((z) => {
+    let highest = -1;
+    z.freeBlocks.forEach((n, o) => {
+      if (n > 0) highest = o;
+    });
+    return { node: z.node, zone: z.zone, freeBlocks: z.freeBlocks, freePages: z.freeBlocks.reduce((n, c, o) => n + c * 2 ** o, 0), highestFreeOrder: highest };
+  });
+  const top = Math.max(-1, ...zs.map((z) => z.highestFreeOrder));
+  const sum = (prefix: string) => [...vmstat.entries()].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
+  return {
+    zones: zs,
+    servable: Array.from({ length: MAX_ORDER + 1 }, (_, order) => ({ order, bytes: 4096 * 2 ** order, servable: top >= order })),
+    compactStall: vmstat.get('compact_stall') ?? 0,
+    compactFail: vmstat.get('compact_fail') ?? 0,
+    compactSuccess: vmstat.get('compact_success') ?? 0,
+    allocStall: sum('allocstall_'),
+    oomKill: vmstat.get('oom_kill') ?? 0,
+  };
+}
+
+export interface SiteLine {
+  site: string;
+  cache: string;
+  liveBytes: number;
+  liveObjects: number;
+  /* Live bytes gained per second over the period (the report's growth). */
+  growthBytesPerSec: number;
+}
+
+export interface SitesSection {
+  source: 'session' | 'duration' | 'watch';
+  windowMs: number;
+  topLive: SiteLine[];
+  fastestGrowing: SiteLine[];
+}
+
+/*
+ * Top sites by live bytes, and by growth between prev and cur over periodMs
+ * (without prev: live bytes over periodMs, all of it gained in the window).
+ */
+export function sitesSection(cur: Snapshot, prev: Snapshot | null, periodMs: number, source: SitesSection['source']): SitesSection {
+  const before = new Map<string, Site>();
+  for (const s of prev?.sites ?? []) before.set(`${formatSymbol(s)}|${s.cache}`, s);
+  const lines = cur.sites.map((s) => {
+    const p = before.get(`${formatSymbol(s)}|${s.cache}`);
+    const gained = s.liveBytes - (prev ? (p?.liveBytes ?? 0) : 0);
+    return { site: formatSymbol(s), cache: s.cache, liveBytes: s.liveBytes, liveObjects: s.liveObjects, growthBytesPerSec: periodMs > 0 ? (gained * 1000) / periodMs : 0 };
+  });
+  return {
+    source,
+    windowMs: cur.window.durationMs,
+    topLive: [...lines].sort((a, b) => b.liveBytes - a.liveBytes).slice(0, TOP),
+    fastestGrowing: lines
+      .filter((l) => l.growthBytesPerSec > 0)
+      .sort((a, b) => b.growthBytesPerSec - a.growthBytesPerSec)
+      .slice(0, TOP),
+  };
+}
+
+export interface ShrinkerSection {
+  /* Most asked first. */
+  top: Pick<Shrinker, 'name' | 'calls' | 'requested' | 'freed' | 'timeNs' | 'freesLittle'>[];
+  freesLittle: string[];
+}
+
+export function shrinkerSection(rows: Shrinker[]): ShrinkerSection {
+  const called = rows.filter((r) => r.calls > 0).sort((a, b) => b.requested - a.requested);
+  return {
+    top: called.slice(0, TOP).map(({ name, calls, requested, freed, timeNs, freesLittle }) => ({ name, calls, requested, freed, timeNs, freesLittle })),
+    freesLittle: called.filter((r) => r.freesLittle).map((r) => r.name),
+  };
+}
+
+export interface MemoryReport {
+  tool: 'kmemtop';
+  schemaVersion: number;
+  kind: 'report';
+  kernel: string;
+  hostname: string;
+  time: string;
+  verdict: Verdict | null;
+  topCaches: CacheRow[];
+  sites: SitesSection | null;
+  sitesUnavailable: string | null;
+  shrinkers: ShrinkerSection | null;
+  oomVictim: OomVictim | null;
+  fragmentation: Fragmentation | null;
+  lost: Snapshot['lost'] | null;
+  accuracy: Snapshot['accuracy'] | null;
+}

@@ -1,0 +1,71 @@
+/* The memory report as text (one screen, most useful first) and JSON. Pure. */
+import type { MemoryReport } from '../model/memreport';
+import { bytes, count, table } from './format';
+
+function ms(ns: number): string {
+  return ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : `${(ns / 1e6).toFixed(1)} ms`;
+}
+
+export function renderReportText(r: MemoryReport): string {
+  const L: string[] = [];
+  L.push(`kmemtop report  (${r.hostname}, Linux ${r.kernel}, ${r.time})`);
+  if (r.oomVictim) L.push(`OOM kill: ${r.oomVictim.comm} (pid ${r.oomVictim.pid}) at ${r.oomVictim.time}`);
+  if (r.verdict) {
+    const v = r.verdict;
+    L.push(`verdict: ${v.text}`);
+    L.push(
+      `  slab ${bytes((v.slabReclaimableKb + v.slabUnreclaimableKb) * 1024)} (reclaimable ${bytes(v.slabReclaimableKb * 1024)}, unreclaimable ${bytes(v.slabUnreclaimableKb * 1024)}); ` +
+        `LRU ${bytes((v.lruAnonKb + v.lruFileKb) * 1024)} (anon ${bytes(v.lruAnonKb * 1024)}, file ${bytes(v.lruFileKb * 1024)})`,
+    );
+  } else {
+    L.push('verdict: /proc/meminfo unreadable');
+  }
+  L.push('', 'Largest slab caches');
+  L.push(...table(['MEMORY', 'OBJECTS', 'OBJ SIZE', 'CACHE'], r.topCaches.map((c) => [bytes(c.memoryBytes), count(c.activeObjects), `${c.objectSize}`, c.name]), [true, true, true, false]));
+  L.push('');
+  if (r.sites) {
+    const s = r.sites;
+    L.push(`Call sites (${s.source}, ${(s.windowMs / 1000).toFixed(1)} s traced): most live bytes`);
+    L.push(...table(['LIVE BYTES', 'LIVE OBJS', 'GROWTH/s', 'CACHE', 'CALL SITE'], s.topLive.map((x) => [bytes(x.liveBytes), count(x.liveObjects), bytes(Math.round(x.growthBytesPerSec)), x.cache, x.site]), [true, true, true, false, false]));
+    L.push('Fastest growing');
+    L.push(
+      ...(s.fastestGrowing.length
+        ? table(['GROWTH/s', 'LIVE BYTES', 'CACHE', 'CALL SITE'], s.fastestGrowing.map((x) => [bytes(Math.round(x.growthBytesPerSec)), bytes(x.liveBytes), x.cache, x.site]), [true, true, false, false])
+        : ['  none grew']),
+    );
+  } else {
+    L.push(`call sites: ${r.sitesUnavailable ?? 'not traced'}`);
+  }
+  L.push('');
+  if (r.shrinkers) {
+    if (r.shrinkers.top.length === 0) L.push('shrinkers: none called');
+    else {
+      L.push('Shrinkers: asked vs freed');
+      L.push(
+        ...table(
+          ['CALLS', 'ASKED', 'FREED', 'TIME', 'SHRINKER'],
+          r.shrinkers.top.map((x) => [count(x.calls), count(x.requested), count(x.freed), ms(x.timeNs), x.name + (x.freesLittle ? '  <- asked much, freed little' : '')]),
+          [true, true, true, true, false],
+        ),
+      );
+    }
+  } else {
+    L.push('shrinkers: not traced');
+  }
+  if (r.fragmentation) {
+    const f = r.fragmentation;
+    L.push('', 'Fragmentation: free blocks by order (2^order pages)');
+    L.push(...table(['NODE', 'ZONE', 'FREE', 'HIGHEST', ...Array.from({ length: 11 }, (_, o) => `${o}`)], f.zones.map((z) => [`${z.node}`, z.zone, bytes(z.freePages * 4096), `${z.highestFreeOrder}`, ...z.freeBlocks.slice(0, 11).map((n) => `${n}`)]), Array(15).fill(true)));
+    const no = f.servable.filter((x) => !x.servable);
+    L.push(no.length ? `high-order requests that free blocks cannot serve now: order ${no.map((x) => x.order).join(', ')} (${bytes(no[0].bytes)} and up)` : `every order up to ${f.servable.length - 1} can be served from free blocks`);
+    L.push(`compaction: ${count(f.compactStall)} stalls, ${count(f.compactSuccess)} succeeded, ${count(f.compactFail)} failed; allocation stalls ${count(f.allocStall)}; OOM kills since boot ${count(f.oomKill)}`);
+  }
+  if (r.lost && r.accuracy) {
+    L.push('', r.accuracy.approximate ? `lost events: live figures approximate, off by at most ${count(r.accuracy.maxLiveObjectsError)} objects (${r.accuracy.reasons.join('; ')})` : 'lost events: none');
+  }
+  return L.join('\n') + '\n';
+}
+
+export function renderReportJson(r: MemoryReport): string {
+  return JSON.stringify(r, null, 2) + '\n';
+}
