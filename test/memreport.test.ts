@@ -1,7 +1,7 @@
 /* The memory report (pure parts), on /proc data captured here and synthetic edge cases. */
 import { parseBuddyinfo, parseVmstat } from '../src/sys/procmm';
 import { parseMeminfo } from '../src/sys/meminfo';
-import { fragmentation, memoryVerdict, sitesSection, topCaches, shrinkerSection } from '../src/model/memreport';
+import { fragmentation, memoryVerdict, sitesSection, topCaches, shrinkerSection, shrinkerDelta } from '../src/model/memreport';
 import { buildSnapshot } from '../src/model/snapshot';
 import { renderReportText } from '../src/output/memreport';
 import { RateLimit } from '../src/cli/report';
@@ -52,6 +52,16 @@ describe('memory report model', () => {
     expect(sec.fastestGrowing[0].site).toMatch(/^do_eventfd\+0x/);
     expect(sec.topLive.length).toBeLessThanOrEqual(10);
     expect(shrinkerSection(cur.shrinkers!).top.length).toBeGreaterThan(0);
+  });
+
+  it('shrinkers since an earlier read: the difference, by name', () => {
+    const raw = fixtureRaw();
+    const syms = fixtureKallsyms();
+    const cur = buildSnapshot(raw, raw, (ip) => syms.resolve(ip)).shrinkers!;
+    const prev = cur.map((s) => ({ ...s, calls: s.calls - 1, requested: Math.max(0, s.requested - 10), freed: Math.max(0, s.freed - 5) }));
+    const d = shrinkerDelta(cur, prev);
+    expect(d.map((x) => x.calls)).toEqual(cur.map(() => 1));
+    expect(shrinkerDelta(cur, null)).toBe(cur);
   });
 
   it('rate limit: at most N per window', () => {

@@ -12,7 +12,7 @@ import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
 import { readMeminfo } from '../sys/meminfo';
 import { readSlabinfo } from '../sys/slabinfo';
 import { readBuddyinfo, readVmstat } from '../sys/procmm';
-import { fragmentation, memoryVerdict, MemoryReport, shrinkerSection, sitesSection, SitesSection, topCaches } from '../model/memreport';
+import { fragmentation, memoryVerdict, MemoryReport, shrinkerDelta, shrinkerSection, sitesSection, SitesSection, topCaches } from '../model/memreport';
 import type { OomVictim } from '../model/shrinkers';
 import { renderReportJson, renderReportText } from '../output/memreport';
 import { sessionRunning } from '../session';
@@ -22,7 +22,13 @@ import { KmemtopError } from '../errors';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /* The report from /proc now, plus a snapshot's sites and shrinkers when there is one. */
-export function buildReport(snap: Snapshot | null, sites: SitesSection | null, sitesUnavailable: string | null, victim: OomVictim | null = null): MemoryReport {
+export function buildReport(
+  snap: Snapshot | null,
+  sites: SitesSection | null,
+  sitesUnavailable: string | null,
+  victim: OomVictim | null = null,
+  shrinkersSince: Snapshot | null = null,
+): MemoryReport {
   const mem = readMeminfo();
   const slabs = readSlabinfo();
   const buddy = readBuddyinfo();
@@ -38,7 +44,7 @@ export function buildReport(snap: Snapshot | null, sites: SitesSection | null, s
     topCaches: slabs ? topCaches(slabs) : [],
     sites,
     sitesUnavailable: sites ? null : sitesUnavailable,
-    shrinkers: snap?.shrinkers ? shrinkerSection(snap.shrinkers) : null,
+    shrinkers: snap?.shrinkers ? shrinkerSection(shrinkerDelta(snap.shrinkers, shrinkersSince?.shrinkers ?? null)) : null,
     oomVictim: victim,
     fragmentation: buddy && vm ? fragmentation(buddy, vm) : null,
     lost: snap ? snap.lost : null,
@@ -156,7 +162,8 @@ export async function runWatch(a: WatchArgs): Promise<number> {
             process.stderr.write(`kmemtop: OOM kill of ${victim.comm} (pid ${victim.pid}): no report (rate limit; ${suppressed} skipped)\n`);
             continue;
           }
-          const rep = buildReport(snap, sitesSection(snap, base.snap, Date.now() - base.at, 'watch'), null, victim);
+          /* Growth and shrinker work since the last baseline (the last 5-10 s). */
+          const rep = buildReport(snap, sitesSection(snap, base.snap, Date.now() - base.at, 'watch'), null, victim, base.snap);
           const stem = path.join(a.dir, `oom-${victim.time.replace(/[:.]/g, '-')}-${victim.pid}`);
           writeOutput(renderReportText(rep), `${stem}.txt`);
           writeOutput(renderReportJson(rep), `${stem}.json`);

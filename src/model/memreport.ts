@@ -140,6 +140,19 @@ export interface ShrinkerSection {
   freesLittle: string[];
 }
 
+/* What each shrinker did since an earlier read: counts minus those of prev (matched by name). */
+export function shrinkerDelta(cur: Shrinker[], prev: Shrinker[] | null): Shrinker[] {
+  if (!prev) return cur;
+  const before = new Map(prev.map((p) => [p.name, p]));
+  return cur.map((c) => {
+    const p = before.get(c.name);
+    if (!p) return c;
+    const requested = c.requested - p.requested;
+    const freed = c.freed - p.freed;
+    return { ...c, calls: c.calls - p.calls, requested, freed, scanned: c.scanned - p.scanned, timeNs: c.timeNs - p.timeNs, freesLittle: requested >= 1000 && freed < 0.1 * requested };
+  });
+}
+
 export function shrinkerSection(rows: Shrinker[]): ShrinkerSection {
   const called = rows.filter((r) => r.calls > 0).sort((a, b) => b.requested - a.requested);
   return {
