@@ -1,6 +1,7 @@
 /* The live view without a terminal: reducer, model and rendering (pure), on a snapshot captured from the real kernel. */
 import { buildSnapshot, totalsOf } from '../src/model/snapshot';
-import { parseMeminfo, verdict } from '../src/sys/meminfo';
+import { parseMeminfo } from '../src/sys/meminfo';
+import { memoryVerdict } from '../src/model/memreport';
 import { initialState, reduce, SORTS, UiState, footerKeys, clampInterval } from '../src/ui/state';
 import { buildUiModel, History, viewRows, SiteRow } from '../src/ui/model';
 import { compact, frameText, renderFrame, sparkline, HELP } from '../src/ui/render';
@@ -120,8 +121,8 @@ describe('model', () => {
   });
 
   it('says which memory dominates', () => {
-    expect(verdict(MEM).text).toBe('LRU dominates (91%): likely user space');
-    expect(verdict({ ...MEM, slabUnreclaimableKb: 10000 }).text).toMatch(/^slab dominates \(\d+%\): look in the kernel$/);
+    expect(memoryVerdict(MEM).text).toBe('LRU dominates (91%): almost certainly user space');
+    expect(memoryVerdict({ ...MEM, slabReclaimableKb: 10000 }).text).toMatch(/^slab dominates \(\d+%\): look in the kernel$/);
   });
 });
 

@@ -1,6 +1,6 @@
 /*
- * /proc/meminfo: slab against LRU memory, and the plain verdict kmemtop
- * shows in its header ("slab dominates: look in the kernel").
+ * /proc/meminfo: slab against LRU memory (the verdict on it is
+ * memoryVerdict() in model/memreport.ts).
  */
 import * as fs from 'fs';
 
@@ -35,29 +35,4 @@ export function readMeminfo(path = '/proc/meminfo'): MemInfo | null {
   } catch {
     return null;
   }
-}
-
-export interface Verdict {
-  slabKb: number;
-  lruKb: number;
-  /* Share of slab + LRU that the larger of the two holds, 0..1. */
-  share: number;
-  text: string;
-}
-
-/* Which dominates, slab (kernel objects) or LRU (user and page cache memory). Pure. */
-export function verdict(m: MemInfo): Verdict {
-  const slabKb = m.slabReclaimableKb + m.slabUnreclaimableKb;
-  const lruKb = m.lruAnonKb + m.lruFileKb;
-  const both = slabKb + lruKb;
-  if (both === 0) return { slabKb, lruKb, share: 0, text: 'no slab or LRU memory reported' };
-  const slab = slabKb > lruKb;
-  const share = (slab ? slabKb : lruKb) / both;
-  const pct = Math.round(100 * share);
-  return {
-    slabKb,
-    lruKb,
-    share,
-    text: slab ? `slab dominates (${pct}%): look in the kernel` : `LRU dominates (${pct}%): likely user space`,
-  };
 }

@@ -9,7 +9,7 @@ import type { Shrinker } from '../model/shrinkers';
 import { formatSymbol } from '../sys/kallsyms';
 import { sumContexts } from '../abi/layout';
 import type { MemInfo } from '../sys/meminfo';
-import { verdict, Verdict } from '../sys/meminfo';
+import { memoryVerdict, Verdict } from '../model/memreport';
 import { SORTS, UiState, View } from './state';
 
 export const HISTORY_SAMPLES = 60;
@@ -193,7 +193,7 @@ export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number,
       ].filter((x) => x.count > 0),
       approximateBy: cur.accuracy.maxLiveObjectsError,
       phantomObjects: t.phantomObjects,
-      memory: mem ? verdict(mem) : null,
+      memory: mem ? memoryVerdict(mem) : null,
       contextSource: cur.contextSource,
     },
     sites,

@@ -170,7 +170,9 @@ function headerLines(m: UiModel, s: UiState, width: number): Line[] {
     `kmemtop ${(h.tracingMs / 1000).toFixed(0)}s  live ${bytes(h.liveBytes)} ${compact(h.liveObjects)} obj  ` +
     `alloc ${compact(h.allocsPerSec)}/s  free ${compact(h.freesPerSec)}/s (${irq})`;
   const mem = h.memory;
-  const l2 = mem ? `memory: slab ${bytes(mem.slabKb * 1024)}, LRU ${bytes(mem.lruKb * 1024)}: ${mem.text}` : 'memory: /proc/meminfo unreadable';
+  const l2 = mem
+    ? `memory: slab ${bytes((mem.slabReclaimableKb + mem.slabUnreclaimableKb) * 1024)}, LRU ${bytes((mem.lruAnonKb + mem.lruFileKb) * 1024)}: ${mem.text}`
+    : 'memory: /proc/meminfo unreadable';
   const lostText =
     h.lost.length === 0
       ? 'lost events: none'
