@@ -150,6 +150,10 @@ export class ReclaimCollector {
     return { shrinkers, state: st, oomVictims, ktimeNowNs: ktimeNowNs() };
   }
 
+  kernelBytes(): number {
+    return ReclaimCollector.MAPS.reduce((n, m) => n + this.object.map(m).kernelBytes, 0);
+  }
+
   /* OOM kills seen so far: one small map read, cheap enough to poll. */
   oomKills(): number {
     return decodeReclaimState(dumpMap(this.object.map('reclaim').fd, 4, RECLAIM_STATE.size, 1).values).oomKills;

@@ -134,7 +134,13 @@ export interface RawSnapshot {
   lost: Record<LostKey, number>;
   counters: Record<CounterKey, number>;
   programs: ProgramStats[];
-  maps: { sites: MapUsage; caches: MapUsage; live: { buckets: number; slots: number; overflowMaxEntries: number; overflowEntries: number } };
+  maps: {
+    sites: MapUsage;
+    caches: MapUsage;
+    live: { buckets: number; slots: number; overflowMaxEntries: number; overflowEntries: number };
+    /* Kernel memory of all of kmemtop's maps (allocation and reclaim objects), bytes. */
+    kernelBytes: number;
+  };
   /* How event contexts are known: from preempt_count, or not at all ("unknown"). */
   contextSource: 'preempt_count' | 'unknown';
   /* /proc/slabinfo read right after the maps (null when unreadable). */
@@ -432,6 +438,7 @@ export class Tracer {
       maps: {
         sites: { entries: sites.length, maxEntries: maxSites - 1 },
         caches: { entries: cd.count, maxEntries: cachesMap.maxEntries },
+        kernelBytes: Tracer.MAPS.reduce((n, m) => n + obj.map(m).kernelBytes, 0) + (this.reclaim?.kernelBytes() ?? 0),
         live: {
           buckets: live.maxEntries,
           slots: live.maxEntries * LIVE_WAYS,

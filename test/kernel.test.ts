@@ -126,6 +126,10 @@ describeBpf('real kernel: per-call-site accounting', () => {
       expect(ev[0].liveObjects).toBeLessThanOrEqual(2);
       expect(ev[0].offset).toBeGreaterThan(0);
       expect(JSON.stringify(doc)).not.toMatch(/ffff[0-9a-f]{12}/i);
+      /* The kernel memory of kmemtop's maps is reported, and bounded by the options. */
+      expect(doc.maps.kernelBytes).toBeGreaterThan(10 << 20);
+      const small = spawnSync(KMEMTOP, ['record', '--json', '--max-live', '65536', '--max-sites', '4096', '--', 'true'], { encoding: 'utf8' });
+      expect(JSON.parse(small.stdout).maps.kernelBytes).toBeLessThan(doc.maps.kernelBytes / 4);
 
       const text = spawnSync(KMEMTOP, ['record', '--top', '50', '--sort', 'allocs', '--', 'sh', '-c', `${LOADGEN} eventfd-churn 500 >/dev/null; exit 3`], {
         encoding: 'utf8',

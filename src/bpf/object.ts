@@ -5,6 +5,7 @@
  * and is safe to call twice.  Lookups by name throw on a missing name.
  */
 import { raw, lastErrno, errnoNames, registerPrint, Ptr } from './libbpf';
+import * as fs from 'fs';
 import * as log from '../log';
 
 export class BpfError extends Error {
@@ -82,6 +83,12 @@ export class BpfMap {
 
   get maxEntries(): number {
     return raw.bpf_map__max_entries(this.ptr);
+  }
+
+  /* Kernel memory the map holds, as the kernel accounts it (memlock in its fdinfo). */
+  get kernelBytes(): number {
+    const m = /^memlock:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${this.fd}`, 'utf8'));
+    return m ? Number(m[1]) : 0;
   }
 
   get keySize(): number {

@@ -203,6 +203,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
         sites: raw.maps.sites,
         live: { entries: live, slots: raw.maps.live.slots, overflowEntries: raw.maps.live.overflowEntries, overflowMaxEntries: raw.maps.live.overflowMaxEntries },
         caches: raw.maps.caches,
+        kernelBytes: raw.maps.kernelBytes,
       },
       lost: raw.lost,
     };
@@ -216,6 +217,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
           `call sites: ${status.maps.sites.entries} of ${status.maps.sites.maxEntries} (${pct(status.maps.sites.entries, status.maps.sites.maxEntries)})`,
           `live objects tracked: ${live} in ${status.maps.live.slots} slots (${pct(live, status.maps.live.slots)}); overflow ${status.maps.live.overflowEntries} of ${status.maps.live.overflowMaxEntries}`,
           `caches named: ${status.maps.caches.entries} of ${status.maps.caches.maxEntries}`,
+          `kernel memory of the maps: ${(raw.maps.kernelBytes / 1048576).toFixed(1)} MiB (bounded by --max-live and --max-sites at start)`,
         ].join('\n') + '\n',
       );
     }

@@ -138,6 +138,13 @@ export function headerLines(
   if (doc.accuracy.approximate) {
     lines.push(`live figures are approximate: off by at most ${count(doc.accuracy.maxLiveObjectsError)} objects`);
   }
+  if ('maps' in doc && doc.maps) {
+    const m = (doc as ReportDocument).maps;
+    lines.push(
+      `kmemtop's maps: ${bytes(m.kernelBytes)} of kernel memory; call sites ${count(m.sites.entries)} of ${count(m.sites.maxEntries)}, ` +
+        `live table ${count(m.live.slots)} slots (--max-live), overflow ${count(m.live.overflowEntries)} of ${count(m.live.overflowMaxEntries)}`,
+    );
+  }
   lines.push(
     `frees of objects allocated before tracing: ${count(l.untrackedFrees)}; ` +
       `retired by address reuse (free never seen): ${count(l.freesUnseen)}; kfree(NULL): ${count(doc.counters.nullFrees)}`,
