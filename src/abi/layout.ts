@@ -276,12 +276,16 @@ export interface CacheInfo {
   size: number;
 }
 
+/* A NUL-terminated C string of at most len bytes. */
+function cString(buf: Buffer, off: number, len: number): string {
+  const b = buf.subarray(off, off + len);
+  const nul = b.indexOf(0);
+  return b.toString('utf8', 0, nul < 0 ? len : nul);
+}
+
 export function decodeCacheInfo(buf: Buffer, off = 0): CacheInfo {
-  const nameOff = off + CACHE_INFO.offsetOf('name');
-  const nameBytes = buf.subarray(nameOff, nameOff + CACHE_NAME_LEN);
-  const nul = nameBytes.indexOf(0);
   return {
-    name: nameBytes.toString('utf8', 0, nul < 0 ? CACHE_NAME_LEN : nul),
+    name: cString(buf, off + CACHE_INFO.offsetOf('name'), CACHE_NAME_LEN),
     objectSize: buf.readUInt32LE(off + CACHE_INFO.offsetOf('object_size')),
     size: buf.readUInt32LE(off + CACHE_INFO.offsetOf('size')),
   };
@@ -382,12 +386,6 @@ export const OOM_VICTIM = defineStruct('kmemtop_oom_victim', [
   { c: 'uid', type: 'u32' },
   { c: 'comm', type: { char: COMM_LEN } },
 ]);
-
-function cString(buf: Buffer, off: number, len: number): string {
-  const b = buf.subarray(off, off + len);
-  const nul = b.indexOf(0);
-  return b.toString('utf8', 0, nul < 0 ? len : nul);
-}
 
 function decodeU64Fields<T extends string>(layout: StructLayout, fields: readonly T[], buf: Buffer, off: number): Record<T, number> {
   const out = {} as Record<T, number>;
