@@ -312,6 +312,7 @@ export class Tracer {
       tracer.startedMonotonicMs = monotonicMs();
       tracer.startedAt = new Date();
       if (tracer.opts.pinDir) writeMeta(tracer.pinAll(tracer.opts.pinDir));
+      raw.malloc_trim(0);
       log.debug(`attached ${tracer.links.length} programs; live table for ${tracer.opts.maxLive} objects`);
       return tracer;
     } catch (e) {

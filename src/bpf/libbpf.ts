@@ -79,6 +79,8 @@ export const raw = {
 
   vsnprintf: libc.func('int vsnprintf(void *buf, size_t size, const char *fmt, void *args)'),
   close: libc.func('int close(int fd)'),
+  /* Give the heap libbpf freed after load (vmlinux BTF for CO-RE, ~10 MB) back to the system. */
+  malloc_trim: libc.func('int malloc_trim(size_t pad)'),
 };
 
 /* errno of the last call made through koffi on this thread. */

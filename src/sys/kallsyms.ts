@@ -17,62 +17,93 @@ export interface Symbol {
 
 export class Kallsyms {
   private constructor(
+    /* The kallsyms text, kept whole: names are cut out of it when resolved. */
+    private readonly text: string,
     private readonly base: bigint,
+    /* Sorted addresses relative to base, and where each symbol's line starts in text. */
     private readonly addrs: Float64Array,
-    private readonly names: string[],
-    private readonly modules: (string | null)[],
+    private readonly lines: Uint32Array,
   ) {}
 
   get size(): number {
-    return this.names.length;
+    return this.addrs.length;
   }
 
-  /* Parse the text of /proc/kallsyms (text symbols only). Pure. */
+  /*
+   * Parse the text of /proc/kallsyms (text symbols only). Pure.  Compact by
+   * design: ~120k symbols cost two typed arrays and the text itself (about
+   * 12 MB), not one object per symbol (the live view holds this for hours).
+   */
   static parse(text: string): Kallsyms {
-    const rows: { addr: bigint; name: string; module: string | null }[] = [];
+    /* Pass 1: text symbol lines, their addresses as (high, low) 32-bit halves, and the lowest address. */
+    let cap = 1024;
+    let starts = new Uint32Array(cap);
+    let his = new Uint32Array(cap);
+    let los = new Uint32Array(cap);
+    let n = 0;
     let nonZero = 0;
-    for (const line of text.split('\n')) {
-      if (!line) continue;
+    let baseHi = 0xffffffff;
+    let baseLo = 0xffffffff;
+    for (let pos = 0; pos < text.length; ) {
+      let eol = text.indexOf('\n', pos);
+      if (eol < 0) eol = text.length;
       /* "ffffffff81000000 T _stext" or "ffffffffc0a01000 t foo\t[mod]" */
-      const sp1 = line.indexOf(' ');
-      const sp2 = line.indexOf(' ', sp1 + 1);
-      if (sp1 < 0 || sp2 < 0) continue;
-      const type = line[sp1 + 1];
-      if (type !== 't' && type !== 'T' && type !== 'w' && type !== 'W') continue;
-      const rest = line.slice(sp2 + 1);
-      const tab = rest.indexOf('\t');
-      const name = tab < 0 ? rest : rest.slice(0, tab);
-      let module: string | null = null;
-      if (tab >= 0) {
-        const m = /\[([^\]]+)\]/.exec(rest.slice(tab));
-        module = m ? m[1] : null;
+      const sp1 = text.indexOf(' ', pos);
+      if (sp1 === pos + 16 && sp1 + 3 < eol && text[sp1 + 2] === ' ') {
+        const type = text[sp1 + 1];
+        const hi = parseInt(text.slice(pos, pos + 8), 16);
+        const lo = parseInt(text.slice(pos + 8, pos + 16), 16);
+        if ((type === 't' || type === 'T' || type === 'w' || type === 'W') && !Number.isNaN(hi) && !Number.isNaN(lo)) {
+          if (n === cap) {
+            cap *= 2;
+            const grow = (a: Uint32Array) => {
+              const b = new Uint32Array(cap);
+              b.set(a);
+              return b;
+            };
+            starts = grow(starts);
+            his = grow(his);
+            los = grow(los);
+          }
+          starts[n] = pos;
+          his[n] = hi;
+          los[n] = lo;
+          n++;
+          if (hi || lo) nonZero++;
+          if (hi < baseHi || (hi === baseHi && lo < baseLo)) {
+            baseHi = hi;
+            baseLo = lo;
+          }
+        }
       }
-      const addr = BigInt('0x' + line.slice(0, sp1));
-      if (addr !== 0n) nonZero++;
-      rows.push({ addr, name, module });
+      pos = eol + 1;
     }
-    if (rows.length > 0 && nonZero === 0) {
+    if (n > 0 && nonZero === 0) {
       throw new KmemtopError(
         'kmemtop: /proc/kallsyms shows only zero addresses (kernel.kptr_restrict): ' +
           'run as root, or set `sysctl kernel.kptr_restrict=1` (root can read them) or 0',
       );
     }
-    rows.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
-    const base = rows.length ? rows[0].addr : 0n;
-    const addrs = new Float64Array(rows.length);
-    rows.forEach((r, i) => (addrs[i] = Number(r.addr - base)));
-    return new Kallsyms(
-      base,
-      addrs,
-      rows.map((r) => r.name),
-      rows.map((r) => r.module),
-    );
+    /* Relative addresses fit a double exactly: kernel text and modules span far less than 2^53. */
+    const rel = new Float64Array(n);
+    for (let i = 0; i < n; i++) rel[i] = (his[i] - baseHi) * 0x100000000 + (los[i] - baseLo);
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => rel[a] - rel[b] || a - b);
+    const addrs = new Float64Array(n);
+    const lines = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      addrs[i] = rel[order[i]];
+      lines[i] = starts[order[i]];
+    }
+    const base = n ? (BigInt(baseHi) << 32n) | BigInt(baseLo) : 0n;
+    return new Kallsyms(text, base, addrs, lines);
   }
 
   static load(path = '/proc/kallsyms'): Kallsyms {
     let text: string;
     try {
-      text = fs.readFileSync(path, 'utf8');
+      text = fs.readFileSync(path, 'latin1');
     } catch (e) {
       throw new KmemtopError(`kmemtop: cannot read ${path}: ${(e as Error).message}`);
     }
@@ -102,7 +133,19 @@ export class Kallsyms {
       if (this.addrs[mid] <= x) lo = mid;
       else hi = mid - 1;
     }
-    return { function: this.names[lo], offset: x - this.addrs[lo], module: this.modules[lo] };
+    return { ...this.symbolAt(this.lines[lo]), offset: x - this.addrs[lo] };
+  }
+
+  /* Name and module of the symbol whose line starts at pos. */
+  private symbolAt(pos: number): { function: string; module: string | null } {
+    let eol = this.text.indexOf('\n', pos);
+    if (eol < 0) eol = this.text.length;
+    /* Once per call site, thanks to the memo. */
+    const rest = this.text.slice(pos + 19, eol);
+    const tab = rest.indexOf('\t');
+    if (tab < 0) return { function: rest, module: null };
+    const m = /\[([^\]]+)\]/.exec(rest.slice(tab));
+    return { function: rest.slice(0, tab), module: m ? m[1] : null };
   }
 }
 
