@@ -30,6 +30,7 @@
 #define ENOMEM 12
 #define EEXIST 17
 #define GOLDEN 0x9E3779B97F4A7C15ULL
+#define GOLDEN2 0xC2B2AE3D27D4EB4FULL  /* a second, independent multiplier: sampling */
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 
 char LICENSE[] SEC("license") = "GPL";
@@ -47,6 +48,42 @@ const volatile enum kmemtop_context kmemtop_abi_context = KMEMTOP_CTX_MAX;
 
 /* Inlined by the verifier (a register move): reads memory as a BTF type, untrusted. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#ifndef bpf_ksym_exists  /* libbpf < 1.2's headers */
+#define bpf_ksym_exists(sym) (!!(sym))
+#endif
+/* Linux 6.14+; weak: on older kernels the programs run with interrupts on (and count with atomics). */
+extern void bpf_local_irq_save(unsigned long *flags) __weak __ksym;
+extern void bpf_local_irq_restore(unsigned long *flags) __weak __ksym;
+
+/*
+ * Interrupts off for the whole body of every program (irq_off).  Two gains:
+ *  - an interrupt can no longer land while a program runs, so the kernel's
+ *    per-program recursion guard skips a nested event only in the few
+ *    instructions of its own dispatch around the body (counted, and caught
+ *    by the *_nested programs when they are attached);
+ *  - nothing else runs on this CPU meanwhile (NMIs do not allocate with
+ *    these tracepoints), so per-CPU counters take plain adds, not locked
+ *    ones.  Without the kfunc, every shared per-CPU counter is atomic.
+ */
+#define IRQ_OFF_BEGIN                                                                  \
+	unsigned long irqflags = 0;                                                    \
+	bool irqs_off = kmemtop_config.irq_off && bpf_ksym_exists(bpf_local_irq_save); \
+	if (irqs_off)                                                                  \
+		bpf_local_irq_save(&irqflags)
+#define IRQ_OFF_END                               \
+	do {                                      \
+		if (irqs_off)                     \
+			bpf_local_irq_restore(&irqflags); \
+	} while (0)
+
+/* Add to a per-CPU counter that events of several contexts share. */
+#define PCPU_ADD(x, v)                                        \
+	do {                                                  \
+		if (kmemtop_config.irq_off)                   \
+			(x) += (v);                           \
+		else                                          \
+			__sync_fetch_and_add(&(x), (v));      \
+	} while (0)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -124,7 +161,7 @@ static __always_inline void bump_idx(void *map, __u32 idx)
 	__u64 *v = bpf_map_lookup_elem(map, &idx);
 
 	if (v)
-		__sync_fetch_and_add(v, 1);
+		PCPU_ADD(*v, 1);
 }
 
 static __always_inline void bump_lost(enum kmemtop_lost_cause cause)
@@ -313,6 +350,22 @@ static __always_inline __u32 site_idx(const struct site_key *key, __u32 ctx)
 	return idx;
 }
 
+/* ---- sampling ---------------------------------------------------------- */
+
+/*
+ * Is ptr one of the objects tracked?  With sample_one_in N > 1, a uniform
+ * 32-bit hash of the address below 2^32 / N: 1 in N, decided the same way
+ * at allocation and at free, so an untracked free needs no lookup at all.
+ */
+static __always_inline bool sampled(__u64 ptr)
+{
+	__u64 n = kmemtop_config.sample_one_in;
+
+	if (n <= 1)
+		return true;
+	return ((((ptr * GOLDEN2) >> 32) * n) >> 32) == 0;
+}
+
 /* ---- live table -------------------------------------------------------- */
 
 static __always_inline struct live_bucket *bucket_of(__u64 ptr)
@@ -337,7 +390,7 @@ static __always_inline void retire_unseen(__u32 site)
 		bump_lost(KMEMTOP_LOST_SITE_MISSING);
 		return;
 	}
-	__sync_fetch_and_add(&st->frees_unseen, 1);
+	PCPU_ADD(st->frees_unseen, 1);
 }
 
 /* Track ptr as live for site; false when it could not be tracked. */
@@ -485,14 +538,20 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_
 	if (!st)
 		return;
 	if (!ptr) {
-		__sync_fetch_and_add(&st->failed_allocs, 1);
+		PCPU_ADD(st->failed_allocs, 1);
 		return;
 	}
-	__sync_fetch_and_add(&st->allocs[ctx], 1);
+	/* Only events of this context touch allocs[ctx] on this CPU: a plain add. */
+	st->allocs[ctx] += 1;
 	if (bytes_req)
-		__sync_fetch_and_add(&st->bytes_req, bytes_req);
+		PCPU_ADD(st->bytes_req, bytes_req);
+	if (kmemtop_config.sample_one_in > 1) {
+		if (!sampled(ptr))
+			return;
+		PCPU_ADD(st->sampled_allocs, 1);
+	}
 	if (!live_insert(ptr, idx))
-		__sync_fetch_and_add(&st->untracked_allocs, 1);
+		PCPU_ADD(st->untracked_allocs, 1);
 }
 
 static __always_inline void on_free(__u64 ptr, __u32 ctx)
@@ -503,6 +562,10 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 
 	if (ptr <= ZERO_SIZE_PTR) {
 		bump_counter(KMEMTOP_CNT_NULL_FREES);
+		return;
+	}
+	if (!sampled(ptr)) {
+		bump_counter(KMEMTOP_CNT_UNSAMPLED_FREES);
 		return;
 	}
 	site = live_remove(ptr, &tracked);
@@ -517,14 +580,16 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 	}
 	if (ctx >= KMEMTOP_CTX_MAX)  /* for the verifier */
 		ctx = KMEMTOP_CTX_UNKNOWN;
-	__sync_fetch_and_add(&st->frees[ctx], 1);
+	st->frees[ctx] += 1;  /* per context: see on_alloc */
 }
 
 SEC("tp_btf/kmalloc")
 int BPF_PROG(kmemtop__kmalloc, unsigned long call_site, const void *ptr,
 	     size_t bytes_req, size_t bytes_alloc, gfp_t gfp_flags, int node)
 {
+	IRQ_OFF_BEGIN;
 	on_alloc(call_site, (__u64)ptr, bytes_alloc, bytes_req);
+	IRQ_OFF_END;
 	return 0;
 }
 
@@ -537,7 +602,9 @@ SEC("raw_tp/kmem_cache_alloc")
 int BPF_PROG(kmemtop__kmem_cache_alloc, unsigned long call_site, const void *ptr,
 	     __u64 cache, gfp_t gfp_flags, int node)
 {
+	IRQ_OFF_BEGIN;
 	on_alloc(call_site, (__u64)ptr, cache, 0);
+	IRQ_OFF_END;
 	return 0;
 }
 
@@ -571,13 +638,22 @@ struct {
 
 static __always_inline void free_primary(__u64 ptr, __u32 which)
 {
-	struct free_handled *h = bpf_map_lookup_elem(&free_handled, &which);
-	__u32 ctx = event_context();
+	struct free_handled *h;
+	__u32 ctx;
 
+	/* Nobody to tell what was handled: an unsampled object needs no context either. */
+	if (!kmemtop_config.catch_nested && ptr > ZERO_SIZE_PTR && !sampled(ptr)) {
+		bump_counter(KMEMTOP_CNT_UNSAMPLED_FREES);
+		return;
+	}
+	ctx = event_context();
 	if (ctx >= KMEMTOP_CTX_MAX)
 		ctx = KMEMTOP_CTX_UNKNOWN;
-	if (h)
-		h->ptr[ctx] = ptr ^ 1;
+	if (kmemtop_config.catch_nested) {
+		h = bpf_map_lookup_elem(&free_handled, &which);
+		if (h)
+			h->ptr[ctx] = ptr ^ 1;
+	}
 	on_free(ptr, ctx);
 }
 
@@ -613,14 +689,18 @@ static __always_inline void free_nested(__u64 ptr, __u32 which, enum kmemtop_cou
 SEC("tp_btf/kfree")
 int BPF_PROG(kmemtop__kfree, unsigned long call_site, const void *ptr)
 {
+	IRQ_OFF_BEGIN;
 	free_primary((__u64)ptr, FREE_KFREE);
+	IRQ_OFF_END;
 	return 0;
 }
 
 SEC("tp_btf/kfree")
 int BPF_PROG(kmemtop__kfree_nested, unsigned long call_site, const void *ptr)
 {
+	IRQ_OFF_BEGIN;
 	free_nested((__u64)ptr, FREE_KFREE, KMEMTOP_CNT_NESTED_KFREE);
+	IRQ_OFF_END;
 	return 0;
 }
 
@@ -628,7 +708,9 @@ SEC("tp_btf/kmem_cache_free")
 int BPF_PROG(kmemtop__kmem_cache_free, unsigned long call_site, const void *ptr,
 	     const struct kmem_cache *s)
 {
+	IRQ_OFF_BEGIN;
 	free_primary((__u64)ptr, FREE_CACHE);
+	IRQ_OFF_END;
 	return 0;
 }
 
@@ -636,6 +718,8 @@ SEC("tp_btf/kmem_cache_free")
 int BPF_PROG(kmemtop__kmem_cache_free_nested, unsigned long call_site, const void *ptr,
 	     const struct kmem_cache *s)
 {
+	IRQ_OFF_BEGIN;
 	free_nested((__u64)ptr, FREE_CACHE, KMEMTOP_CNT_NESTED_CACHE_FREE);
+	IRQ_OFF_END;
 	return 0;
 }

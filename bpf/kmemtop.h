@@ -39,6 +39,17 @@ struct kmemtop_config {
 	 * CPU's runqueue.  0: unknown, every event's context is "unknown".
 	 */
 	__u64 preempt_count_delta;
+	/*
+	 * Track 1 object in this many (chosen by a hash of its address, so its
+	 * free is recognised without a lookup); 0 or 1: every object.  Counts
+	 * of allocations (per site) and of free events stay exact.
+	 */
+	__u32 sample_one_in;
+	/* 1: run each program with local interrupts off (bpf_local_irq_save), see kmemtop.bpf.c. */
+	__u32 irq_off;
+	/* 1: the *_nested free programs are attached: the primaries record what they handled. */
+	__u32 catch_nested;
+	__u32 pad;
 };
 
 /*
@@ -76,6 +87,7 @@ struct site_stats {
 	__u64 untracked_allocs;         /* allocations that could not enter the live table */
 	__u64 frees_unseen;             /* objects retired without a free event (address handed out again) */
 	__u64 failed_allocs;            /* allocation attempts that returned NULL */
+	__u64 sampled_allocs;           /* sampling on: allocations chosen for tracking (live = this - frees - ...) */
 };
 
 /*
@@ -142,7 +154,8 @@ enum kmemtop_counter {
 	KMEMTOP_CNT_OVERFLOW_INSERTS = 2,/* allocations that spilled into live_overflow */
 	KMEMTOP_CNT_NESTED_KFREE = 3,    /* kfree events the primary program missed (nested), caught by the second */
 	KMEMTOP_CNT_NESTED_CACHE_FREE = 4, /* same for kmem_cache_free */
-	KMEMTOP_CNT_MAX = 5,
+	KMEMTOP_CNT_UNSAMPLED_FREES = 5, /* sampling on: free events of objects not chosen for tracking */
+	KMEMTOP_CNT_MAX = 6,
 };
 
 /* ---- reclaim.bpf.c: shrinkers, reclaim, OOM kills ------------------------ */

@@ -23,6 +23,8 @@ export interface SessionMeta {
   maxSites: number;
   maxCaches: number;
   catchNested: boolean;
+  /* Track 1 object in this many (absent in sessions of older versions: 1). */
+  sampleOneIn?: number;
   preemptCountDelta: number;
   /* Programs as pinned under PIN_DIR/progs (and reclaim/progs). */
   programs: { name: string; tracepoint: string }[];

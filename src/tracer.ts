@@ -64,6 +64,12 @@ export interface TracerOptions {
   pinDir?: string;
   /* Count only task-context allocations of the processes added with addTask() and their descendants. */
   taskTree?: boolean;
+  /* Track 1 object in this many (chosen by address hash); 1: every object. */
+  sampleOneIn?: number;
+  /* Run the programs with local interrupts off where the kernel allows it (default on). */
+  irqOff?: boolean;
+  /* Have the kernel measure the programs' run time (bpf_stats) while tracing. */
+  bpfStats?: boolean;
 }
 
 const SITE_CACHE_ENTRIES = 1024;
@@ -143,6 +149,8 @@ export interface RawSnapshot {
   };
   /* How event contexts are known: from preempt_count, or not at all ("unknown"). */
   contextSource: 'preempt_count' | 'unknown';
+  /* 1 object in this many was tracked (1: all); live figures are estimates above 1. */
+  sampleOneIn: number;
   /* /proc/slabinfo read right after the maps (null when unreadable). */
   slabs: Map<string, SlabCache> | null;
   recursion: RecursionAccount[];
@@ -166,6 +174,8 @@ export class Tracer {
   private recursionEnd: RecursionSample | null = null;
   /* Non-zero when event contexts can be read (see event_context() in the BPF code). */
   private preemptCountDelta = 0;
+  /* The fd that keeps the kernel's bpf_stats on (-1: off). */
+  private statsFd = -1;
   /* When tracing began (programs attached). */
   startedMonotonicMs = 0;
   startedAt = new Date(0);
@@ -176,11 +186,14 @@ export class Tracer {
       maxLive: opts.maxLive ?? DEFAULTS.maxLive,
       maxSites: opts.maxSites ?? DEFAULTS.maxSites,
       maxCaches: opts.maxCaches ?? DEFAULTS.maxCaches,
-      catchNested: opts.catchNested ?? true,
+      catchNested: opts.catchNested ?? false,
       classifyContext: opts.classifyContext ?? true,
       reclaim: opts.reclaim ?? true,
       pinDir: opts.pinDir ?? '',
       taskTree: opts.taskTree ?? false,
+      sampleOneIn: Math.max(1, opts.sampleOneIn ?? 1),
+      irqOff: opts.irqOff ?? true,
+      bpfStats: opts.bpfStats ?? false,
     };
   }
 
@@ -205,7 +218,13 @@ export class Tracer {
   static openSession(meta: SessionMeta, pinDir = PIN_DIR, objectPath = DEFAULT_OBJECT): Tracer {
     preflight(objectPath);
     const obj = BpfObject.open(objectPath);
-    const tracer = new Tracer(obj, { maxLive: meta.maxLive, maxSites: meta.maxSites, maxCaches: meta.maxCaches, catchNested: meta.catchNested });
+    const tracer = new Tracer(obj, {
+      maxLive: meta.maxLive,
+      maxSites: meta.maxSites,
+      maxCaches: meta.maxCaches,
+      catchNested: meta.catchNested,
+      sampleOneIn: meta.sampleOneIn ?? 1,
+    });
     try {
       for (const name of Tracer.MAPS) obj.map(name).reuse(objGet(path.join(pinDir, 'maps', name)));
       for (const p of obj.programs()) p.autoload = false;
@@ -242,6 +261,7 @@ export class Tracer {
       maxSites: this.opts.maxSites,
       maxCaches: this.opts.maxCaches,
       catchNested: this.opts.catchNested,
+      sampleOneIn: this.opts.sampleOneIn,
       preemptCountDelta: this.preemptCountDelta,
       programs: progs.map(({ name, tracepoint }) => ({ name, tracepoint })),
       reclaimPrograms,
@@ -280,6 +300,9 @@ export class Tracer {
           siteCacheMask: SITE_CACHE_ENTRIES - 1,
           preemptCountDelta: tracer.preemptCountDelta,
           taskTree: tracer.opts.taskTree,
+          sampleOneIn: tracer.opts.sampleOneIn,
+          irqOff: tracer.opts.irqOff,
+          catchNested: tracer.opts.catchNested,
         }),
       );
       /* Load & verify BPF programs. */
@@ -288,6 +311,10 @@ export class Tracer {
       } catch (e) {
         if (e instanceof BpfError) throw explainBpfFailure(e, 'load', recentLibbpfLog());
         throw e;
+      }
+      if (tracer.opts.bpfStats) {
+        tracer.statsFd = raw.bpf_enable_stats(0);
+        if (tracer.statsFd < 0) throw new KmemtopError(`kmemtop: cannot enable bpf_stats (errno ${-tracer.statsFd})`);
       }
       /* Attach: tracing starts here; each *_nested program right after its primary (see RecursionAccount). */
       for (const prog of obj.programs().filter((p) => p.autoload)) {
@@ -435,6 +462,7 @@ export class Tracer {
       reclaim: this.reclaim ? this.reclaim.read() : null,
       reclaimUnavailable: this.reclaimUnavailable,
       contextSource: this.preemptCountDelta ? 'preempt_count' : 'unknown',
+      sampleOneIn: this.opts.sampleOneIn,
       slabs: this.slabinfo(opts.slabinfoMaxAgeMs ?? 0),
       maps: {
         sites: { entries: sites.length, maxEntries: maxSites - 1 },
@@ -488,6 +516,8 @@ export class Tracer {
     this.reclaim?.close();
     this.reclaim = null;
     for (const p of this.pinnedProgs?.splice(0) ?? []) raw.close(p.fd);
+    if (this.statsFd >= 0) raw.close(this.statsFd);
+    this.statsFd = -1;
     if (this.obj) {
       this.obj.close();
       this.obj = null;

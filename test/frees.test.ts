@@ -42,7 +42,8 @@ describeBpf('real kernel: frees in interrupt context and through untraced paths'
      */
     const out = path.join(dir, 'flood.json');
     const work = `${LOADGEN} udp-stream 200000 && ${LOADGEN} udp-flood 200000`;
-    const r = spawnSync(KMEMTOP, ['record', '--json', '--top', '0', '--settle-ms', '1000', '-o', out, '--', 'sh', '-c', work], {
+    /* --catch-nested: the exact mode, every nested free caught. */
+    const r = spawnSync(KMEMTOP, ['record', '--catch-nested', '--json', '--top', '0', '--settle-ms', '1000', '-o', out, '--', 'sh', '-c', work], {
       encoding: 'utf8',
     });
     expect(r.status).toBe(0);
@@ -75,7 +76,7 @@ describeBpf('real kernel: frees in interrupt context and through untraced paths'
   });
 
   it('2000 process spawns: per cache, live objects within /proc/slabinfo once corrected; the correction is shown', () => {
-    const snap = traced(() => execFileSync(LOADGEN, ['spawn', '2000']));
+    const snap = traced(() => execFileSync(LOADGEN, ['spawn', '2000']), { catchNested: true });
     expect(snap.caches).not.toBeNull();
     const caches = snap.caches!;
     for (const c of caches) expect(c.trackedLiveObjects - c.phantomObjects).toBeLessThanOrEqual(c.slabActiveObjects);
@@ -103,7 +104,7 @@ describeBpf('real kernel: frees in interrupt context and through untraced paths'
     const snap = traced(() => {
       execFileSync(LOADGEN, ['netns', '200']);
       execFileSync('sleep', ['1']); /* netns teardown runs in a workqueue */
-    });
+    }, { catchNested: true });
     for (const c of snap.caches!) expect(c.trackedLiveObjects - c.phantomObjects).toBeLessThanOrEqual(c.slabActiveObjects);
     expect(snap.totals.freesByContext.softirq).toBeGreaterThan(0);
     /* The nested programs caught what the primaries skipped; what they could not is counted as lost. */

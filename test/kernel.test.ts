@@ -10,7 +10,7 @@ import * as path from 'path';
 import { Tracer } from '../src/tracer';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Site, Snapshot } from '../src/model/snapshot';
-import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
+import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, kmemtopProgs, LOADGEN } from './helpers/bpf';
 import { Holder, killHolder, releaseHolder, startHolder } from './helpers/loadgen';
 
 const eventfdSites = (snap: Snapshot): Site[] => snap.sites.filter((s) => /eventfd/.test(s.function) && s.kind === 'kmalloc');
@@ -150,6 +150,24 @@ describeBpf('real kernel: per-call-site accounting', () => {
     expect(doc.kind).toBe('snapshot');
     expect(doc.window.durationMs).toBeGreaterThanOrEqual(950);
     expect(doc.window.durationMs).toBeLessThan(3000);
+  });
+
+  it('the programs run with local interrupts off (bpf_local_irq_save), all four, unless told not to', () => {
+    const calls = (irqOff: boolean) => {
+      const t = Tracer.start({ maxLive: 65536, reclaim: false, irqOff });
+      try {
+        const ours = kmemtopProgs().filter((p) => !progsBefore.includes(p.id) && /^kmemtop__(kmalloc|kmem_cache_alloc|kfree|kmem_cache_free)$/.test(p.name ?? ''));
+        expect(ours).toHaveLength(4);
+        return ours.map((p) => {
+          const x = execFileSync('bpftool', ['prog', 'dump', 'xlated', 'id', String(p.id)], { encoding: 'utf8' });
+          return [p.name, /call bpf_local_irq_save/.test(x) && /call bpf_local_irq_restore/.test(x)];
+        });
+      } finally {
+        t.close();
+      }
+    };
+    expect(calls(true).every(([, on]) => on)).toBe(true);
+    expect(calls(false).some(([, on]) => on)).toBe(false);
   });
 
   it('nothing of kmemtop stays loaded after the tests', async () => {

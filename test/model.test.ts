@@ -136,3 +136,47 @@ describe('report', () => {
     expect(text).toMatch(/approximate: off by at most 7 objects/);
   });
 });
+
+describe('sampling (1 object in N tracked)', () => {
+  /* The fixture's counts as a sampled run would see them: every site's tracked objects are 1 in 8. */
+  const N = 8;
+  const sampledRaw = {
+    ...raw,
+    sampleOneIn: N,
+    counters: { ...raw.counters, unsampledFrees: 700 },
+    sites: raw.sites.map((r) => ({
+      ...r,
+      stats: {
+        ...r.stats,
+        sampledAllocs: Math.floor(sumContexts(r.stats.allocs) / N),
+        frees: { ...r.stats.frees, task: Math.floor(r.stats.frees.task / N) },
+      },
+    })),
+  };
+  const s = buildSnapshot(sampledRaw, start, (ip) => syms.resolve(ip));
+
+  it('keeps allocation counts exact and scales the tracked objects, frees and live figures', () => {
+    sampledRaw.sites.forEach((r, i) => {
+      const site = s.sites[i];
+      expect(site.allocs).toBe(sumContexts(r.stats.allocs));
+      expect(site.allocsByContext).toEqual(r.stats.allocs);
+      expect(site.frees).toBe(N * sumContexts(r.stats.frees));
+      const live = N * (r.stats.sampledAllocs - r.stats.untrackedAllocs - sumContexts(r.stats.frees) - r.stats.freesUnseen);
+      expect(site.liveObjects).toBe(Math.min(Math.max(0, live), site.allocs));
+      expect(site.liveBytes).toBe(site.liveObjects * site.objectSize);
+    });
+  });
+
+  it('says so: sampling in the document, estimates marked in the text, free events exact', () => {
+    const tracked = sampledRaw.sites.reduce((n, r) => n + sumContexts(r.stats.frees), 0);
+    expect(s.sampling).toEqual({ oneIn: N, freeEvents: tracked + 700 + raw.lost.untrackedFrees });
+    expect(s.accuracy.approximate).toBe(true);
+    expect(s.accuracy.reasons).toContain('live figures estimated from 1 object in 8');
+    const doc = toDocument(s, meta, { sort: 'liveBytes', top: 5 });
+    expect(JSON.parse(renderJson(doc)).sampling).toEqual(s.sampling);
+    const text = renderText(doc);
+    expect(text).toMatch(/^sampling: 1 object in 8 tracked; .* free events seen: [\d,]+ \(exact\)$/m);
+    expect(text).toMatch(/~LIVE BYTES +~LIVE OBJS +ALLOCS +~FREES/);
+    expect(buildSnapshot(raw, start, (ip) => syms.resolve(ip)).sampling).toBeNull();
+  });
+});

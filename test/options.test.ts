@@ -63,6 +63,17 @@ describe('command line', () => {
   });
 
   it('check() is pure and returns null when all is well', () => {
-    expect(check({ top: 25, maxLive: 1 << 20, maxSites: 16384, settleMs: 0, command: ['x'] }, 'record')).toBeNull();
+    expect(check({ top: 25, maxLive: 1 << 20, maxSites: 16384, sample: 1, settleMs: 0, command: ['x'] }, 'record')).toBeNull();
+  });
+
+  it('--sample takes a whole number >= 1, on every tracing command', () => {
+    expect(parse(['record', '--sample', '64', '--', 'true'])).toMatchObject({ cmd: 'record', args: { sample: 64 } });
+    expect(parse(['top', '--sample', '8'])).toMatchObject({ cmd: 'top', args: { sample: 8 } });
+    expect(parse(['start'])).toMatchObject({ cmd: 'start', args: { sample: 1, catchNested: false, irqOff: true } });
+    for (const bad of ['0', '2.5', '-3', 'x']) {
+      expect(() => parse(['record', '--sample', bad, '--', 'true'])).toThrow(/--sample takes a whole number/);
+      expect(() => parse(['top', '--sample', bad])).toThrow(/--sample/);
+      expect(() => parse(['start', '--sample', bad])).toThrow(/--sample/);
+    }
   });
 });

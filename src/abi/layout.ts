@@ -91,6 +91,7 @@ export const SITE_STATS = defineStruct('site_stats', [
   { c: 'untracked_allocs', type: 'u64' },
   { c: 'frees_unseen', type: 'u64' },
   { c: 'failed_allocs', type: 'u64' },
+  { c: 'sampled_allocs', type: 'u64' },
 ]);
 
 export interface SiteStats {
@@ -100,6 +101,8 @@ export interface SiteStats {
   untrackedAllocs: number;
   freesUnseen: number;
   failedAllocs: number;
+  /* Sampling on: allocations chosen for tracking (0 otherwise). */
+  sampledAllocs: number;
 }
 
 export function sumContexts(b: ByContext): number {
@@ -116,6 +119,10 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'site_cache_mask', type: 'u32' },
   { c: 'task_tree', type: 'u32' },
   { c: 'preempt_count_delta', type: 'u64' },
+  { c: 'sample_one_in', type: 'u32' },
+  { c: 'irq_off', type: 'u32' },
+  { c: 'catch_nested', type: 'u32' },
+  { c: 'pad', type: 'u32' },
 ]);
 
 export const LIVE_SLOT = defineStruct('live_slot', [
@@ -149,6 +156,12 @@ export interface Config {
   /* Signed byte distance; 0 = unknown. */
   preemptCountDelta: number;
   taskTree?: boolean;
+  /* Track 1 object in this many (0 or 1: all). */
+  sampleOneIn?: number;
+  /* Programs run with local interrupts off (when the kernel has bpf_local_irq_save). */
+  irqOff?: boolean;
+  /* The *_nested free programs are attached. */
+  catchNested?: boolean;
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -158,6 +171,9 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.siteCacheMask, KMEMTOP_CONFIG.offsetOf('site_cache_mask'));
   b.writeUInt32LE(c.taskTree ? 1 : 0, KMEMTOP_CONFIG.offsetOf('task_tree'));
   b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(c.preemptCountDelta)), KMEMTOP_CONFIG.offsetOf('preempt_count_delta'));
+  b.writeUInt32LE(c.sampleOneIn ?? 0, KMEMTOP_CONFIG.offsetOf('sample_one_in'));
+  b.writeUInt32LE(c.irqOff ? 1 : 0, KMEMTOP_CONFIG.offsetOf('irq_off'));
+  b.writeUInt32LE(c.catchNested ? 1 : 0, KMEMTOP_CONFIG.offsetOf('catch_nested'));
   return b;
 }
 
@@ -211,6 +227,7 @@ export const COUNTERS = [
   { c: 'KMEMTOP_CNT_OVERFLOW_INSERTS', key: 'overflowInserts' },
   { c: 'KMEMTOP_CNT_NESTED_KFREE', key: 'nestedKfreeCaught' },
   { c: 'KMEMTOP_CNT_NESTED_CACHE_FREE', key: 'nestedCacheFreeCaught' },
+  { c: 'KMEMTOP_CNT_UNSAMPLED_FREES', key: 'unsampledFrees' },
 ] as const;
 export const COUNTERS_MAX = COUNTERS.length;
 export type CounterKey = (typeof COUNTERS)[number]['key'];
@@ -244,6 +261,7 @@ const STATS_OFF = {
   untracked: SITE_STATS.offsetOf('untracked_allocs'),
   unseen: SITE_STATS.offsetOf('frees_unseen'),
   failed: SITE_STATS.offsetOf('failed_allocs'),
+  sampled: SITE_STATS.offsetOf('sampled_allocs'),
 };
 
 export function decodeSiteStatsPerCpu(buf: Buffer, off: number, nrCpus: number): SiteStats {
@@ -267,6 +285,7 @@ export function decodeSiteStatsPerCpu(buf: Buffer, off: number, nrCpus: number):
     untrackedAllocs: sum(STATS_OFF.untracked),
     freesUnseen: sum(STATS_OFF.unseen),
     failedAllocs: sum(STATS_OFF.failed),
+    sampledAllocs: sum(STATS_OFF.sampled),
   };
 }
 

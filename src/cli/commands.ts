@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { DEFAULT_OBJECT, Tracer } from '../tracer';
 import { preflight } from '../sys/preflight';
+import { tracerFlags } from './flags';
 import { ensureBpffs, PIN_DIR, readMeta, removeSession, sessionRunning } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION } from '../model/snapshot';
@@ -70,7 +71,7 @@ async function withTracer<T>(a: CommonArgs & { taskTree?: boolean }, fn: (t: Tra
   preflight(DEFAULT_OBJECT);
   checkWritable(a.output);
   const syms = Kallsyms.load();
-  const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, taskTree: a.taskTree });
+  const tracer = Tracer.start({ ...tracerFlags(a), taskTree: a.taskTree, bpfStats: a.bpfStats });
   const closeOnExit = () => tracer.close();
   process.once('exit', closeOnExit);
   try {
@@ -166,7 +167,7 @@ export async function runStart(a: CommonArgs): Promise<number> {
   }
   removeSession(); /* leftovers of a session whose pins or settings were lost */
   ensureBpffs();
-  const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, pinDir: PIN_DIR });
+  const tracer = Tracer.start({ ...tracerFlags(a), pinDir: PIN_DIR });
   const started = tracer.startedAt.toISOString();
   tracer.close(); /* the pins keep it running */
   process.stdout.write(`kmemtop: session started at ${started}; kmemtop snapshot reads it, kmemtop stop ends it\n`);

@@ -8,8 +8,10 @@ import { DEFAULTS } from '../config';
 import type { TopArgs } from '../ui/top';
 import type { ReportArgs, WatchArgs } from './report';
 import { SORTS } from '../ui/state';
+import { TracerFlags } from './flags';
+export { TracerFlags };
 
-export interface CommonArgs {
+export interface CommonArgs extends TracerFlags {
   module?: string;
   match?: string;
   json: boolean;
@@ -17,9 +19,8 @@ export interface CommonArgs {
   top: number;
   sort: SortKey;
   verbose: boolean;
-  maxLive: number;
-  maxSites: number;
-  catchNested: boolean;
+  /* --bpf-stats: kernel run-time statistics of the programs while tracing (record, snapshot). */
+  bpfStats: boolean;
 }
 
 export interface RecordArgs extends CommonArgs {
@@ -75,8 +76,19 @@ function tracerOptions(y: Argv): Argv {
     .option('max-sites', { type: 'number', default: DEFAULTS.maxSites, describe: 'call-site index capacity (entries)' })
     .option('catch-nested', {
       type: 'boolean',
+      default: false,
+      describe: 'a second program per free tracepoint catches the rare frees the kernel skips as nested (exact; costs one more program run per free)',
+    })
+    .option('sample', {
+      type: 'number',
+      default: 1,
+      describe: 'track 1 object in N (by address hash): live figures become estimates (x N), allocation and free counts stay exact',
+    })
+    .option('irq-off', {
+      type: 'boolean',
       default: true,
-      describe: 'a second program per free tracepoint catches frees the kernel skips as nested (--no-catch-nested: cheaper, may lose some)',
+      hidden: true,
+      describe: 'run the programs with local interrupts off (--no-irq-off: for measurements)',
     })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
 }
@@ -90,6 +102,7 @@ function focusOptions(y: Argv): Argv {
 /* Options of the commands that write a report: record and snapshot. */
 function common(y: Argv): Argv {
   return focusOptions(tracerOptions(y))
+    .option('bpf-stats', { type: 'boolean', default: false, describe: "measure the programs' own run time per event (kernel bpf_stats; adds a clock read per event)" })
     .option('json', { type: 'boolean', default: false, describe: 'write JSON (see README, "JSON output")' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
     .option('top', { type: 'number', default: 25, describe: 'number of call sites to show (0: all)' })
@@ -116,6 +129,11 @@ export function checkTop(a: Partial<TopArgs> & { interval?: number }): string | 
   if (!(typeof a.maxSites === 'number' && Number.isInteger(a.maxSites) && a.maxSites >= 64 && a.maxSites <= 1 << 22)) {
     return '--max-sites takes a whole number from 64 to 4194304';
   }
+  return checkSample(a.sample);
+}
+
+export function checkSample(n: unknown): string | null {
+  if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1 << 20)) return '--sample takes a whole number from 1 (every object) to 1048576';
   return null;
 }
 
@@ -141,6 +159,8 @@ export function check(a: Partial<RecordArgs & SnapshotArgs>, cmd: 'record' | 'sn
   if (!intIn(a.top, 0, 1e9)) return '--top takes a whole number >= 0 (0 shows all sites)';
   if (!intIn(a.maxLive, 1024, 1 << 26)) return '--max-live takes a whole number from 1024 to 67108864';
   if (!intIn(a.maxSites, 64, 1 << 22)) return '--max-sites takes a whole number from 64 to 4194304';
+  const sample = checkSample(a.sample);
+  if (sample) return sample;
   if (a.output !== undefined && a.output === '') return '--output needs a file name';
   if (cmd === 'record' && !intIn(a.settleMs, 0, 3_600_000)) return '--settle-ms takes a whole number of milliseconds from 0 to 3600000';
   if (cmd === 'record' && (!a.command || a.command.length === 0)) {
@@ -179,6 +199,8 @@ export function parse(argv: string[]): Parsed {
             maxLive: a.maxLive as number,
             maxSites: a.maxSites as number,
             catchNested: a.catchNested as boolean,
+            sample: a.sample as number,
+            irqOff: a.irqOff as boolean,
             verbose: a.verbose as boolean,
             module: a.module as string | undefined,
             match: a.match as string | undefined,
@@ -226,6 +248,8 @@ export function parse(argv: string[]): Parsed {
       (a) => {
         const d = a.duration as number | undefined;
         if (d !== undefined && !(Number.isFinite(d) && d > 0 && d <= 86400)) throw new UsageError('--duration takes a number of seconds > 0 (at most 86400)');
+        const sample = checkSample(a.sample);
+        if (sample) throw new UsageError(sample);
         result = { cmd: 'report', args: a as unknown as ReportArgs };
       },
     )
@@ -243,6 +267,8 @@ export function parse(argv: string[]): Parsed {
         const per = a.per as number;
         if (!(Number.isInteger(n) && n >= 1)) throw new UsageError('--max-reports takes a whole number >= 1');
         if (!(Number.isFinite(per) && per > 0)) throw new UsageError('--per takes a number of seconds > 0');
+        const sample = checkSample(a.sample);
+        if (sample) throw new UsageError(sample);
         result = {
           cmd: 'watch',
           args: {
@@ -253,6 +279,8 @@ export function parse(argv: string[]): Parsed {
             maxLive: a.maxLive as number,
             maxSites: a.maxSites as number,
             catchNested: a.catchNested as boolean,
+            sample: a.sample as number,
+            irqOff: a.irqOff as boolean,
             verbose: a.verbose as boolean,
           },
         };
@@ -263,6 +291,8 @@ export function parse(argv: string[]): Parsed {
       'start a tracing session that outlives this command (pinned under /sys/fs/bpf/kmemtop)',
       (c) => tracerOptions(c),
       (a) => {
+        const sample = checkSample(a.sample);
+        if (sample) throw new UsageError(sample);
         result = { cmd: 'start', args: a as unknown as CommonArgs };
       },
     )

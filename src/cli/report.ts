@@ -18,6 +18,7 @@ import { renderReportJson, renderReportText } from '../output/memreport';
 import { sessionRunning } from '../session';
 import { checkWritable, writeOutput } from './commands';
 import { KmemtopError } from '../errors';
+import { TracerFlags, tracerFlags } from './flags';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -52,14 +53,11 @@ export function buildReport(
   };
 }
 
-export interface ReportArgs {
+export interface ReportArgs extends TracerFlags {
   verbose: boolean;
   json: boolean;
   output?: string;
   duration?: number;
-  maxLive: number;
-  maxSites: number;
-  catchNested: boolean;
 }
 
 export async function runReport(a: ReportArgs): Promise<number> {
@@ -84,7 +82,7 @@ export async function runReport(a: ReportArgs): Promise<number> {
         t.close();
       }
     } else {
-      const t = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested });
+      const t = Tracer.start(tracerFlags(a));
       try {
         await sleep(a.duration! * 1000);
         t.detach();
@@ -101,15 +99,12 @@ export async function runReport(a: ReportArgs): Promise<number> {
   return 0;
 }
 
-export interface WatchArgs {
+export interface WatchArgs extends TracerFlags {
   verbose: boolean;
   onOom: boolean;
   dir: string;
   maxReports: number;
   perSeconds: number;
-  maxLive: number;
-  maxSites: number;
-  catchNested: boolean;
 }
 
 /* Sliding-window limit: at most max events per windowMs. Pure apart from the times it is given. */
@@ -136,7 +131,7 @@ export async function runWatch(a: WatchArgs): Promise<number> {
   preflight(DEFAULT_OBJECT);
   const syms = Kallsyms.load();
   const resolve = (ip: bigint) => syms.resolve(ip);
-  const t = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested });
+  const t = Tracer.start(tracerFlags(a));
   let stop = false;
   const onSignal = () => (stop = true);
   process.on('SIGINT', onSignal);

@@ -68,6 +68,8 @@ export interface Snapshot {
   lost: Record<LostKey, number> & { recursionMisses: number };
   counters: Record<CounterKey, number>;
   accuracy: Accuracy;
+  /* null: every object tracked, every figure exact (up to the losses counted). */
+  sampling: Sampling | null;
   /* Per slab cache: tracked live objects against /proc/slabinfo; null when unreadable. */
   caches: CacheCorrection[] | null;
   programs: ProgramStats[];
@@ -103,13 +105,16 @@ export function isKmallocKey(cache: bigint): boolean {
  * One site of the model.  The kernel counts objects; bytes follow from the
  * object size (every object of a site has the same one, see struct site_stats).
  */
-export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, cache: CacheInfo | null): Site {
-  const s: SiteStats = raw.stats;
+export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, cache: CacheInfo | null, sampleOneIn = 1): Site {
+  const s: SiteStats = sampleOneIn > 1 ? scaleSampled(raw.stats, sampleOneIn) : raw.stats;
   const kmalloc = isKmallocKey(raw.key.cache);
   const size = kmalloc ? Number(raw.key.cache) : (cache?.size ?? 0);
   const allocs = sumContexts(s.allocs);
   const frees = sumContexts(s.frees);
-  const liveObjects = allocs - s.untrackedAllocs - frees - s.freesUnseen;
+  const tracked = sampleOneIn > 1 ? s.sampledAllocs : allocs;
+  let liveObjects = tracked - s.untrackedAllocs - frees - s.freesUnseen;
+  /* An estimate from few sampled objects can stray past what is possible: no fewer than 0, no more than allocated. */
+  if (sampleOneIn > 1) liveObjects = Math.min(Math.max(0, liveObjects), allocs);
   return {
     id: raw.idx,
     function: sym ? sym.function : '[unknown]',
@@ -130,6 +135,41 @@ export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, ca
     allocsByContext: s.allocs,
     freesByContext: s.frees,
   };
+}
+
+/*
+ * Sampling (1 object in n tracked): what the kernel counted of the tracked
+ * objects, times n.  Allocations (and their bytes) were counted for every
+ * object and stay exact; frees, retirements, untracked objects and the
+ * objects tracked become estimates of all objects.
+ */
+export function scaleSampled(s: SiteStats, n: number): SiteStats {
+  const frees = { ...s.frees };
+  for (const k of Object.keys(frees) as (keyof ByContext)[]) frees[k] *= n;
+  return {
+    ...s,
+    frees,
+    freesUnseen: s.freesUnseen * n,
+    untrackedAllocs: s.untrackedAllocs * n,
+    sampledAllocs: s.sampledAllocs * n,
+  };
+}
+
+/*
+ * Sampling, when on: 1 object in oneIn was tracked, so every per-site and
+ * total figure of frees and live objects is an estimate (x oneIn); counts of
+ * allocations are exact, and so is freeEvents, every free event seen
+ * (tracked object or not; NULL frees excluded).
+ */
+export interface Sampling {
+  oneIn: number;
+  freeEvents: number;
+}
+
+export function samplingOf(raw: RawSnapshot): Sampling | null {
+  if (!(raw.sampleOneIn > 1)) return null;
+  const trackedFrees = raw.sites.reduce((n, r) => n + sumContexts(r.stats.frees), 0);
+  return { oneIn: raw.sampleOneIn, freeEvents: trackedFrees + raw.counters.unsampledFrees + raw.lost.untrackedFrees };
 }
 
 function zeroContexts(): ByContext {
@@ -196,8 +236,9 @@ export function totalsOf(sites: Site[], corrections: CacheCorrection[] = []): To
  * Address reuse (freesUnseen) corrects an over-count and is reported, but is
  * itself exact about the object it retires.
  */
-export function accuracyOf(lost: Snapshot['lost']): Accuracy {
+export function accuracyOf(lost: Snapshot['lost'], sampling: Sampling | null = null): Accuracy {
   const reasons: string[] = [];
+  if (sampling) reasons.push(`live figures estimated from 1 object in ${sampling.oneIn}`);
   const add = (n: number, what: string) => {
     if (n > 0) reasons.push(`${n} ${what}`);
     return n;
@@ -208,7 +249,7 @@ export function accuracyOf(lost: Snapshot['lost']): Accuracy {
     add(lost.liveFull, 'allocations not tracked (live map full)') +
     add(lost.liveUpdateFailed, 'live map updates failed') +
     add(lost.siteMissing, 'frees whose site entry was missing');
-  return { approximate: bound > 0, maxLiveObjectsError: bound, reasons };
+  return { approximate: bound > 0 || sampling !== null, maxLiveObjectsError: bound, reasons };
 }
 
 /*
@@ -221,9 +262,10 @@ export function eventsLostToRecursion(accounts: RecursionAccount[]): number {
 }
 
 export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monotonicMs: number }, resolve: Resolver): Snapshot {
-  const sites = raw.sites.map((r) => toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null));
+  const sites = raw.sites.map((r) => toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null, raw.sampleOneIn));
   const caches = raw.slabs ? reconcile(sites, raw.slabs) : null;
   const lost = { ...raw.lost, recursionMisses: eventsLostToRecursion(raw.recursion) };
+  const sampling = samplingOf(raw);
   return {
     schemaVersion: SCHEMA_VERSION,
     contextSource: raw.contextSource,
@@ -235,7 +277,8 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     totals: totalsOf(sites, caches ?? []),
     lost,
     counters: raw.counters,
-    accuracy: accuracyOf(lost),
+    accuracy: accuracyOf(lost, sampling),
+    sampling,
     caches,
     programs: raw.programs,
     recursion: raw.recursion,

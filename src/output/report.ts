@@ -38,6 +38,7 @@ export interface ReportDocument {
   totals: Snapshot['totals'];
   lost: Snapshot['lost'];
   accuracy: Snapshot['accuracy'];
+  sampling: Snapshot['sampling'];
   caches: Snapshot['caches'];
   counters: Snapshot['counters'];
   programs: Snapshot['programs'];
@@ -65,6 +66,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     totals: snap.totals,
     lost: snap.lost,
     accuracy: snap.accuracy,
+    sampling: snap.sampling,
     caches: snap.caches,
     counters: snap.counters,
     programs: snap.programs,
@@ -113,14 +115,23 @@ export const CONTEXT_LABELS: Record<keyof ByContext, string> = {
 
 /* Header lines: window, totals, losses.  Shared by every text view. */
 export function headerLines(
-  doc: Pick<ReportDocument, 'window' | 'totals' | 'lost' | 'accuracy' | 'counters' | 'contextSource'>,
+  doc: Pick<ReportDocument, 'window' | 'totals' | 'lost' | 'accuracy' | 'counters' | 'contextSource'> & Partial<Pick<ReportDocument, 'sampling'>>,
 ): string[] {
   const t = doc.totals;
   const l = doc.lost;
+  const sampling = doc.sampling ?? null;
+  /* Estimates under sampling carry a "~". */
+  const est = sampling ? '~' : '';
   const lines = [
-    `traced ${(doc.window.durationMs / 1000).toFixed(2)} s: ${count(t.allocs)} allocations, ${count(t.frees)} frees, ` +
-      `${count(t.liveObjects)} live objects (${bytes(t.liveBytes)}) at ${count(t.sites)} call sites`,
+    `traced ${(doc.window.durationMs / 1000).toFixed(2)} s: ${count(t.allocs)} allocations, ${est}${count(t.frees)} frees, ` +
+      `${est}${count(t.liveObjects)} live objects (${est}${bytes(t.liveBytes)}) at ${count(t.sites)} call sites`,
   ];
+  if (sampling) {
+    lines.push(
+      `sampling: 1 object in ${count(sampling.oneIn)} tracked; frees and live figures (~) are estimates, ` +
+        `allocations exact; free events seen: ${count(sampling.freeEvents)} (exact)`,
+    );
+  }
   const losses: [string, number][] = [
     ['recursion misses', l.recursionMisses],
     ['sites map full', l.sitesFull],
@@ -135,7 +146,7 @@ export function headerLines(
       ? 'lost events: none'
       : `lost events: ${nonZero.map(([w, n]) => `${w} ${count(n)}`).join(', ')}`,
   );
-  if (doc.accuracy.approximate) {
+  if (doc.accuracy.maxLiveObjectsError > 0) {
     lines.push(`live figures are approximate: off by at most ${count(doc.accuracy.maxLiveObjectsError)} objects`);
   }
   if ('maps' in doc && doc.maps) {
@@ -158,8 +169,10 @@ export function headerLines(
   return lines;
 }
 
-export function siteRows(sites: Site[]): string[] {
-  const header = ['LIVE BYTES', 'LIVE OBJS', 'ALLOCS', 'FREES', 'IRQ%', 'REQ BYTES', 'ALLOC BYTES', 'CACHE', 'CALL SITE'];
+/* estimated: sampling was on, the live and free columns are estimates (~). */
+export function siteRows(sites: Site[], estimated = false): string[] {
+  const e = estimated ? '~' : '';
+  const header = [`${e}LIVE BYTES`, `${e}LIVE OBJS`, 'ALLOCS', `${e}FREES`, 'IRQ%', 'REQ BYTES', 'ALLOC BYTES', 'CACHE', 'CALL SITE'];
   const rows = sites.map((s) => [
     bytes(s.liveBytes),
     count(s.liveObjects),
@@ -230,8 +243,15 @@ export function renderText(doc: ReportDocument): string {
     lines.push(doc.signal ? `command killed by ${doc.signal}` : `command exited with code ${doc.exitCode}`);
   }
   lines.push(...headerLines(doc));
+  const timed = doc.programs.filter((p) => p.runCount > 0);
+  if (timed.length) {
+    lines.push(
+      'in-kernel cost per event (bpf_stats run_time_ns / run_cnt, clock reads included): ' +
+        timed.map((p) => `${p.name.replace(/^kmemtop__/, '')} ${(p.runTimeNs / p.runCount).toFixed(1)} ns (${count(p.runCount)} runs)`).join(', '),
+    );
+  }
   lines.push('');
-  lines.push(...siteRows(doc.sites));
+  lines.push(...siteRows(doc.sites, doc.sampling !== null && doc.sampling !== undefined));
   if (doc.sitesShown < doc.totals.sites) {
     lines.push(`(${doc.totals.sites - doc.sitesShown} more call sites; --top 0 shows all)`);
   }

@@ -62,6 +62,8 @@ export interface Header {
   phantomObjects: number;
   memory: Verdict | null;
   contextSource: Snapshot['contextSource'];
+  /* Sampling on: 1 object in this many tracked, live and free figures are estimates; null: all tracked. */
+  sampleOneIn: number | null;
 }
 
 export interface UiModel {
@@ -195,6 +197,7 @@ export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number,
       phantomObjects: t.phantomObjects,
       memory: mem ? memoryVerdict(mem) : null,
       contextSource: cur.contextSource,
+      sampleOneIn: cur.sampling ? cur.sampling.oneIn : null,
     },
     sites,
     caches: [...caches.values()],

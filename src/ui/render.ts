@@ -166,9 +166,12 @@ export const HELP = [
 function headerLines(m: UiModel, s: UiState, width: number): Line[] {
   const h = m.header;
   const irq = h.irqFreeShare === null ? (h.contextSource === 'unknown' ? 'irq ?' : 'irq -') : `irq ${Math.round(100 * h.irqFreeShare)}%`;
+  /* Sampling: estimates carry a "~" and the header says 1 in how many. */
+  const e = h.sampleOneIn ? '~' : '';
   const l1 =
-    `kmemtop ${(h.tracingMs / 1000).toFixed(0)}s  live ${bytes(h.liveBytes)} ${compact(h.liveObjects)} obj  ` +
-    `alloc ${compact(h.allocsPerSec)}/s  free ${compact(h.freesPerSec)}/s (${irq})`;
+    `kmemtop ${(h.tracingMs / 1000).toFixed(0)}s  live ${e}${bytes(h.liveBytes)} ${e}${compact(h.liveObjects)} obj  ` +
+    `alloc ${compact(h.allocsPerSec)}/s  free ${e}${compact(h.freesPerSec)}/s (${irq})` +
+    (h.sampleOneIn ? `  sampled 1/${compact(h.sampleOneIn)}` : '');
   const mem = h.memory;
   const l2 = mem
     ? `memory: slab ${bytes((mem.slabReclaimableKb + mem.slabUnreclaimableKb) * 1024)}, LRU ${bytes((mem.lruAnonKb + mem.lruFileKb) * 1024)}: ${mem.text}`

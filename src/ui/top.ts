@@ -15,9 +15,10 @@ import { initialState, reduce, UiState } from './state';
 import { frameText, renderFrame } from './render';
 import { Screen } from './screen';
 import { KmemtopError } from '../errors';
+import { TracerFlags, tracerFlags } from '../cli/flags';
 import * as log from '../log';
 
-export interface TopArgs {
+export interface TopArgs extends TracerFlags {
   module?: string;
   match?: string;
   intervalMs: number;
@@ -25,9 +26,6 @@ export interface TopArgs {
   filter?: string;
   batch: boolean;
   iterations: number;
-  maxLive: number;
-  maxSites: number;
-  catchNested: boolean;
   verbose: boolean;
 }
 
@@ -136,7 +134,7 @@ export async function runTop(a: TopArgs): Promise<number> {
     throw new KmemtopError('kmemtop: the live view needs a terminal: use -b (batch mode) when writing to a pipe or file', 2);
   }
   const syms = Kallsyms.load();
-  const tracer = Tracer.start({ maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested });
+  const tracer = Tracer.start(tracerFlags(a));
   const closeOnExit = () => tracer.close();
   process.once('exit', closeOnExit);
   try {

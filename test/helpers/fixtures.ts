@@ -24,7 +24,7 @@ export function fixtureRaw(): RawSnapshot {
     sites: j.sites.map((s: { idx: number; callSite: string; cache: string; stats: never }) => ({
       idx: s.idx,
       key: { callSite: BigInt('0x' + s.callSite), cache: BigInt(s.cache) },
-      stats: s.stats,
+      stats: { sampledAllocs: 0, ...(s.stats as object) },
     })),
     caches: new Map(j.caches.map((c: { id: string; name: string; objectSize: number; size: number }) => [
       BigInt(c.id),
@@ -36,6 +36,7 @@ export function fixtureRaw(): RawSnapshot {
     recursion: j.recursion,
     maps: j.maps,
     contextSource: j.contextSource,
+    sampleOneIn: j.sampleOneIn ?? 1,
     slabs: fixtureSlabinfo(),
     reclaim: j.reclaim && {
       ...j.reclaim,
