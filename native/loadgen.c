@@ -177,6 +177,43 @@ static int anon(long mib)
 	return 0;
 }
 
+/*
+ * bench-unix: a one-byte ping-pong over an AF_UNIX stream socket pair
+ * between this process and a child; every message is an sk_buff allocated
+ * by the sender and freed by the receiver.  Prints ns per round trip.
+ */
+static int bench_unix(long n)
+{
+	int sv[2];
+	char c = 'k';
+	pid_t pid;
+	double t0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		die("socketpair");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(sv[0]);
+		for (long i = 0; i < n; i++) {
+			if (read(sv[1], &c, 1) != 1 || write(sv[1], &c, 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		if (write(sv[0], &c, 1) != 1 || read(sv[0], &c, 1) != 1)
+			die("ping-pong");
+	}
+	printf("ns_per_iter %.1f\n", (now_ns() - t0) / n);
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	return 0;
+}
+
 static int netns(long n)
 {
 	for (long i = 0; i < n; i++) {
@@ -205,7 +242,7 @@ static int netns(long n)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|udp-flood|udp-stream|spawn|netns|anon N\n");
+		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|bench-unix|udp-flood|udp-stream|spawn|netns|anon N\n");
 		return 2;
 	}
 	long n = parse_count(argv[2]);
@@ -224,6 +261,8 @@ int main(int argc, char **argv)
 		return spawn(n);
 	if (!strcmp(argv[1], "netns"))
 		return netns(n);
+	if (!strcmp(argv[1], "bench-unix"))
+		return bench_unix(n);
 	if (!strcmp(argv[1], "anon"))
 		return anon(n);
 	fprintf(stderr, "loadgen: unknown mode '%s'\n", argv[1]);

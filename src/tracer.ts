@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import { BpfError, BpfLink, BpfMap, BpfObject, recentLibbpfLog } from './bpf/object';
-import { dumpMap, perCpuValueSize, possibleCpus } from './bpf/map';
+import { dumpMap, forgetMap, perCpuValueSize, possibleCpus } from './bpf/map';
 import { progStats } from './bpf/proginfo';
 import {
   CACHE_INFO,
@@ -14,7 +14,7 @@ import {
   CounterKey,
   decodeCacheInfo,
   decodeSiteKey,
-  decodeSiteStatsPerCpu,
+  decodeSomeSiteStats,
   decodeState,
   encodeConfig,
   countLiveSlots,
@@ -348,6 +348,11 @@ export class Tracer {
     }
   }
 
+  /* The fd of one of the object's maps (for benchmarks and tests that fill or inspect them). */
+  mapFd(name: string): number {
+    return this.object.map(name).fd;
+  }
+
   /* OOM kills since tracing began; null when reclaim is not traced. */
   oomKills(): number | null {
     return this.reclaim ? this.reclaim.oomKills() : null;
@@ -413,6 +418,26 @@ export class Tracer {
     return decodeState(d.values);
   }
 
+  /*
+   * Site keys by index, decoded once per session: a published key never
+   * changes.  An index given up in a creation race is zeroed again, so a
+   * key is reused only while its slot still holds a call site.
+   */
+  private readonly keys = new Map<number, SiteKey>();
+  /* The last read's site_stats bytes and sites, by position (see read()). */
+  private lastStats: Buffer | null = null;
+  private lastSites: (RawSite | undefined)[] = [];
+
+  private siteKey(idx: number, buf: Buffer, off: number): SiteKey {
+    const known = this.keys.get(idx);
+    const callSiteOff = off + SITE_KEY.offsetOf('call_site');
+    if (known && (buf.readUInt32LE(callSiteOff) | buf.readUInt32LE(callSiteOff + 4)) !== 0) return known;
+    const key = decodeSiteKey(buf, off);
+    if (key.callSite !== 0n) this.keys.set(idx, key);
+    else this.keys.delete(idx);
+    return key;
+  }
+
   private slabsCache: { at: number; slabs: Map<string, SlabCache> | null } | null = null;
 
   /*
@@ -430,13 +455,36 @@ export class Tracer {
     const statsVal = perCpuValueSize(SITE_STATS.size, this.nrCpus);
     const sd = dumpMap(obj.map('site_stats').fd, 4, statsVal, n);
     const sites: RawSite[] = [];
-    for (let i = 0; i < Math.min(kd.count, sd.count); i++) {
-      if (kd.keys.readUInt32LE(i * 4) !== sd.keys.readUInt32LE(i * 4)) throw new Error('site_keys and site_stats read out of step');
-      const key = decodeSiteKey(kd.values, i * SITE_KEY.size);
+    const count = Math.min(kd.count, sd.count);
+    /*
+     * A site whose counters did not move since the last read is the same
+     * RawSite object as then (most of thousands of sites are idle in any
+     * second): nothing decoded again, and the model reuses what it built.
+     */
+    const before = this.lastStats;
+    const prevSites = this.lastSites;
+    const nextSites: (RawSite | undefined)[] = [];
+    const changed: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const off = i * statsVal;
+      const prev = prevSites[i];
+      if (!(prev && before && i < prevSites.length && sd.values.compare(before, off, off + statsVal, off, off + statsVal) === 0)) changed.push(i);
+    }
+    const stats = decodeSomeSiteStats(sd.values, changed, this.nrCpus);
+    let c = 0;
+    for (let i = 0; i < count; i++) {
+      const idx = kd.keys.readUInt32LE(i * 4);
+      if (idx !== sd.keys.readUInt32LE(i * 4)) throw new Error('site_keys and site_stats read out of step');
+      const key = this.siteKey(idx, kd.values, i * SITE_KEY.size);
+      const site = changed[c] === i ? { idx, key, stats: stats[c++] } : prevSites[i]!;
+      nextSites[i] = site.key === key ? site : { idx, key, stats: site.stats };
       /* Index 0 is unused; an all-zero key is an index given up in a creation race. */
       if (key.callSite === 0n && key.cache === 0n) continue;
-      sites.push({ idx: kd.keys.readUInt32LE(i * 4), key, stats: decodeSiteStatsPerCpu(sd.values, i * statsVal, this.nrCpus) });
+      sites.push(nextSites[i]!);
     }
+    this.lastSites = nextSites;
+    if (!this.lastStats || this.lastStats.length < count * statsVal) this.lastStats = Buffer.alloc(Math.max(count, 1024) * statsVal * 2);
+    sd.values.copy(this.lastStats, 0, 0, count * statsVal);
 
     const cachesMap = obj.map('caches');
     const cd = dumpMap(cachesMap.fd, 8, CACHE_INFO.size, cachesMap.maxEntries);
@@ -519,6 +567,7 @@ export class Tracer {
     if (this.statsFd >= 0) raw.close(this.statsFd);
     this.statsFd = -1;
     if (this.obj) {
+      for (const m of ['live', 'live_overflow', 'site_ids', 'site_keys', 'site_stats', 'caches', 'state', 'lost', 'counters']) forgetMap(this.obj.map(m).fd);
       this.obj.close();
       this.obj = null;
     }

@@ -196,3 +196,31 @@ describe('rendering', () => {
     expect(sparkline([], 8)).toBe('');
   });
 });
+
+describe('model reuse across refreshes', () => {
+  it('keeps the row of a site whose counters did not move and that was idle; builds new rows otherwise', () => {
+    /* The collector hands back the same RawSite objects for unchanged sites: the snapshot reuses their Sites. */
+    const again = buildSnapshot(raw, { wallTime: new Date(raw.wallTime.getTime() - 2000), monotonicMs: raw.monotonicMs - 2000 }, (ip) => syms.resolve(ip));
+    expect(again.sites.every((s, i) => s === cur.sites[i])).toBe(true);
+    const first = buildUiModel(cur, prev, 1000, MEM);
+    const idle = buildUiModel(again, cur, 1000, MEM, first);
+    /* Idle now, but the rows of the previous period showed activity: new rows, with zero rates. */
+    const active = first.sites.filter((r) => r.allocsPerSec > 0 || r.freesPerSec > 0);
+    expect(active.length).toBeGreaterThan(0);
+    for (const r of active) {
+      const now = idle.sites.find((x) => x.key === r.key)!;
+      expect(now).not.toBe(r);
+      expect([now.allocsPerSec, now.freesPerSec, now.bytesPerSec]).toEqual([0, 0, 0]);
+    }
+    /* Idle twice: the very same row objects. */
+    const idle2 = buildUiModel(again, again, 1000, MEM, idle);
+    expect(idle2.sites.every((r, i) => r === idle.sites[i])).toBe(true);
+    /* A changed site (a new RawSite object) gets a new row with its rate. */
+    const moved = { ...raw, sites: raw.sites.map((r, i) => (i === 0 ? { ...r, stats: { ...r.stats, allocs: { ...r.stats.allocs, task: r.stats.allocs.task + 50 } } } : r)) };
+    const snapMoved = buildSnapshot(moved, { wallTime: new Date(raw.wallTime.getTime() - 2000), monotonicMs: raw.monotonicMs - 2000 }, (ip) => syms.resolve(ip));
+    const busy = buildUiModel(snapMoved, again, 1000, MEM, idle2);
+    const row = busy.sites.find((r) => r.key === raw.sites[0].idx)!;
+    expect(row.allocsPerSec).toBe(50);
+    expect(busy.sites.filter((r, i) => r !== idle2.sites[i]).map((r) => r.key)).toEqual([raw.sites[0].idx]);
+  });
+});

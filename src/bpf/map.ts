@@ -52,12 +52,32 @@ export function dumpMap(fd: number, keySize: number, valueSize: number, capacity
 }
 
 /*
- * Chunk buffers are reused across calls (the kernel fills them); the result
- * holds only the entries returned, so a big, mostly empty map costs no big
- * allocation per read.
+ * Chunk buffers are reused across calls (the kernel fills them).  So are the
+ * result buffers of each map up to RESULT_REUSE_BYTES: the live view reads
+ * the same maps every second, and fresh multi-megabyte buffers each time
+ * only churn native memory.  A result is therefore valid until the next
+ * dumpMap() of the same map; every caller decodes it at once.
  */
 let chunkKeys = Buffer.allocUnsafe(0);
 let chunkValues = Buffer.allocUnsafe(0);
+const RESULT_REUSE_BYTES = 16 << 20;
+const results = new Map<number, { keys: Buffer; values: Buffer }>();
+
+/* Result buffers of fd for up to capacity entries: kept and reused, or null when too big to keep. */
+function resultBuffers(fd: number, keyBytes: number, valueBytes: number): { keys: Buffer; values: Buffer } | null {
+  if (keyBytes + valueBytes > RESULT_REUSE_BYTES) return null;
+  let r = results.get(fd);
+  if (!r || r.keys.length < keyBytes || r.values.length < valueBytes) {
+    r = { keys: Buffer.allocUnsafe(keyBytes), values: Buffer.allocUnsafe(valueBytes) };
+    results.set(fd, r);
+  }
+  return r;
+}
+
+/* Forget the result buffers kept for fd (its map is closed; the number may be reused). */
+export function forgetMap(fd: number): void {
+  results.delete(fd);
+}
 
 function dumpBatched(fd: number, keySize: number, valueSize: number, capacity: number): MapDump {
   let chunk = Math.min(BATCH_ENTRIES, Math.max(capacity, 1));
@@ -65,6 +85,7 @@ function dumpBatched(fd: number, keySize: number, valueSize: number, capacity: n
   const inBatch = Buffer.alloc(Math.max(keySize, 8));
   const outBatch = Buffer.alloc(Math.max(keySize, 8));
   const countBuf = new Uint32Array(1);
+  const kept = resultBuffers(fd, capacity * keySize, capacity * valueSize);
   const keyParts: Buffer[] = [];
   const valueParts: Buffer[] = [];
   let total = 0;
@@ -84,7 +105,10 @@ function dumpBatched(fd: number, keySize: number, valueSize: number, capacity: n
     if (errno && errno !== ENOENT) throw new BpfError('bpf_map_lookup_batch', errno);
     /* The last call returns ENOENT and may still carry entries. */
     const got = Math.min(countBuf[0], capacity - total);
-    if (got > 0) {
+    if (got > 0 && kept) {
+      chunkKeys.copy(kept.keys, total * keySize, 0, got * keySize);
+      chunkValues.copy(kept.values, total * valueSize, 0, got * valueSize);
+    } else if (got > 0) {
       keyParts.push(Buffer.from(chunkKeys.subarray(0, got * keySize)));
       valueParts.push(Buffer.from(chunkValues.subarray(0, got * valueSize)));
     }
@@ -93,6 +117,7 @@ function dumpBatched(fd: number, keySize: number, valueSize: number, capacity: n
     outBatch.copy(inBatch);
     first = false;
   }
+  if (kept) return { count: total, keySize, valueSize, keys: kept.keys.subarray(0, total * keySize), values: kept.values.subarray(0, total * valueSize) };
   const one = (parts: Buffer[]) => (parts.length === 1 ? parts[0] : Buffer.concat(parts));
   return { count: total, keySize, valueSize, keys: one(keyParts), values: one(valueParts) };
 }

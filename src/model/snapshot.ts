@@ -88,9 +88,15 @@ export type Resolver = (ip: bigint) => Symbol | null;
 export const KMALLOC_MAX_CACHE_SIZE = 8192;
 
 /* Name of the kmalloc size class, as the kernel names its caches: kmalloc-96, kmalloc-2k. */
+const kmallocNames = new Map<number, string>();
 export function kmallocCacheName(size: number): string {
-  if (size > KMALLOC_MAX_CACHE_SIZE) return 'kmalloc-large';
-  return size >= 1024 && size % 1024 === 0 ? `kmalloc-${size / 1024}k` : `kmalloc-${size}`;
+  let name = kmallocNames.get(size);
+  if (name === undefined) {
+    if (size > KMALLOC_MAX_CACHE_SIZE) name = 'kmalloc-large';
+    else name = size >= 1024 && size % 1024 === 0 ? `kmalloc-${size / 1024}k` : `kmalloc-${size}`;
+    kmallocNames.set(size, name);
+  }
+  return name;
 }
 
 /*
@@ -261,8 +267,18 @@ export function eventsLostToRecursion(accounts: RecursionAccount[]): number {
   return accounts.reduce((n, a) => n + Math.max(0, a.misses - (a.caught ?? 0)), 0);
 }
 
+/* Site of each RawSite object already seen (inputs are never mutated: same object, same Site). */
+const siteMemo = new WeakMap<RawSnapshot['sites'][number], { sampleOneIn: number; site: Site }>();
+
 export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monotonicMs: number }, resolve: Resolver): Snapshot {
-  const sites = raw.sites.map((r) => toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null, raw.sampleOneIn));
+  const sites = raw.sites.map((r) => {
+    /* The collector hands back the same RawSite object for a site whose counters did not move: reuse its Site. */
+    const known = siteMemo.get(r);
+    if (known && known.sampleOneIn === raw.sampleOneIn) return known.site;
+    const site = toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null, raw.sampleOneIn);
+    siteMemo.set(r, { sampleOneIn: raw.sampleOneIn, site });
+    return site;
+  });
   const caches = raw.slabs ? reconcile(sites, raw.slabs) : null;
   const lost = { ...raw.lost, recursionMisses: eventsLostToRecursion(raw.recursion) };
   const sampling = samplingOf(raw);

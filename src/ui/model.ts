@@ -85,7 +85,8 @@ export function siteLabelShort(s: Site): string {
  * session (counters only grow), so nothing is pruned.
  */
 export class History {
-  private readonly rings = new Map<number, Float64Array>();
+  /* Float32: a sparkline needs no more precision, and 10k sites x 60 samples stay at 2.4 MB. */
+  private readonly rings = new Map<number, Float32Array>();
   private count = 0;
 
   add(rows: SiteRow[]): void {
@@ -93,7 +94,7 @@ export class History {
     for (const r of rows) {
       let ring = this.rings.get(r.key);
       if (!ring) {
-        ring = new Float64Array(HISTORY_SAMPLES).fill(NaN);
+        ring = new Float32Array(HISTORY_SAMPLES).fill(NaN);
         this.rings.set(r.key, ring);
       }
       ring[slot] = r.liveBytes;
@@ -119,12 +120,22 @@ function perSec(delta: number, dtMs: number): number {
   return dtMs > 0 ? (delta * 1000) / dtMs : 0;
 }
 
-export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number, mem: MemInfo | null): UiModel {
+/*
+ * prevModel (optional): the model built from prev.  A site whose Site is the
+ * very object it was in prev (its counters did not move) and whose row then
+ * showed no activity keeps that row: with thousands of idle sites, a refresh
+ * builds rows only for the busy ones.
+ */
+export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number, mem: MemInfo | null, prevModel: UiModel | null = null): UiModel {
   const before: (Site | undefined)[] = [];
   if (prev) for (const s of prev.sites) before[s.id] = s;
+  const rowsBefore: (SiteRow | undefined)[] = [];
+  if (prevModel) for (const r of prevModel.sites) rowsBefore[r.key] = r;
   const sites: SiteRow[] = cur.sites.map((s) => {
     const key = s.id;
     const p = before[key];
+    const kept = rowsBefore[key];
+    if (kept && p === s && kept.site === s && kept.allocsPerSec === 0 && kept.freesPerSec === 0) return kept;
     const dAllocs = s.allocs - (p?.allocs ?? 0);
     const dFrees = s.frees + s.freesUnseen - ((p?.frees ?? 0) + (p?.freesUnseen ?? 0));
     return {

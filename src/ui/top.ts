@@ -32,6 +32,7 @@ export interface TopArgs extends TracerFlags {
 /* Reads the tracer into successive UI models. */
 class Sampler {
   private prev: Snapshot | null = null;
+  private prevModel: UiModel | null = null;
   private prevMs = 0;
   readonly history = new History();
 
@@ -47,8 +48,9 @@ class Sampler {
     /* slabinfo bounds the per-cache corrections; every few seconds is enough for the live view. */
     const raw = this.tracer.read({ slabinfoMaxAgeMs: 4500 });
     const snap = focus(buildSnapshot(raw, this.tracer.window, (ip) => this.syms.resolve(ip)), this.filter);
-    const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, readMeminfo());
+    const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, readMeminfo(), this.prevModel);
     this.prev = snap;
+    this.prevModel = model;
     this.prevMs = raw.monotonicMs;
     this.history.add(model.sites);
     return model;

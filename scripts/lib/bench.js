@@ -1,0 +1,35 @@
+'use strict';
+/* Small helpers the benchmark and measurement scripts share. */
+const { execFileSync, spawnSync } = require('child_process');
+const path = require('path');
+
+const root = path.join(__dirname, '..', '..');
+
+/* Value of a numeric --name option, or def. */
+function arg(name, def) {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+/* Value of a string --name option, or def. */
+function argString(name, def) {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? String(process.argv[i + 1]) : def;
+}
+
+function median(xs) {
+  const s = xs.slice().sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* Loaded BPF programs, as bpftool lists them. */
+function progs() {
+  return JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' }));
+}
+
+const installed = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+module.exports = { root, arg, argString, median, sleep, progs, installed };
