@@ -66,7 +66,7 @@ export interface TracerOptions {
   taskTree?: boolean;
   /* Track 1 object in this many (chosen by address hash); 1: every object. */
   sampleOneIn?: number;
-  /* Run the programs with local interrupts off where the kernel allows it (default on). */
+  /* Run the program bodies with local interrupts off where the kernel allows it (default off: measured no faster). */
   irqOff?: boolean;
   /* Have the kernel measure the programs' run time (bpf_stats) while tracing. */
   bpfStats?: boolean;
@@ -192,7 +192,7 @@ export class Tracer {
       pinDir: opts.pinDir ?? '',
       taskTree: opts.taskTree ?? false,
       sampleOneIn: Math.max(1, opts.sampleOneIn ?? 1),
-      irqOff: opts.irqOff ?? true,
+      irqOff: opts.irqOff ?? false,
       bpfStats: opts.bpfStats ?? false,
     };
   }

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Tracer } from '../src/tracer';
+import { parse } from '../src/cli/options';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Site, Snapshot } from '../src/model/snapshot';
 import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, kmemtopProgs, LOADGEN } from './helpers/bpf';
@@ -152,7 +153,7 @@ describeBpf('real kernel: per-call-site accounting', () => {
     expect(doc.window.durationMs).toBeLessThan(3000);
   });
 
-  it('the programs run with local interrupts off (bpf_local_irq_save), all four, unless told not to', () => {
+  it('with --irq-off the programs run with local interrupts off (bpf_local_irq_save), all four; not by default', () => {
     const calls = (irqOff: boolean) => {
       const t = Tracer.start({ maxLive: 65536, reclaim: false, irqOff });
       try {
@@ -168,6 +169,7 @@ describeBpf('real kernel: per-call-site accounting', () => {
     };
     expect(calls(true).every(([, on]) => on)).toBe(true);
     expect(calls(false).some(([, on]) => on)).toBe(false);
+    expect(parse(['record', '--', 'true'])).toMatchObject({ args: { irqOff: false } });
   });
 
   it('nothing of kmemtop stays loaded after the tests', async () => {

@@ -53,8 +53,8 @@ describeBpf('real kernel: sampling (--sample)', () => {
       const f = eventfd(full);
       const s = eventfd(sampled);
       expect(f.liveObjects).toBeGreaterThanOrEqual(16000);
-      /* Both tracers counted the allocations at this site (give or take the moment between their attaches). */
-      expect(Math.abs(s.allocs - f.allocs)).toBeLessThanOrEqual(0.01 * f.allocs);
+      /* Every allocation counted (exactness against the kernel's own run counts: next test). */
+      expect(s.allocs).toBeGreaterThanOrEqual(16000);
       expect(s.liveObjects).toBeGreaterThan(0.8 * f.liveObjects);
       expect(s.liveObjects).toBeLessThan(1.2 * f.liveObjects);
       expect(sampled.sampling).toMatchObject({ oneIn: N });

@@ -10,7 +10,7 @@ export interface TracerFlags {
   catchNested: boolean;
   /* --sample N: track 1 object in N (1: all). */
   sample: number;
-  /* --no-irq-off: run the programs with interrupts on (for measurements). */
+  /* --irq-off: run the program bodies with interrupts off (for measurements). */
   irqOff: boolean;
 }
 

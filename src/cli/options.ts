@@ -86,9 +86,9 @@ function tracerOptions(y: Argv): Argv {
     })
     .option('irq-off', {
       type: 'boolean',
-      default: true,
+      default: false,
       hidden: true,
-      describe: 'run the programs with local interrupts off (--no-irq-off: for measurements)',
+      describe: 'run the program bodies with local interrupts off (plain per-CPU adds; for measurements)',
     })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
 }
