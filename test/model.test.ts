@@ -1,5 +1,5 @@
 /* The pure snapshot model and report, on a RawSnapshot captured from the real kernel. */
-import { accuracyOf, buildSnapshot, isKmallocKey, kmallocCacheName, sortSites, SORT_KEYS, totalsOf } from '../src/model/snapshot';
+import { accuracyOf, apportion, buildSnapshot, estimateSampled, isKmallocKey, kmallocCacheName, sortSites, SORT_KEYS, totalsOf } from '../src/model/snapshot';
 import { sumContexts } from '../src/abi/layout';
 import { renderJson, renderText, toDocument } from '../src/output/report';
 import { fixtureKallsyms, fixtureRaw } from './helpers/fixtures';
@@ -155,16 +155,32 @@ describe('sampling (1 object in N tracked)', () => {
   };
   const s = buildSnapshot(sampledRaw, start, (ip) => syms.resolve(ip));
 
-  it('keeps allocation counts exact and scales the tracked objects, frees and live figures', () => {
+  it('keeps allocation counts exact, scales live objects, and derives frees so that objects are conserved', () => {
     sampledRaw.sites.forEach((r, i) => {
       const site = s.sites[i];
-      expect(site.allocs).toBe(sumContexts(r.stats.allocs));
-      expect(site.allocsByContext).toEqual(r.stats.allocs);
-      expect(site.frees).toBe(N * sumContexts(r.stats.frees));
-      const live = N * (r.stats.sampledAllocs - r.stats.untrackedAllocs - sumContexts(r.stats.frees) - r.stats.freesUnseen);
+      const st = r.stats;
+      expect(site.allocs).toBe(sumContexts(st.allocs));
+      expect(site.allocsByContext).toEqual(st.allocs);
+      expect(site.bytesAllocated).toBe(site.allocs * site.objectSize);
+      const live = N * (st.sampledAllocs - st.untrackedAllocs - sumContexts(st.frees) - st.freesUnseen);
       expect(site.liveObjects).toBe(Math.min(Math.max(0, live), site.allocs));
       expect(site.liveBytes).toBe(site.liveObjects * site.objectSize);
+      expect(site.allocs - site.untrackedAllocs - site.frees - site.freesUnseen).toBe(site.liveObjects);
+      expect(sumContexts(site.freesByContext)).toBe(site.frees);
+      expect(Math.min(site.frees, site.freesUnseen, site.untrackedAllocs)).toBeGreaterThanOrEqual(0);
     });
+  });
+
+  it('a churning site whose few addresses were never picked still shows its frees (all but the live)', () => {
+    const churn = { ...raw.sites[0].stats, allocs: { task: 10000, taskBh: 0, softirq: 0, hardirq: 0, nmi: 0, unknown: 0 }, frees: { task: 0, taskBh: 0, softirq: 0, hardirq: 0, nmi: 0, unknown: 0 }, sampledAllocs: 0, untrackedAllocs: 0, freesUnseen: 0 };
+    const e = estimateSampled(churn, 8);
+    expect(sumContexts(e.frees)).toBe(10000);
+    expect(e.frees.unknown).toBe(10000); /* no tracked free tells the context */
+  });
+
+  it('apportion splits a total by weights and keeps the sum', () => {
+    expect(apportion(10, { task: 1, taskBh: 0, softirq: 2, hardirq: 0, nmi: 0, unknown: 0 })).toEqual({ task: 3, taskBh: 0, softirq: 7, hardirq: 0, nmi: 0, unknown: 0 });
+    expect(sumContexts(apportion(1001, { task: 3, taskBh: 3, softirq: 3, hardirq: 0, nmi: 0, unknown: 0 }))).toBe(1001);
   });
 
   it('says so: sampling in the document, estimates marked in the text, free events exact', () => {

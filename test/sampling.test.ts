@@ -87,8 +87,11 @@ describeBpf('real kernel: sampling (--sample)', () => {
     expect(snap.totals.allocs + failed + snap.counters.zeroSizeAllocs).toBe(runs('kmalloc') + runs('kmem_cache_alloc'));
     expect(snap.sampling!.freeEvents + snap.counters.nullFrees).toBe(runs('kfree') + runs('kmem_cache_free'));
     expect(snap.sampling!.freeEvents).toBeGreaterThanOrEqual(80000);
-    expect(eventfd(snap).allocs).toBeGreaterThanOrEqual(20000);
-    expect(eventfd(snap).liveObjects).toBeLessThanOrEqual(N * 2);
+    const site = eventfd(snap);
+    expect(site.allocs).toBeGreaterThanOrEqual(20000);
+    expect(site.liveObjects).toBeLessThanOrEqual(N * 2);
+    /* A churning site reuses a few addresses: its frees are all it allocated but the live, not (tracked frees) x N. */
+    expect(site.frees + site.freesUnseen).toBeGreaterThanOrEqual(site.allocs - N * 2);
   });
 
   it('leaves nothing loaded', async () => {

@@ -87,6 +87,34 @@ describeBpf('real kernel: sessions, snapshots and diffs', () => {
     expect(noSession.stderr).toMatch(/no session is running: give --duration/);
   });
 
+  it('a sampled session: status and snapshots say 1 in N, live estimated, then stop', async () => {
+    expect(run('start', '--sample', '8').status).toBe(0);
+    try {
+      const st = JSON.parse(run('status', '--json').stdout);
+      expect(st).toMatchObject({ running: true, sampleOneIn: 8, catchNested: false });
+      expect(run('status').stdout).toMatch(/^tracking: 1 object in 8 \(--sample\); nested frees counted when skipped$/m);
+      const out = path.join(dir, 'sampled.json');
+      let holder: Holder | null = null;
+      try {
+        holder = await startHolder('eventfd-hold', 8000);
+        expect(run('snapshot', '--json', '--top', '0', '--match', '^do_eventfd$', '-o', out).status).toBe(0);
+        await releaseHolder(holder);
+      } finally {
+        await killHolder(holder);
+      }
+      const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
+      expect(doc.sampling).toMatchObject({ oneIn: 8 });
+      const site = doc.sites.find((x: { function: string }) => x.function === 'do_eventfd');
+      expect(site.allocs).toBeGreaterThanOrEqual(8000);
+      expect(site.liveObjects).toBeGreaterThan(0.7 * 8000);
+      expect(site.liveObjects).toBeLessThan(1.3 * 8000);
+      expect(run('snapshot', '--top', '3').stdout).toMatch(/^sampling: 1 object in 8 tracked; /m);
+    } finally {
+      expect(run('stop').status).toBe(0);
+    }
+    expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
+  });
+
   it('a SIGKILLed kmemtop record leaves nothing loaded', async () => {
     const rec = spawn(KMEMTOP, ['record', '--', 'sleep', '30'], { stdio: 'ignore', detached: true });
     const deadline = Date.now() + 15000;

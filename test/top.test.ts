@@ -5,6 +5,8 @@
  * and that nothing stays loaded.  Needs root, BPF and tmux.
  */
 import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
 
 const SOCKET = `kmemtop-test-${process.pid}`;
@@ -43,6 +45,8 @@ describeBpf('live view in a terminal (tmux)', () => {
   afterEach(() => {
     spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
   });
+  /* The server is gone; its socket file is not. */
+  afterAll(() => fs.rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid!()}`, SOCKET), { force: true }));
 
   it('shows the view at 80x24 and reacts to sort, filter, detail, views, help and quit', async () => {
     start('-d 0.5');

@@ -32,4 +32,10 @@ function progs() {
 
 const installed = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
-module.exports = { root, arg, argString, median, sleep, progs, installed };
+/* Stop the tmux server on socket name and remove its socket file (tmux leaves it). */
+function killTmux(name) {
+  spawnSync('tmux', ['-L', name, 'kill-server']);
+  require('fs').rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid()}`, name), { force: true });
+}
+
+module.exports = { root, arg, argString, median, sleep, progs, installed, killTmux };

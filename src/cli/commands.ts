@@ -207,6 +207,8 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
         kernelBytes: raw.maps.kernelBytes,
       },
       lost: raw.lost,
+      sampleOneIn: meta.sampleOneIn ?? 1,
+      catchNested: meta.catchNested,
     };
     if (a.json) {
       process.stdout.write(JSON.stringify(status, null, 2) + '\n');
@@ -219,6 +221,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
           `live objects tracked: ${live} in ${status.maps.live.slots} slots (${pct(live, status.maps.live.slots)}); overflow ${status.maps.live.overflowEntries} of ${status.maps.live.overflowMaxEntries}`,
           `caches named: ${status.maps.caches.entries} of ${status.maps.caches.maxEntries}`,
           `kernel memory of the maps: ${(raw.maps.kernelBytes / 1048576).toFixed(1)} MiB (bounded by --max-live and --max-sites at start)`,
+          `tracking: ${status.sampleOneIn > 1 ? `1 object in ${status.sampleOneIn} (--sample)` : 'every object'}; nested frees ${status.catchNested ? 'caught (--catch-nested)' : 'counted when skipped'}`,
         ].join('\n') + '\n',
       );
     }

@@ -112,15 +112,12 @@ export function isKmallocKey(cache: bigint): boolean {
  * object size (every object of a site has the same one, see struct site_stats).
  */
 export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, cache: CacheInfo | null, sampleOneIn = 1): Site {
-  const s: SiteStats = sampleOneIn > 1 ? scaleSampled(raw.stats, sampleOneIn) : raw.stats;
+  const s: SiteStats = sampleOneIn > 1 ? estimateSampled(raw.stats, sampleOneIn) : raw.stats;
   const kmalloc = isKmallocKey(raw.key.cache);
   const size = kmalloc ? Number(raw.key.cache) : (cache?.size ?? 0);
   const allocs = sumContexts(s.allocs);
   const frees = sumContexts(s.frees);
-  const tracked = sampleOneIn > 1 ? s.sampledAllocs : allocs;
-  let liveObjects = tracked - s.untrackedAllocs - frees - s.freesUnseen;
-  /* An estimate from few sampled objects can stray past what is possible: no fewer than 0, no more than allocated. */
-  if (sampleOneIn > 1) liveObjects = Math.min(Math.max(0, liveObjects), allocs);
+  const liveObjects = allocs - s.untrackedAllocs - frees - s.freesUnseen;
   return {
     id: raw.idx,
     function: sym ? sym.function : '[unknown]',
@@ -143,29 +140,59 @@ export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, ca
   };
 }
 
+/* total split over the contexts in proportion to weights (all in unknown when every weight is 0); sums to total. */
+export function apportion(total: number, weights: ByContext): ByContext {
+  const sum = sumContexts(weights);
+  const out = zeroContexts();
+  if (sum === 0) {
+    out.unknown = total;
+    return out;
+  }
+  let given = 0;
+  let largest: keyof ByContext = 'task';
+  for (const k of Object.keys(out) as (keyof ByContext)[]) {
+    out[k] = Math.floor((total * weights[k]) / sum);
+    given += out[k];
+    if (weights[k] > weights[largest]) largest = k;
+  }
+  out[largest] += total - given;
+  return out;
+}
+
 /*
- * Sampling (1 object in n tracked): what the kernel counted of the tracked
- * objects, times n.  Allocations (and their bytes) were counted for every
- * object and stay exact; frees, retirements, untracked objects and the
- * objects tracked become estimates of all objects.
+ * Sampling (1 object in n tracked, chosen by address): the site's counters
+ * as estimates for all its objects.  Allocations (and their bytes, by
+ * context) were counted for every object and stay exact.  Live objects are
+ * the tracked objects still live, times n: a live object is one address, and
+ * addresses are sampled uniformly.  Frees are not estimated from the
+ * tracked frees times n: a churning site hands out the same few addresses
+ * again and again, so its tracked frees are all or nothing; instead what
+ * was allocated and is neither live nor untracked is gone, split between
+ * frees and retirements (and frees between contexts) as the tracked ones
+ * were.  So allocs = untracked + frees + freesUnseen + live still holds.
  */
-export function scaleSampled(s: SiteStats, n: number): SiteStats {
-  const frees = { ...s.frees };
-  for (const k of Object.keys(frees) as (keyof ByContext)[]) frees[k] *= n;
+export function estimateSampled(s: SiteStats, n: number): SiteStats {
+  const allocs = sumContexts(s.allocs);
+  const trackedFrees = sumContexts(s.frees);
+  const live = Math.min(Math.max(0, n * (s.sampledAllocs - s.untrackedAllocs - trackedFrees - s.freesUnseen)), allocs);
+  const untracked = Math.min(n * s.untrackedAllocs, allocs - live);
+  const gone = allocs - live - untracked;
+  const trackedGone = trackedFrees + s.freesUnseen;
+  const unseen = trackedGone ? Math.round((gone * s.freesUnseen) / trackedGone) : 0;
   return {
     ...s,
-    frees,
-    freesUnseen: s.freesUnseen * n,
-    untrackedAllocs: s.untrackedAllocs * n,
-    sampledAllocs: s.sampledAllocs * n,
+    frees: apportion(gone - unseen, s.frees),
+    freesUnseen: unseen,
+    untrackedAllocs: untracked,
+    sampledAllocs: s.sampledAllocs,
   };
 }
 
 /*
  * Sampling, when on: 1 object in oneIn was tracked, so every per-site and
- * total figure of frees and live objects is an estimate (x oneIn); counts of
- * allocations are exact, and so is freeEvents, every free event seen
- * (tracked object or not; NULL frees excluded).
+ * total figure of frees and live objects is an estimate (see
+ * estimateSampled); counts of allocations are exact, and so is freeEvents,
+ * every free event seen (tracked object or not; NULL frees excluded).
  */
 export interface Sampling {
   oneIn: number;
