@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Tracer } from '../src/tracer';
+import { sumContexts } from '../src/abi/layout';
 import { parse } from '../src/cli/options';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Site, Snapshot } from '../src/model/snapshot';
@@ -79,6 +80,28 @@ describeBpf('real kernel: per-call-site accounting', () => {
       const snap = snapshotOf(t);
       expect(snap.totals.liveObjects).toBe(t.liveEntries());
       for (const s of snap.sites) expect(s.liveObjects).toBe(s.allocs - s.untrackedAllocs - s.frees - s.freesUnseen);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('a site whose counters did not move is handed back as the same object (nothing decoded again)', () => {
+    const t = Tracer.start({ maxLive: 65536, reclaim: false });
+    try {
+      execFileSync(LOADGEN, ['eventfd-churn', '1000']);
+      const busy = t.read();
+      execFileSync(LOADGEN, ['eventfd-churn', '1000']);
+      t.detach();
+      const a = t.read();
+      const b = t.read();
+      /* Frozen maps: every site the same object as in the read before. */
+      expect(b.sites.length).toBe(a.sites.length);
+      expect(b.sites.every((s, i) => s === a.sites[i])).toBe(true);
+      /* The eventfd site moved between the first two reads: a new object with the new counts. */
+      const ev = (r: typeof a) => r.sites.find((s) => syms.resolve(s.key.callSite)?.function === 'do_eventfd')!;
+      expect(ev(a)).not.toBe(ev(busy));
+      expect(ev(a).stats.allocs.task).toBeGreaterThanOrEqual(ev(busy).stats.allocs.task + 1000);
+      expect(snapshotOf(t).sites.find((s) => s.function === 'do_eventfd')!.allocs).toBe(sumContexts(ev(a).stats.allocs));
     } finally {
       t.close();
     }
