@@ -537,21 +537,25 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_
 	st = idx ? stats_of(idx) : NULL;
 	if (!st)
 		return;
+	/*
+	 * Plain adds: these counters are per CPU, and only this program writes
+	 * them (a site is a kmalloc site or a cache site, never both), which
+	 * the kernel never runs nested in itself on one CPU.
+	 */
 	if (!ptr) {
-		PCPU_ADD(st->failed_allocs, 1);
+		st->failed_allocs += 1;
 		return;
 	}
-	/* Only events of this context touch allocs[ctx] on this CPU: a plain add. */
 	st->allocs[ctx] += 1;
 	if (bytes_req)
-		PCPU_ADD(st->bytes_req, bytes_req);
+		st->bytes_req += bytes_req;
 	if (kmemtop_config.sample_one_in > 1) {
 		if (!sampled(ptr))
 			return;
-		PCPU_ADD(st->sampled_allocs, 1);
+		st->sampled_allocs += 1;
 	}
 	if (!live_insert(ptr, idx))
-		PCPU_ADD(st->untracked_allocs, 1);
+		st->untracked_allocs += 1;
 }
 
 static __always_inline void on_free(__u64 ptr, __u32 ctx)
@@ -580,7 +584,8 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 	}
 	if (ctx >= KMEMTOP_CTX_MAX)  /* for the verifier */
 		ctx = KMEMTOP_CTX_UNKNOWN;
-	st->frees[ctx] += 1;  /* per context: see on_alloc */
+	/* Frees of one site come from both free programs, but never two of one context at once on a CPU. */
+	st->frees[ctx] += 1;
 }
 
 SEC("tp_btf/kmalloc")

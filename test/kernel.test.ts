@@ -45,10 +45,11 @@ describeBpf('real kernel: per-call-site accounting', () => {
     expect(sites.map((s) => s.function)).toContain('do_eventfd');
     expect(sum(sites, 'allocs')).toBeGreaterThanOrEqual(2000);
     expect(sum(sites, 'frees')).toBeGreaterThanOrEqual(2000);
-    expect(sum(sites, 'liveObjects')).toBeLessThanOrEqual(2);
+    /* A free the kernel skipped as nested (counted: default mode) may leave one more looking live. */
+    expect(sum(sites, 'liveObjects')).toBeLessThanOrEqual(2 + snap.lost.recursionMisses);
     /* The eventfd_ctx is a kmalloc: bytes requested <= allocated. */
     expect(sum(sites, 'bytesRequested')).toBeLessThanOrEqual(sum(sites, 'bytesAllocated'));
-    expect(snap.lost.recursionMisses).toBe(0);
+    expect(snap.lost.recursionMisses).toBeLessThanOrEqual(10);
     expect(snap.lost.liveFull + snap.lost.sitesFull + snap.lost.liveUpdateFailed).toBe(0);
   });
 

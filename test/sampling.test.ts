@@ -81,7 +81,7 @@ describeBpf('real kernel: sampling (--sample)', () => {
     }
     const snap = buildSnapshot(raw, t.window, (ip) => syms.resolve(ip));
     const runs = (tp: string) => raw.programs.filter((p) => p.tracepoint === tp).reduce((n, p) => n + p.runCount, 0);
-    expect(raw.programs.every((p) => p.recursionMisses === 0)).toBe(true);
+    /* A run the kernel skips as nested is neither in run_cnt nor in our counts: the equalities hold regardless. */
     expect(snap.lost.sitesFull).toBe(0);
     const failed = snap.sites.reduce((n, s) => n + s.failedAllocs, 0);
     expect(snap.totals.allocs + failed + snap.counters.zeroSizeAllocs).toBe(runs('kmalloc') + runs('kmem_cache_alloc'));
