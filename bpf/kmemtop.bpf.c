@@ -457,8 +457,14 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site)
 	nv.site = site;
 	err = bpf_map_update_elem(&live_overflow, &ptr, &nv, BPF_NOEXIST);
 	if (err) {
-		bump_lost((err == -E2BIG || err == -ENOMEM) ? KMEMTOP_LOST_LIVE_FULL
-							    : KMEMTOP_LOST_LIVE_UPDATE);
+		/*
+		 * -E2BIG is also what a preallocated hash returns when its
+		 * free list cannot be taken at that moment (seen here with
+		 * the map nearly empty): "full" only when it really is.
+		 */
+		bool full = (err == -E2BIG || err == -ENOMEM) && g && g->overflow_entries >= kmemtop_config.overflow_max;
+
+		bump_lost(full ? KMEMTOP_LOST_LIVE_FULL : KMEMTOP_LOST_LIVE_UPDATE);
 		return false;
 	}
 	bump_counter(KMEMTOP_CNT_OVERFLOW_INSERTS);
@@ -491,8 +497,12 @@ static __always_inline __u32 live_remove(__u64 ptr, bool *tracked)
 			/*
 			 * Only this object's free writes a slot holding its
 			 * address (claims start from 0, reuse rewrites only the
-			 * site), so a plain store releases it.
+			 * site), so a plain store releases it.  The site goes
+			 * first: the next claimant writes its own after taking
+			 * the slot, and a free of its object in between must
+			 * read 0 (counted as site missing), not this site.
 			 */
+			WRITE_ONCE(sl->site, 0);
 			WRITE_ONCE(sl->ptr, 0);
 			*tracked = true;
 			return site;
@@ -646,10 +656,16 @@ static __always_inline void free_primary(__u64 ptr, __u32 which)
 	struct free_handled *h;
 	__u32 ctx;
 
-	/* Nobody to tell what was handled: an unsampled object needs no context either. */
-	if (!kmemtop_config.catch_nested && ptr > ZERO_SIZE_PTR && !sampled(ptr)) {
-		bump_counter(KMEMTOP_CNT_UNSAMPLED_FREES);
-		return;
+	/* Nobody to tell what was handled: kfree(NULL) and an unsampled object need no context. */
+	if (!kmemtop_config.catch_nested) {
+		if (ptr <= ZERO_SIZE_PTR) {
+			bump_counter(KMEMTOP_CNT_NULL_FREES);
+			return;
+		}
+		if (!sampled(ptr)) {
+			bump_counter(KMEMTOP_CNT_UNSAMPLED_FREES);
+			return;
+		}
 	}
 	ctx = event_context();
 	if (ctx >= KMEMTOP_CTX_MAX)

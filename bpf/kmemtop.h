@@ -11,7 +11,7 @@
 #define KMEMTOP_H
 
 #define KMEMTOP_CACHE_NAME_LEN 32
-#define KMEMTOP_LIVE_WAYS 4  /* one 64-byte cache line per bucket */
+#define KMEMTOP_LIVE_WAYS 8  /* two 64-byte cache lines per bucket (a full bucket is then rare) */
 
 /* Context of an event, from preempt_count (see event_context() in kmemtop.bpf.c). */
 enum kmemtop_context {
@@ -49,7 +49,8 @@ struct kmemtop_config {
 	__u32 irq_off;
 	/* 1: the *_nested free programs are attached: the primaries record what they handled. */
 	__u32 catch_nested;
-	__u32 pad;
+	/* max_entries of live_overflow: a failed spill is "live full" only when it holds that many. */
+	__u32 overflow_max;
 };
 
 /*

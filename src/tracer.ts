@@ -303,6 +303,7 @@ export class Tracer {
           sampleOneIn: tracer.opts.sampleOneIn,
           irqOff: tracer.opts.irqOff,
           catchNested: tracer.opts.catchNested,
+          overflowMax: geo.overflow,
         }),
       );
       /* Load & verify BPF programs. */

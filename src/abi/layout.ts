@@ -109,7 +109,7 @@ export function sumContexts(b: ByContext): number {
   return b.task + b.taskBh + b.softirq + b.hardirq + b.nmi + b.unknown;
 }
 
-export const LIVE_WAYS = 4;
+export const LIVE_WAYS = 8;
 
 export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'live_buckets_mask', type: 'u32' },
@@ -120,7 +120,7 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'sample_one_in', type: 'u32' },
   { c: 'irq_off', type: 'u32' },
   { c: 'catch_nested', type: 'u32' },
-  { c: 'pad', type: 'u32' },
+  { c: 'overflow_max', type: 'u32' },
 ]);
 
 export const LIVE_SLOT = defineStruct('live_slot', [
@@ -160,6 +160,8 @@ export interface Config {
   irqOff?: boolean;
   /* The *_nested free programs are attached. */
   catchNested?: boolean;
+  /* max_entries of live_overflow. */
+  overflowMax?: number;
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -172,6 +174,7 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.sampleOneIn ?? 0, KMEMTOP_CONFIG.offsetOf('sample_one_in'));
   b.writeUInt32LE(c.irqOff ? 1 : 0, KMEMTOP_CONFIG.offsetOf('irq_off'));
   b.writeUInt32LE(c.catchNested ? 1 : 0, KMEMTOP_CONFIG.offsetOf('catch_nested'));
+  b.writeUInt32LE(c.overflowMax ?? 0, KMEMTOP_CONFIG.offsetOf('overflow_max'));
   return b;
 }
 
