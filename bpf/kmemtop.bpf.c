@@ -568,20 +568,26 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_
 		st->untracked_allocs += 1;
 }
 
+/* A free with nothing to look up: kfree(NULL), or an object not sampled.  Counted here. */
+static __always_inline bool free_untracked(__u64 ptr)
+{
+	if (ptr <= ZERO_SIZE_PTR) {
+		bump_counter(KMEMTOP_CNT_NULL_FREES);
+		return true;
+	}
+	if (!sampled(ptr)) {
+		bump_counter(KMEMTOP_CNT_UNSAMPLED_FREES);
+		return true;
+	}
+	return false;
+}
+
 static __always_inline void on_free(__u64 ptr, __u32 ctx)
 {
 	struct site_stats *st;
 	bool tracked;
 	__u32 site;
 
-	if (ptr <= ZERO_SIZE_PTR) {
-		bump_counter(KMEMTOP_CNT_NULL_FREES);
-		return;
-	}
-	if (!sampled(ptr)) {
-		bump_counter(KMEMTOP_CNT_UNSAMPLED_FREES);
-		return;
-	}
 	site = live_remove(ptr, &tracked);
 	if (!tracked) {
 		bump_lost(KMEMTOP_LOST_UNTRACKED_FREE);
@@ -657,16 +663,8 @@ static __always_inline void free_primary(__u64 ptr, __u32 which)
 	__u32 ctx;
 
 	/* Nobody to tell what was handled: kfree(NULL) and an unsampled object need no context. */
-	if (!kmemtop_config.catch_nested) {
-		if (ptr <= ZERO_SIZE_PTR) {
-			bump_counter(KMEMTOP_CNT_NULL_FREES);
-			return;
-		}
-		if (!sampled(ptr)) {
-			bump_counter(KMEMTOP_CNT_UNSAMPLED_FREES);
-			return;
-		}
-	}
+	if (!kmemtop_config.catch_nested && free_untracked(ptr))
+		return;
 	ctx = event_context();
 	if (ctx >= KMEMTOP_CTX_MAX)
 		ctx = KMEMTOP_CTX_UNKNOWN;
@@ -674,6 +672,8 @@ static __always_inline void free_primary(__u64 ptr, __u32 which)
 		h = bpf_map_lookup_elem(&free_handled, &which);
 		if (h)
 			h->ptr[ctx] = ptr ^ 1;
+		if (free_untracked(ptr))
+			return;
 	}
 	on_free(ptr, ctx);
 }
@@ -701,6 +701,8 @@ static __always_inline void free_nested(__u64 ptr, __u32 which, enum kmemtop_cou
 		}
 	}
 	bump_counter(caught);
+	if (free_untracked(ptr))
+		return;
 	ctx = event_context();
 	if (ctx >= KMEMTOP_CTX_MAX)
 		ctx = KMEMTOP_CTX_UNKNOWN;
