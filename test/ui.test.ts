@@ -153,7 +153,7 @@ describe('rendering', () => {
     expect(f.lines[6].style).toBe('selected');
     const lossy = buildUiModel({ ...cur, lost: { ...cur.lost, recursionMisses: 3 }, accuracy: { ...cur.accuracy, maxLiveObjectsError: 3 } }, prev, 1000, MEM);
     const lf = renderFrame(lossy, initialState(), history, 80, 24);
-    expect(lf.lines[2]).toEqual({ text: expect.stringMatching(/^LOST EVENTS: recursion 3: live figures approximate \(±3 objects\)/), style: 'alert' });
+    expect(lf.lines[2]).toEqual({ text: expect.stringMatching(/^LOST EVENTS: recursion 3: live figures approximate \(\+\/-3 objects\)/), style: 'alert' });
   });
 
   it('drops columns that do not fit, never the call site or the sort column', () => {

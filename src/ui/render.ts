@@ -179,7 +179,7 @@ function headerLines(m: UiModel, s: UiState, width: number): Line[] {
   const lostText =
     h.lost.length === 0
       ? 'lost events: none'
-      : `LOST EVENTS: ${h.lost.map((x) => `${x.label} ${compact(x.count)}`).join(', ')}: live figures approximate (±${compact(h.approximateBy)} objects)`;
+      : `LOST EVENTS: ${h.lost.map((x) => `${x.label} ${compact(x.count)}`).join(', ')}: live figures approximate (+/-${compact(h.approximateBy)} objects)`;
   const phantom = h.phantomObjects > 0 ? `  phantom ${compact(h.phantomObjects)} objects (see caches)` : '';
   const tabs = VIEWS.map((v, i) => (v === s.view ? `[${i + 1} ${v}]` : ` ${i + 1} ${v} `)).join(' ');
   const l4 = `${tabs}   sort ${s.sort[s.view]}${s.reverse ? ' (reversed)' : ''}${s.filter ? `   filter "${s.filter}"` : ''}${s.paused ? '   PAUSED' : ''}`;
