@@ -633,7 +633,9 @@ int BPF_PROG(kmemtop__kmem_cache_alloc, unsigned long call_site, const void *ptr
  * Frees nest: a softirq run at the end of an interrupt that arrived while a
  * free program ran on this CPU frees its own objects, and the kernel skips
  * those runs of the same program (recursion_misses).  Each object skipped
- * would look live until its address is reused.  So each free tracepoint has
+ * would look live until its address is reused.  With catch_nested
+ * (--catch-nested; by default the skips are only counted, from the kernel's
+ * recursion_misses) each free tracepoint has
  * a second program, attached after the first, that handles exactly the
  * events the first did not: the first records, per CPU and per context, the
  * address it is handling; the second consumes that record and acts only

@@ -53,7 +53,7 @@ export interface TracerOptions {
   maxCaches?: number;
   /*
    * Attach the *_nested free programs that catch the frees the kernel's
-   * recursion protection makes the primary programs skip (default on).
+   * recursion protection makes the primary programs skip (default off: --catch-nested).
    */
   catchNested?: boolean;
   /* Classify each event's context (task, softirq, ...); off: all "unknown". */

@@ -82,7 +82,7 @@ function tracerOptions(y: Argv): Argv {
     .option('sample', {
       type: 'number',
       default: 1,
-      describe: 'track 1 object in N (by address hash): live figures become estimates (x N), allocation and free counts stay exact',
+      describe: 'track 1 object in N (by address hash): live and per-site free figures become estimates; allocation counts and the number of free events stay exact',
     })
     .option('irq-off', {
       type: 'boolean',
@@ -102,7 +102,7 @@ function focusOptions(y: Argv): Argv {
 /* Options of the commands that write a report: record and snapshot. */
 function common(y: Argv): Argv {
   return focusOptions(tracerOptions(y))
-    .option('bpf-stats', { type: 'boolean', default: false, describe: "measure the programs' own run time per event (kernel bpf_stats; adds a clock read per event)" })
+    .option('bpf-stats', { type: 'boolean', default: false, describe: "measure the programs' own run time per event (kernel bpf_stats; adds two clock reads per event)" })
     .option('json', { type: 'boolean', default: false, describe: 'write JSON (see README, "JSON output")' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
     .option('top', { type: 'number', default: 25, describe: 'number of call sites to show (0: all)' })
