@@ -83,5 +83,11 @@ export function removeSession(): boolean {
     found = true;
     fs.rmSync(META_FILE, { force: true });
   }
+  /* The settings directory too, once empty (nothing left behind). */
+  try {
+    fs.rmdirSync(path.dirname(META_FILE));
+  } catch {
+    /* absent, or holds something else: leave it */
+  }
   return found;
 }

@@ -79,6 +79,7 @@ describeBpf('real kernel: sessions, snapshots and diffs', () => {
     expect(stopped.status).toBe(0);
     expect(fs.existsSync(PIN_DIR)).toBe(false);
     expect(fs.existsSync(META_FILE)).toBe(false);
+    expect(fs.existsSync(path.dirname(META_FILE))).toBe(false);
     expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
     expect(run('status').status).toBe(1);
     expect(run('stop').status).toBe(1);
