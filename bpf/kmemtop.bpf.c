@@ -151,7 +151,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KMEMTOP_CNT_MAX);
+	__uint(max_entries, KMEMTOP_CNT_MAX * KMEMTOP_COUNTER_SETS);
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
@@ -172,6 +172,20 @@ static __always_inline void bump_lost(enum kmemtop_lost_cause cause)
 static __always_inline void bump_counter(enum kmemtop_counter c)
 {
 	bump_idx(&counters, c);
+}
+
+/*
+ * A counter in the own set of a free primary program (which: 0 kfree, 1
+ * kmem_cache_free; see KMEMTOP_COUNTER_SETS): no other program writes it,
+ * and a program never runs nested in itself on one CPU, so a plain add.
+ */
+static __always_inline void bump_own_counter(enum kmemtop_counter c, __u32 which)
+{
+	__u32 idx = c + KMEMTOP_CNT_MAX * (1 + (which & 1));
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1;
 }
 
 static __always_inline struct kmemtop_state *global_state(void)
@@ -568,18 +582,26 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_
 		st->untracked_allocs += 1;
 }
 
-/* A free with nothing to look up: kfree(NULL), or an object not sampled.  Counted here. */
-static __always_inline bool free_untracked(__u64 ptr)
+/*
+ * A free with nothing to look up: kfree(NULL), or an object not sampled.
+ * Counted here: in the program's own counter set (own, which: a primary
+ * program), or atomically in the shared one.
+ */
+static __always_inline bool free_untracked(__u64 ptr, bool own, __u32 which)
 {
-	if (ptr <= ZERO_SIZE_PTR) {
-		bump_counter(KMEMTOP_CNT_NULL_FREES);
-		return true;
-	}
-	if (!sampled(ptr)) {
-		bump_counter(KMEMTOP_CNT_UNSAMPLED_FREES);
-		return true;
-	}
-	return false;
+	enum kmemtop_counter c;
+
+	if (ptr <= ZERO_SIZE_PTR)
+		c = KMEMTOP_CNT_NULL_FREES;
+	else if (!sampled(ptr))
+		c = KMEMTOP_CNT_UNSAMPLED_FREES;
+	else
+		return false;
+	if (own)
+		bump_own_counter(c, which);
+	else
+		bump_counter(c);
+	return true;
 }
 
 static __always_inline void on_free(__u64 ptr, __u32 ctx)
@@ -665,7 +687,7 @@ static __always_inline void free_primary(__u64 ptr, __u32 which)
 	__u32 ctx;
 
 	/* Nobody to tell what was handled: kfree(NULL) and an unsampled object need no context. */
-	if (!kmemtop_config.catch_nested && free_untracked(ptr))
+	if (!kmemtop_config.catch_nested && free_untracked(ptr, true, which))
 		return;
 	ctx = event_context();
 	if (ctx >= KMEMTOP_CTX_MAX)
@@ -674,7 +696,7 @@ static __always_inline void free_primary(__u64 ptr, __u32 which)
 		h = bpf_map_lookup_elem(&free_handled, &which);
 		if (h)
 			h->ptr[ctx] = ptr ^ 1;
-		if (free_untracked(ptr))
+		if (free_untracked(ptr, true, which))
 			return;
 	}
 	on_free(ptr, ctx);
@@ -703,7 +725,7 @@ static __always_inline void free_nested(__u64 ptr, __u32 which, enum kmemtop_cou
 		}
 	}
 	bump_counter(caught);
-	if (free_untracked(ptr))
+	if (free_untracked(ptr, false, 0))
 		return;
 	ctx = event_context();
 	if (ctx >= KMEMTOP_CTX_MAX)

@@ -159,6 +159,15 @@ enum kmemtop_counter {
 	KMEMTOP_CNT_MAX = 6,
 };
 
+/*
+ * The counters map holds KMEMTOP_COUNTER_SETS copies of the counters
+ * (index = set * KMEMTOP_CNT_MAX + counter): set 0 for every writer that
+ * needs atomic adds; set 1 for the kfree primary program, set 2 for the
+ * kmem_cache_free one, each the only writer of its set, so plain adds.  The
+ * host sums the sets.
+ */
+#define KMEMTOP_COUNTER_SETS 3
+
 /* ---- reclaim.bpf.c: shrinkers, reclaim, OOM kills ------------------------ */
 
 #define KMEMTOP_FS_NAME_LEN 16

@@ -544,6 +544,11 @@ export class Tracer {
     return countLiveSlots(d.values, d.count) + this.readState().overflowEntries;
   }
 
+  /*
+   * A per-CPU array of __u64 counters, summed over CPUs, by name.  A map
+   * with several sets of them (counters: see KMEMTOP_COUNTER_SETS) is
+   * summed over the sets too.
+   */
   private readPerCpuArray(map: BpfMap, names: readonly { key: string }[]): Record<string, number> {
     const valSize = perCpuValueSize(8, this.nrCpus);
     const d = dumpMap(map.fd, 4, valSize, map.maxEntries);
@@ -551,7 +556,7 @@ export class Tracer {
     for (const n of names) out[n.key] = 0;
     for (let i = 0; i < d.count; i++) {
       const idx = d.keys.readUInt32LE(i * 4);
-      if (idx < names.length) out[names[idx].key] = sumPerCpuU64(d.values.subarray(i * valSize), this.nrCpus);
+      out[names[idx % names.length].key] += sumPerCpuU64(d.values.subarray(i * valSize), this.nrCpus);
     }
     return out;
   }
