@@ -141,21 +141,31 @@ static int udp_flood(long n, int drop)
 	return 0;
 }
 
+/* Fork a child that runs child() and exits with its value; return its exit status (-1: killed). */
+static int run_child(int (*child)(void))
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0)
+		_exit(child());
+	if (waitpid(pid, &status, 0) < 0)
+		die("waitpid");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int exec_true(void)
+{
+	execl("/bin/true", "true", (char *)NULL);
+	return 127;
+}
+
 static int spawn(long n)
 {
-	for (long i = 0; i < n; i++) {
-		pid_t pid = fork();
-		int status;
-
-		if (pid < 0)
-			die("fork");
-		if (pid == 0) {
-			execl("/bin/true", "true", (char *)NULL);
-			_exit(127);
-		}
-		if (waitpid(pid, &status, 0) < 0)
-			die("waitpid");
-	}
+	for (long i = 0; i < n; i++)
+		run_child(exec_true);
 	printf("spawn %ld\n", n);
 	return 0;
 }
@@ -214,23 +224,16 @@ static int bench_unix(long n)
 	return 0;
 }
 
+/* A new network namespace, which dies with the child that made it. */
+static int new_netns(void)
+{
+	return unshare(CLONE_NEWNET) ? 1 : 0;
+}
+
 static int netns(long n)
 {
 	for (long i = 0; i < n; i++) {
-		pid_t pid = fork();
-		int status;
-
-		if (pid < 0)
-			die("fork");
-		if (pid == 0) {
-			/* The namespace dies with this child. */
-			if (unshare(CLONE_NEWNET))
-				_exit(1);
-			_exit(0);
-		}
-		if (waitpid(pid, &status, 0) < 0)
-			die("waitpid");
-		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		if (run_child(new_netns)) {
 			fprintf(stderr, "loadgen: unshare(CLONE_NEWNET) failed\n");
 			return 1;
 		}

@@ -439,6 +439,18 @@ export class Tracer {
     return key;
   }
 
+  /*
+   * Kernel memory of all the maps: fixed once they are created
+   * (preallocated), so read from fdinfo once, not on every refresh.
+   */
+  private kernelBytesOnce: number | null = null;
+
+  private mapsKernelBytes(): number {
+    const obj = this.object;
+    this.kernelBytesOnce ??= Tracer.MAPS.reduce((n, m) => n + obj.map(m).kernelBytes, 0) + (this.reclaim?.kernelBytes() ?? 0);
+    return this.kernelBytesOnce;
+  }
+
   private slabsCache: { at: number; slabs: Map<string, SlabCache> | null } | null = null;
 
   /*
@@ -516,7 +528,7 @@ export class Tracer {
       maps: {
         sites: { entries: sites.length, maxEntries: maxSites - 1 },
         caches: { entries: cd.count, maxEntries: cachesMap.maxEntries },
-        kernelBytes: Tracer.MAPS.reduce((n, m) => n + obj.map(m).kernelBytes, 0) + (this.reclaim?.kernelBytes() ?? 0),
+        kernelBytes: this.mapsKernelBytes(),
         live: {
           buckets: live.maxEntries,
           slots: live.maxEntries * LIVE_WAYS,

@@ -75,5 +75,10 @@ describe('command line', () => {
       expect(() => parse(['top', '--sample', bad])).toThrow(/--sample/);
       expect(() => parse(['start', '--sample', bad])).toThrow(/--sample/);
     }
+    /* Every tracing command checks the same tracer flags. */
+    for (const cmd of ['start', 'report', 'watch', 'top']) {
+      expect(() => parse([cmd, '--max-live', '5'])).toThrow(/--max-live takes a whole number/);
+      expect(() => parse([cmd, '--max-sites', '1'])).toThrow(/--max-sites takes a whole number/);
+    }
   });
 });

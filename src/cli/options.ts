@@ -118,23 +118,29 @@ function topOptions(y: Argv): Argv {
     .option('iterations', { alias: 'n', type: 'number', default: 1, describe: 'frames to print in batch mode' });
 }
 
+/* The tracer flags every tracing command shares; the first problem, naming the flag. */
+export function checkTracer(a: Partial<TracerFlags>): string | null {
+  const intIn = (v: unknown, lo: number, hi: number) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+  if (!intIn(a.maxLive, 1024, 1 << 26)) return '--max-live takes a whole number from 1024 to 67108864';
+  if (!intIn(a.maxSites, 64, 1 << 22)) return '--max-sites takes a whole number from 64 to 4194304';
+  if (!intIn(a.sample, 1, 1 << 20)) return '--sample takes a whole number from 1 (every object) to 1048576';
+  return null;
+}
+
+/* The checked tracer flags of a parsed command line (a usage error when one is bad). */
+function tracerArgs(a: Record<string, unknown>): TracerFlags {
+  const flags = { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sample: a.sample, irqOff: a.irqOff } as TracerFlags;
+  const problem = checkTracer(flags);
+  if (problem) throw new UsageError(problem);
+  return flags;
+}
+
 export function checkTop(a: Partial<TopArgs> & { interval?: number }): string | null {
   if (!(typeof a.interval === 'number' && Number.isFinite(a.interval) && a.interval >= 0.25 && a.interval <= 60)) {
     return '--interval takes seconds from 0.25 to 60';
   }
   if (!(typeof a.iterations === 'number' && Number.isInteger(a.iterations) && a.iterations >= 1)) return '--iterations takes a whole number >= 1';
-  if (!(typeof a.maxLive === 'number' && Number.isInteger(a.maxLive) && a.maxLive >= 1024 && a.maxLive <= 1 << 26)) {
-    return '--max-live takes a whole number from 1024 to 67108864';
-  }
-  if (!(typeof a.maxSites === 'number' && Number.isInteger(a.maxSites) && a.maxSites >= 64 && a.maxSites <= 1 << 22)) {
-    return '--max-sites takes a whole number from 64 to 4194304';
-  }
-  return checkSample(a.sample);
-}
-
-export function checkSample(n: unknown): string | null {
-  if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1 << 20)) return '--sample takes a whole number from 1 (every object) to 1048576';
-  return null;
+  return checkTracer(a);
 }
 
 /* --match as a RegExp, or the usage error that names it. */
@@ -157,10 +163,8 @@ export function checkDiff(a: Partial<DiffArgs>): string | null {
 export function check(a: Partial<RecordArgs & SnapshotArgs>, cmd: 'record' | 'snapshot'): string | null {
   const intIn = (v: unknown, lo: number, hi: number) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
   if (!intIn(a.top, 0, 1e9)) return '--top takes a whole number >= 0 (0 shows all sites)';
-  if (!intIn(a.maxLive, 1024, 1 << 26)) return '--max-live takes a whole number from 1024 to 67108864';
-  if (!intIn(a.maxSites, 64, 1 << 22)) return '--max-sites takes a whole number from 64 to 4194304';
-  const sample = checkSample(a.sample);
-  if (sample) return sample;
+  const tracer = checkTracer(a);
+  if (tracer) return tracer;
   if (a.output !== undefined && a.output === '') return '--output needs a file name';
   if (cmd === 'record' && !intIn(a.settleMs, 0, 3_600_000)) return '--settle-ms takes a whole number of milliseconds from 0 to 3600000';
   if (cmd === 'record' && (!a.command || a.command.length === 0)) {
@@ -196,11 +200,7 @@ export function parse(argv: string[]): Parsed {
             filter: a.filter as string,
             batch: a.batch as boolean,
             iterations: a.iterations as number,
-            maxLive: a.maxLive as number,
-            maxSites: a.maxSites as number,
-            catchNested: a.catchNested as boolean,
-            sample: a.sample as number,
-            irqOff: a.irqOff as boolean,
+            ...tracerArgs(a),
             verbose: a.verbose as boolean,
             module: a.module as string | undefined,
             match: a.match as string | undefined,
@@ -248,9 +248,7 @@ export function parse(argv: string[]): Parsed {
       (a) => {
         const d = a.duration as number | undefined;
         if (d !== undefined && !(Number.isFinite(d) && d > 0 && d <= 86400)) throw new UsageError('--duration takes a number of seconds > 0 (at most 86400)');
-        const sample = checkSample(a.sample);
-        if (sample) throw new UsageError(sample);
-        result = { cmd: 'report', args: a as unknown as ReportArgs };
+        result = { cmd: 'report', args: { ...(a as unknown as ReportArgs), ...tracerArgs(a) } };
       },
     )
     .command(
@@ -267,8 +265,6 @@ export function parse(argv: string[]): Parsed {
         const per = a.per as number;
         if (!(Number.isInteger(n) && n >= 1)) throw new UsageError('--max-reports takes a whole number >= 1');
         if (!(Number.isFinite(per) && per > 0)) throw new UsageError('--per takes a number of seconds > 0');
-        const sample = checkSample(a.sample);
-        if (sample) throw new UsageError(sample);
         result = {
           cmd: 'watch',
           args: {
@@ -276,11 +272,7 @@ export function parse(argv: string[]): Parsed {
             dir: a.output as string,
             maxReports: n,
             perSeconds: per,
-            maxLive: a.maxLive as number,
-            maxSites: a.maxSites as number,
-            catchNested: a.catchNested as boolean,
-            sample: a.sample as number,
-            irqOff: a.irqOff as boolean,
+            ...tracerArgs(a),
             verbose: a.verbose as boolean,
           },
         };
@@ -291,9 +283,7 @@ export function parse(argv: string[]): Parsed {
       'start a tracing session that outlives this command (pinned under /sys/fs/bpf/kmemtop)',
       (c) => tracerOptions(c),
       (a) => {
-        const sample = checkSample(a.sample);
-        if (sample) throw new UsageError(sample);
-        result = { cmd: 'start', args: a as unknown as CommonArgs };
+        result = { cmd: 'start', args: { ...(a as unknown as CommonArgs), ...tracerArgs(a) } };
       },
     )
     .command(
