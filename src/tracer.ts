@@ -425,8 +425,13 @@ export class Tracer {
    * key is reused only while its slot still holds a call site.
    */
   private readonly keys = new Map<number, SiteKey>();
-  /* The last read's site_stats bytes and sites, by position (see read()). */
+  /*
+   * The last read's site_stats bytes and sites, by position (see read()).
+   * The bytes are that read's dump itself: reads alternate between two
+   * result buffers, so the previous one stays valid without a copy.
+   */
   private lastStats: Buffer | null = null;
+  private statsSlot: 0 | 1 = 0;
   private lastSites: (RawSite | undefined)[] = [];
 
   private siteKey(idx: number, buf: Buffer, off: number): SiteKey {
@@ -466,7 +471,8 @@ export class Tracer {
     const n = Math.min(state.nextSite + 1, maxSites);
     const kd = dumpMap(obj.map('site_keys').fd, 4, SITE_KEY.size, n);
     const statsVal = perCpuValueSize(SITE_STATS.size, this.nrCpus);
-    const sd = dumpMap(obj.map('site_stats').fd, 4, statsVal, n);
+    this.statsSlot = this.statsSlot === 0 ? 1 : 0;
+    const sd = dumpMap(obj.map('site_stats').fd, 4, statsVal, n, this.statsSlot);
     const sites: RawSite[] = [];
     const count = Math.min(kd.count, sd.count);
     /*
@@ -481,7 +487,7 @@ export class Tracer {
     for (let i = 0; i < count; i++) {
       const off = i * statsVal;
       const prev = prevSites[i];
-      if (!(prev && before && i < prevSites.length && sd.values.compare(before, off, off + statsVal, off, off + statsVal) === 0)) changed.push(i);
+      if (!(prev && before && off + statsVal <= before.length && sd.values.compare(before, off, off + statsVal, off, off + statsVal) === 0)) changed.push(i);
     }
     const stats = decodeSomeSiteStats(sd.values, changed, this.nrCpus);
     let c = 0;
@@ -496,8 +502,7 @@ export class Tracer {
       sites.push(nextSites[i]!);
     }
     this.lastSites = nextSites;
-    if (!this.lastStats || this.lastStats.length < count * statsVal) this.lastStats = Buffer.alloc(Math.max(count, 1024) * statsVal * 2);
-    sd.values.copy(this.lastStats, 0, 0, count * statsVal);
+    this.lastStats = sd.values.subarray(0, count * statsVal);
 
     const cachesMap = obj.map('caches');
     const cd = dumpMap(cachesMap.fd, 8, CACHE_INFO.size, cachesMap.maxEntries);

@@ -3,6 +3,7 @@ import {
   decodeCacheInfo,
   decodeSiteKey,
   decodeSiteStatsPerCpu,
+  smallInt,
   defineStruct,
   readU64,
   SITE_STATS,
@@ -58,6 +59,25 @@ describe('layout', () => {
     expect(CONTEXTS.map((c) => s.frees[c.key])).toEqual(CONTEXTS.map((_c, i) => 9 + 30 * i));
     expect(sumContexts(s.allocs)).toBe(6 * 6 + 30 * 15);
     expect(s).toMatchObject({ bytesReq: 300, untrackedAllocs: 3, freesUnseen: 6, failedAllocs: 9 });
+  });
+
+  it('sums counters past 32 bits exactly (small ones come back as the same numbers)', () => {
+    const cpus = 2;
+    const b = Buffer.alloc(perCpuValueSize(SITE_STATS.size, cpus));
+    const at = (cpu: number, f: string, i = 0) => cpu * SITE_STATS.size + SITE_STATS.offsetOf(f) + i * 8;
+    b.writeBigUInt64LE(0x7fffffffn, at(0, 'allocs', 0)); /* task: 2^31 - 1 + 1 = 2^31 */
+    b.writeBigUInt64LE(1n, at(1, 'allocs', 0));
+    b.writeBigUInt64LE(0xffffffffn, at(0, 'allocs', 1)); /* task-bh: 2 x (2^32 - 1) */
+    b.writeBigUInt64LE(0xffffffffn, at(1, 'allocs', 1));
+    b.writeBigUInt64LE(1n << 40n, at(0, 'bytes_req'));
+    b.writeBigUInt64LE((1n << 52n) + 5n, at(1, 'bytes_req'));
+    b.writeBigUInt64LE(0x7ffffffen, at(0, 'frees', 0));
+    const s = decodeSiteStatsPerCpu(b, 0, cpus);
+    expect(s.allocs.task).toBe(2 ** 31);
+    expect(s.allocs.taskBh).toBe(2 * (2 ** 32 - 1));
+    expect(s.bytesReq).toBe(2 ** 40 + 2 ** 52 + 5);
+    expect(s.frees.task).toBe(0x7ffffffe);
+    expect([smallInt(0), smallInt(0x7fffffff), smallInt(0x80000000), smallInt(2 ** 53 - 1)]).toEqual([0, 0x7fffffff, 0x80000000, 2 ** 53 - 1]);
   });
 
   it('decodes cache_info names without trailing NULs', () => {

@@ -38,10 +38,15 @@ export function possibleCpus(): number {
 /* Whether the last run fell back to key-by-key reads (for tests and --verbose). */
 export let lastDumpUsedFallback = false;
 
-export function dumpMap(fd: number, keySize: number, valueSize: number, capacity: number): MapDump {
+/*
+ * slot: which of two result buffer sets to fill (see resultBuffers()); a
+ * caller that alternates 0 and 1 keeps the previous dump of the map valid
+ * next to the new one (the live view compares them).
+ */
+export function dumpMap(fd: number, keySize: number, valueSize: number, capacity: number, slot: 0 | 1 = 0): MapDump {
   lastDumpUsedFallback = false;
   try {
-    return dumpBatched(fd, keySize, valueSize, capacity);
+    return dumpBatched(fd, keySize, valueSize, capacity, slot);
   } catch (e) {
     if (e instanceof BpfError && [EINVAL, ENOTSUPP, EOPNOTSUPP].includes(e.errno)) {
       lastDumpUsedFallback = true;
@@ -56,36 +61,41 @@ export function dumpMap(fd: number, keySize: number, valueSize: number, capacity
  * result buffers of each map up to RESULT_REUSE_BYTES: the live view reads
  * the same maps every second, and fresh multi-megabyte buffers each time
  * only churn native memory.  A result is therefore valid until the next
- * dumpMap() of the same map; every caller decodes it at once.
+ * dumpMap() of the same map and slot; every caller decodes it at once.
  */
 let chunkKeys = Buffer.allocUnsafe(0);
 let chunkValues = Buffer.allocUnsafe(0);
 const RESULT_REUSE_BYTES = 16 << 20;
+/* Kept buffers grow in steps of this many entries, not one site at a time. */
+const RESULT_STEP = 1024;
 const results = new Map<number, { keys: Buffer; values: Buffer }>();
 
-/* Result buffers of fd for up to capacity entries: kept and reused, or null when too big to keep. */
-function resultBuffers(fd: number, keyBytes: number, valueBytes: number): { keys: Buffer; values: Buffer } | null {
-  if (keyBytes + valueBytes > RESULT_REUSE_BYTES) return null;
-  let r = results.get(fd);
-  if (!r || r.keys.length < keyBytes || r.values.length < valueBytes) {
-    r = { keys: Buffer.allocUnsafe(keyBytes), values: Buffer.allocUnsafe(valueBytes) };
-    results.set(fd, r);
+/* Result buffers of fd (and slot) for up to capacity entries: kept and reused, or null when too big to keep. */
+function resultBuffers(fd: number, slot: 0 | 1, keySize: number, valueSize: number, capacity: number): { keys: Buffer; values: Buffer } | null {
+  if (capacity * (keySize + valueSize) > RESULT_REUSE_BYTES) return null;
+  const id = fd * 2 + slot;
+  let r = results.get(id);
+  if (!r || r.keys.length < capacity * keySize || r.values.length < capacity * valueSize) {
+    const entries = Math.max(1, Math.min(Math.ceil(capacity / RESULT_STEP) * RESULT_STEP, Math.floor(RESULT_REUSE_BYTES / (keySize + valueSize))));
+    r = { keys: Buffer.allocUnsafe(entries * keySize), values: Buffer.allocUnsafe(entries * valueSize) };
+    results.set(id, r);
   }
   return r;
 }
 
 /* Forget the result buffers kept for fd (its map is closed; the number may be reused). */
 export function forgetMap(fd: number): void {
-  results.delete(fd);
+  results.delete(fd * 2);
+  results.delete(fd * 2 + 1);
 }
 
-function dumpBatched(fd: number, keySize: number, valueSize: number, capacity: number): MapDump {
+function dumpBatched(fd: number, keySize: number, valueSize: number, capacity: number, slot: 0 | 1): MapDump {
   let chunk = Math.min(BATCH_ENTRIES, Math.max(capacity, 1));
   /* The batch token is opaque; hash maps use a bucket index. Size it generously. */
   const inBatch = Buffer.alloc(Math.max(keySize, 8));
   const outBatch = Buffer.alloc(Math.max(keySize, 8));
   const countBuf = new Uint32Array(1);
-  const kept = resultBuffers(fd, capacity * keySize, capacity * valueSize);
+  const kept = resultBuffers(fd, slot, keySize, valueSize, capacity);
   const keyParts: Buffer[] = [];
   const valueParts: Buffer[] = [];
   let total = 0;

@@ -294,16 +294,18 @@ export function eventsLostToRecursion(accounts: RecursionAccount[]): number {
   return accounts.reduce((n, a) => n + Math.max(0, a.misses - (a.caught ?? 0)), 0);
 }
 
-/* Site of each RawSite object already seen (inputs are never mutated: same object, same Site). */
-const siteMemo = new WeakMap<RawSnapshot['sites'][number], { sampleOneIn: number; site: Site }>();
+/* Site of each RawSite object already seen, per sampling rate (inputs are never mutated: same object, same Site). */
+const siteMemo = new Map<number, WeakMap<RawSnapshot['sites'][number], Site>>();
 
 export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monotonicMs: number }, resolve: Resolver): Snapshot {
+  let memo = siteMemo.get(raw.sampleOneIn);
+  if (!memo) siteMemo.set(raw.sampleOneIn, (memo = new WeakMap()));
   const sites = raw.sites.map((r) => {
     /* The collector hands back the same RawSite object for a site whose counters did not move: reuse its Site. */
-    const known = siteMemo.get(r);
-    if (known && known.sampleOneIn === raw.sampleOneIn) return known.site;
+    const known = memo.get(r);
+    if (known) return known;
     const site = toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null, raw.sampleOneIn);
-    siteMemo.set(r, { sampleOneIn: raw.sampleOneIn, site });
+    memo.set(r, site);
     return site;
   });
   const caches = raw.slabs ? reconcile(sites, raw.slabs) : null;

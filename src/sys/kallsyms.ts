@@ -17,12 +17,15 @@ export interface Symbol {
 
 export class Kallsyms {
   private constructor(
-    /* The kallsyms text, kept whole: names are cut out of it when resolved. */
-    private readonly text: string,
     private readonly base: bigint,
-    /* Sorted addresses relative to base, and where each symbol's line starts in text. */
+    /* Sorted addresses relative to base. */
     private readonly addrs: Float64Array,
-    private readonly lines: Uint32Array,
+    /* The names of the sorted symbols, end to end, and where each starts (one more: the end). */
+    private readonly names: string,
+    private readonly nameStarts: Uint32Array,
+    /* Each symbol's module, an index into modules (0: the kernel itself). */
+    private readonly moduleOf: Uint16Array,
+    private readonly modules: (string | null)[],
   ) {}
 
   get size(): number {
@@ -31,8 +34,9 @@ export class Kallsyms {
 
   /*
    * Parse the text of /proc/kallsyms (text symbols only). Pure.  Compact by
-   * design: ~120k symbols cost two typed arrays and the text itself (about
-   * 12 MB), not one object per symbol (the live view holds this for hours).
+   * design: ~120k symbols cost a few typed arrays and one string of their
+   * names (about 4 MB), not one object per symbol, and not the text (the
+   * live view holds this for hours).
    */
   static parse(text: string): Kallsyms {
     /* Pass 1: text symbol lines, their addresses as (high, low) 32-bit halves, and the lowest address. */
@@ -91,13 +95,42 @@ export class Kallsyms {
     for (let i = 0; i < n; i++) order[i] = i;
     order.sort((a, b) => rel[a] - rel[b] || a - b);
     const addrs = new Float64Array(n);
-    const lines = new Uint32Array(n);
+    const nameStarts = new Uint32Array(n + 1);
+    const moduleOf = new Uint16Array(n);
+    const modules: (string | null)[] = [null];
+    const moduleIndex = new Map<string, number>();
+    const parts: string[] = [];
+    let at = 0;
     for (let i = 0; i < n; i++) {
       addrs[i] = rel[order[i]];
-      lines[i] = starts[order[i]];
+      /* "ffffffff81000000 T name" or "... t name\t[module]" */
+      const pos = starts[order[i]];
+      let eol = text.indexOf('\n', pos);
+      if (eol < 0) eol = text.length;
+      const rest = text.slice(pos + 19, eol);
+      const tab = rest.indexOf('\t');
+      const name = tab < 0 ? rest : rest.slice(0, tab);
+      if (tab >= 0) {
+        const m = /\[([^\]]+)\]/.exec(rest.slice(tab));
+        if (m) {
+          let k = moduleIndex.get(m[1]);
+          if (k === undefined) {
+            k = modules.length;
+            modules.push(copyOf(m[1]));
+            moduleIndex.set(m[1], k);
+          }
+          moduleOf[i] = k;
+        }
+      }
+      nameStarts[i] = at;
+      at += name.length;
+      parts.push(name);
     }
+    nameStarts[n] = at;
+    /* join() copies: nothing kept refers to the kallsyms text. */
+    const names = parts.join('');
     const base = n ? (BigInt(baseHi) << 32n) | BigInt(baseLo) : 0n;
-    return new Kallsyms(text, base, addrs, lines);
+    return new Kallsyms(base, addrs, names, nameStarts, moduleOf, modules);
   }
 
   static load(path = '/proc/kallsyms'): Kallsyms {
@@ -133,20 +166,17 @@ export class Kallsyms {
       if (this.addrs[mid] <= x) lo = mid;
       else hi = mid - 1;
     }
-    return { ...this.symbolAt(this.lines[lo]), offset: x - this.addrs[lo] };
+    return {
+      function: this.names.slice(this.nameStarts[lo], this.nameStarts[lo + 1]),
+      offset: x - this.addrs[lo],
+      module: this.modules[this.moduleOf[lo]],
+    };
   }
+}
 
-  /* Name and module of the symbol whose line starts at pos. */
-  private symbolAt(pos: number): { function: string; module: string | null } {
-    let eol = this.text.indexOf('\n', pos);
-    if (eol < 0) eol = this.text.length;
-    /* Once per call site, thanks to the memo. */
-    const rest = this.text.slice(pos + 19, eol);
-    const tab = rest.indexOf('\t');
-    if (tab < 0) return { function: rest, module: null };
-    const m = /\[([^\]]+)\]/.exec(rest.slice(tab));
-    return { function: rest.slice(0, tab), module: m ? m[1] : null };
-  }
+/* A copy of s that does not refer to the string it was cut from (V8 slices longer substrings). */
+function copyOf(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 /* Address of a text symbol by name, from the kallsyms text; null if absent (or hidden). */

@@ -14,22 +14,58 @@ import { SORTS, UiState, View } from './state';
 
 export const HISTORY_SAMPLES = 60;
 
-export interface SiteRow {
+/*
+ * One row of the sites view.  A row stores only its site and the counter
+ * deltas of the period; the rates and ratios are computed when read (a sort
+ * reads one column): a refresh with thousands of busy sites builds one small
+ * object per site, without a boxed double per rate.
+ */
+export class SiteRow {
+  constructor(
+    readonly site: Site,
+    /* Allocations, and frees (seen or retired), in the period. */
+    readonly dAllocs: number,
+    readonly dFrees: number,
+    /* The period, shared by every row of a model. */
+    readonly period: { readonly dtMs: number },
+  ) {}
+
   /* The site's number in this session. */
-  key: number;
-  cache: string;
-  module: string;
-  liveBytes: number;
-  liveObjects: number;
-  allocs: number;
-  allocsPerSec: number;
-  freesPerSec: number;
-  bytesPerSec: number;
+  get key(): number {
+    return this.site.id;
+  }
+  get cache(): string {
+    return this.site.cache;
+  }
+  get module(): string {
+    return this.site.module ?? '';
+  }
+  get liveBytes(): number {
+    return this.site.liveBytes;
+  }
+  get liveObjects(): number {
+    return this.site.liveObjects;
+  }
+  get allocs(): number {
+    return this.site.allocs;
+  }
+  get allocsPerSec(): number {
+    return perSec(this.dAllocs, this.period.dtMs);
+  }
+  get freesPerSec(): number {
+    return perSec(this.dFrees, this.period.dtMs);
+  }
+  get bytesPerSec(): number {
+    return perSec(this.dAllocs * this.site.objectSize, this.period.dtMs);
+  }
   /* Requested bytes per allocation. */
-  avgSize: number;
+  get avgSize(): number {
+    return this.site.allocs ? this.site.bytesRequested / this.site.allocs : 0;
+  }
   /* 1 - requested / allocated, 0..1. */
-  fragmentation: number;
-  site: Site;
+  get fragmentation(): number {
+    return this.site.bytesAllocated ? 1 - this.site.bytesRequested / this.site.bytesAllocated : 0;
+  }
 }
 
 export interface CacheRow {
@@ -131,27 +167,15 @@ export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number,
   if (prev) for (const s of prev.sites) before[s.id] = s;
   const rowsBefore: (SiteRow | undefined)[] = [];
   if (prevModel) for (const r of prevModel.sites) rowsBefore[r.key] = r;
+  const period = { dtMs };
   const sites: SiteRow[] = cur.sites.map((s) => {
     const key = s.id;
     const p = before[key];
     const kept = rowsBefore[key];
-    if (kept && p === s && kept.site === s && kept.allocsPerSec === 0 && kept.freesPerSec === 0) return kept;
+    if (kept && p === s && kept.site === s && kept.dAllocs === 0 && kept.dFrees === 0) return kept;
     const dAllocs = s.allocs - (p?.allocs ?? 0);
     const dFrees = s.frees + s.freesUnseen - ((p?.frees ?? 0) + (p?.freesUnseen ?? 0));
-    return {
-      key,
-      cache: s.cache,
-      module: s.module ?? '',
-      liveBytes: s.liveBytes,
-      liveObjects: s.liveObjects,
-      allocs: s.allocs,
-      allocsPerSec: perSec(dAllocs, dtMs),
-      freesPerSec: perSec(dFrees, dtMs),
-      bytesPerSec: perSec(dAllocs * s.objectSize, dtMs),
-      avgSize: s.allocs ? s.bytesRequested / s.allocs : 0,
-      fragmentation: s.bytesAllocated ? 1 - s.bytesRequested / s.bytesAllocated : 0,
-      site: s,
-    };
+    return new SiteRow(s, dAllocs, dFrees, period);
   });
 
   const caches = new Map<string, CacheRow>();
