@@ -35,7 +35,7 @@ export class Kallsyms {
   /*
    * Parse the text of /proc/kallsyms (text symbols only). Pure.  Compact by
    * design: ~120k symbols cost a few typed arrays and one string of their
-   * names (about 4 MB), not one object per symbol, and not the text (the
+   * names (about 5 MB), not one object per symbol, and not the text (the
    * live view holds this for hours).
    */
   static parse(text: string): Kallsyms {
