@@ -83,6 +83,8 @@ export function liveGeometry(maxLive: number): { buckets: number; overflow: numb
 }
 
 
+const CALL_SITE_OFF = SITE_KEY.offsetOf('call_site');
+
 export interface RawSite {
   /* The kernel's site index: stable for the whole tracing session. */
   idx: number;
@@ -436,7 +438,7 @@ export class Tracer {
 
   private siteKey(idx: number, buf: Buffer, off: number): SiteKey {
     const known = this.keys.get(idx);
-    const callSiteOff = off + SITE_KEY.offsetOf('call_site');
+    const callSiteOff = off + CALL_SITE_OFF;
     if (known && (buf.readUInt32LE(callSiteOff) | buf.readUInt32LE(callSiteOff + 4)) !== 0) return known;
     const key = decodeSiteKey(buf, off);
     if (key.callSite !== 0n) this.keys.set(idx, key);
@@ -482,7 +484,7 @@ export class Tracer {
      */
     const before = this.lastStats;
     const prevSites = this.lastSites;
-    const nextSites: (RawSite | undefined)[] = [];
+    const nextSites = new Array<RawSite | undefined>(count);
     const changed: number[] = [];
     for (let i = 0; i < count; i++) {
       const off = i * statsVal;

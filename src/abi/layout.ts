@@ -52,14 +52,16 @@ export function defineStruct(cName: string, specs: FieldSpec[]): StructLayout {
     maxAlign = Math.max(maxAlign, align);
   }
   const size = Math.ceil(off / maxAlign) * maxAlign;
+  /* By name: decoders ask for offsets in loops over every site. */
+  const offsets = new Map(fields.map((f) => [f.c, f.offset]));
   return {
     cName,
     size,
     fields,
     offsetOf(c: string): number {
-      const f = fields.find((x) => x.c === c);
-      if (!f) throw new Error(`struct ${cName} has no field ${c}`);
-      return f.offset;
+      const off = offsets.get(c);
+      if (off === undefined) throw new Error(`struct ${cName} has no field ${c}`);
+      return off;
     },
   };
 }

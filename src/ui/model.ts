@@ -163,9 +163,12 @@ function perSec(delta: number, dtMs: number): number {
  * builds rows only for the busy ones.
  */
 export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number, mem: MemInfo | null, prevModel: UiModel | null = null): UiModel {
-  const before: (Site | undefined)[] = [];
+  /* By site number, sized once (thousands of sites: no growing arrays every refresh). */
+  let ids = 0;
+  for (const s of cur.sites) ids = Math.max(ids, s.id + 1);
+  const before = new Array<Site | undefined>(ids);
   if (prev) for (const s of prev.sites) before[s.id] = s;
-  const rowsBefore: (SiteRow | undefined)[] = [];
+  const rowsBefore = new Array<SiteRow | undefined>(ids);
   if (prevModel) for (const r of prevModel.sites) rowsBefore[r.key] = r;
   const period = { dtMs };
   const sites: SiteRow[] = cur.sites.map((s) => {
