@@ -23,6 +23,21 @@ function median(xs) {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+/* The p-quantile (0..1) of xs, nearest rank below: p95 of 20 samples is the largest. */
+function percentile(xs, p) {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))];
+}
+
+/* A kB field of /proc/PID/status (VmRSS, VmHWM); null when the process is gone. */
+function statusKb(field, pid = 'self') {
+  try {
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(require('fs').readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  } catch {
+    return null;
+  }
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /* Loaded BPF programs, as bpftool lists them. */
@@ -38,4 +53,4 @@ function killTmux(name) {
   require('fs').rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid()}`, name), { force: true });
 }
 
-module.exports = { root, arg, argString, median, sleep, progs, installed, killTmux };
+module.exports = { root, arg, argString, median, percentile, statusKb, sleep, progs, installed, killTmux };
