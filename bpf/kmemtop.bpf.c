@@ -248,6 +248,38 @@ int BPF_PROG(kmemtop__task_exit, struct task_struct *task, bool group_dead)
 	return 0;
 }
 
+/*
+ * kmemtop's own processes (tgids; 0 = free slot), written by the host: the
+ * tracer before it attaches, and every process that reads a session.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kmemtop_self);
+} self_tgids SEC(".maps");
+
+/* Is this a task-context allocation by kmemtop itself?  (An array lookup is inlined: a few loads.) */
+static __always_inline bool by_self(__u32 ctx)
+{
+	struct kmemtop_self *self;
+	__u32 tgid, zero = 0;
+	int i;
+
+	if (ctx != KMEMTOP_CTX_TASK && ctx != KMEMTOP_CTX_TASK_BH)
+		return false;
+	self = bpf_map_lookup_elem(&self_tgids, &zero);
+	if (!self)
+		return false;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+#pragma unroll
+	for (i = 0; i < KMEMTOP_SELF_MAX; i++) {
+		if (self->tgid[i] == tgid)
+			return true;
+	}
+	return false;
+}
+
 static __always_inline bool in_task_tree(__u32 ctx)
 {
 	__u32 tgid;
@@ -557,6 +589,10 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_
 		ctx = KMEMTOP_CTX_UNKNOWN;
 	if (kmemtop_config.task_tree && !in_task_tree(ctx))
 		return;
+	if (kmemtop_config.exclude_self && by_self(ctx)) {
+		bump_counter(KMEMTOP_CNT_SELF_ALLOCS);
+		return;
+	}
 	idx = site_idx(&key, ctx);
 	st = idx ? stats_of(idx) : NULL;
 	if (!st)

@@ -12,6 +12,7 @@
 
 #define KMEMTOP_CACHE_NAME_LEN 32
 #define KMEMTOP_LIVE_WAYS 8  /* two 64-byte cache lines per bucket (a full bucket is then rare) */
+#define KMEMTOP_SELF_MAX 8   /* kmemtop processes whose own allocations are left out (self_tgids) */
 
 /* Context of an event, from preempt_count (see event_context() in kmemtop.bpf.c). */
 enum kmemtop_context {
@@ -51,6 +52,13 @@ struct kmemtop_config {
 	__u32 catch_nested;
 	/* max_entries of live_overflow: a failed spill is "live full" only when it holds that many. */
 	__u32 overflow_max;
+	/*
+	 * 1: allocations made in task context by a process listed in
+	 * self_tgids (kmemtop itself: loading programs and maps, reading
+	 * them) are counted, not tracked (--include-self: 0).
+	 */
+	__u32 exclude_self;
+	__u32 pad;
 };
 
 /*
@@ -121,6 +129,11 @@ struct site_cache_entry {
 	__u32 pad;
 };
 
+/* kmemtop's own processes (element 0 of self_tgids): tgids, 0 = a free slot. */
+struct kmemtop_self {
+	__u32 tgid[KMEMTOP_SELF_MAX];
+};
+
 /* Global state, element 0 of the state array. */
 struct kmemtop_state {
 	__u64 next_site;         /* last site index handed out */
@@ -145,7 +158,8 @@ enum kmemtop_lost_cause {
 	KMEMTOP_LOST_UNTRACKED_FREE = 3, /* free of an address not in the live table (allocated before tracing, or untracked) */
 	KMEMTOP_LOST_SITE_MISSING = 4,   /* free of a live entry whose site was not yet written (alloc/free race) */
 	KMEMTOP_LOST_FREE_UNSEEN = 5,    /* address handed out again while still live: its free was never seen */
-	KMEMTOP_LOST_MAX = 6,
+	KMEMTOP_LOST_SLAB_GONE = 6,      /* retired by the sweep: its address is no longer in a slab of its cache (sweep.bpf.c) */
+	KMEMTOP_LOST_MAX = 7,
 };
 
 /* Counters that are not losses, index into the per-CPU array map "counters". */
@@ -156,7 +170,8 @@ enum kmemtop_counter {
 	KMEMTOP_CNT_NESTED_KFREE = 3,    /* kfree events the primary program missed (nested), caught by the second */
 	KMEMTOP_CNT_NESTED_CACHE_FREE = 4, /* same for kmem_cache_free */
 	KMEMTOP_CNT_UNSAMPLED_FREES = 5, /* sampling on: free events of objects not chosen for tracking */
-	KMEMTOP_CNT_MAX = 6,
+	KMEMTOP_CNT_SELF_ALLOCS = 6,     /* allocations by kmemtop's own processes, left out (exclude_self) */
+	KMEMTOP_CNT_MAX = 7,
 };
 
 /*
@@ -167,6 +182,13 @@ enum kmemtop_counter {
  * host sums the sets.
  */
 #define KMEMTOP_COUNTER_SETS 3
+
+/* What one run of sweep.bpf.c did (its context: filled in and copied back to the host). */
+struct kmemtop_sweep_stats {
+	__u64 examined;  /* live entries looked at */
+	__u64 retired;   /* of those, retired: their slab is gone */
+	__u64 raced;     /* retirements given up: a free or allocation changed the entry meanwhile */
+};
 
 /* ---- reclaim.bpf.c: shrinkers, reclaim, OOM kills ------------------------ */
 

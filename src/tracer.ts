@@ -39,8 +39,11 @@ import * as fs from 'fs';
 import { RawReclaim, ReclaimCollector } from './reclaim';
 import { KmemtopError } from './errors';
 import { readSlabinfo, SlabCache } from './sys/slabinfo';
+import { readSlabAliases } from './sys/slabaliases';
 import * as log from './log';
 import { DEFAULTS } from './config';
+import { Sweeper, SweepInfo } from './sweep';
+import { registerSelf, unregisterSelf } from './self';
 
 export const DEFAULT_OBJECT = path.resolve(__dirname, '..', 'build', 'kmemtop.bpf.o');
 
@@ -70,6 +73,8 @@ export interface TracerOptions {
   irqOff?: boolean;
   /* Have the kernel measure the programs' run time (bpf_stats) while tracing. */
   bpfStats?: boolean;
+  /* Track kmemtop's own allocations too (default: counted, not tracked; see self.ts). */
+  includeSelf?: boolean;
 }
 
 const SITE_CACHE_ENTRIES = 1024;
@@ -155,10 +160,14 @@ export interface RawSnapshot {
   sampleOneIn: number;
   /* /proc/slabinfo read right after the maps (null when unreadable). */
   slabs: Map<string, SlabCache> | null;
+  /* Names SLUB merged into each cache (/sys/kernel/slab; null when unreadable). */
+  slabAliases: Map<string, string[]> | null;
   recursion: RecursionAccount[];
   /* Shrinkers, reclaim and OOM kills; null with the reason when not traced. */
   reclaim: RawReclaim | null;
   reclaimUnavailable: string | null;
+  /* The sweep of live entries whose slab is gone (sweep.ts): run before this read, or why there is none. */
+  sweep: SweepInfo;
 }
 
 function monotonicMs(): number {
@@ -172,6 +181,8 @@ export class Tracer {
   private readonly opts: Required<Omit<TracerOptions, 'objectPath'>>;
   private reclaim: ReclaimCollector | null = null;
   private reclaimUnavailable: string | null = null;
+  private sweeper: Sweeper | null = null;
+  private sweepUnavailable: string | null = null;
   /* Recursion counters taken when detaching. */
   private recursionEnd: RecursionSample | null = null;
   /* Non-zero when event contexts can be read (see event_context() in the BPF code). */
@@ -196,6 +207,7 @@ export class Tracer {
       sampleOneIn: Math.max(1, opts.sampleOneIn ?? 1),
       irqOff: opts.irqOff ?? false,
       bpfStats: opts.bpfStats ?? false,
+      includeSelf: opts.includeSelf ?? false,
     };
   }
 
@@ -211,7 +223,25 @@ export class Tracer {
   }
 
   /* The maps the host reads (and a session pins). */
-  static readonly MAPS = ['live', 'live_overflow', 'site_ids', 'site_keys', 'site_stats', 'site_cache', 'caches', 'state', 'lost', 'counters', 'free_handled', 'preempt_count_addr'];
+  static readonly MAPS = [
+    'live',
+    'live_overflow',
+    'site_ids',
+    'site_keys',
+    'site_stats',
+    'site_cache',
+    'caches',
+    'state',
+    'lost',
+    'counters',
+    'free_handled',
+    'preempt_count_addr',
+    'self_tgids',
+  ];
+
+  /* The self_tgids map this process is listed in (see self.ts), -1: none. */
+  private selfFd = -1;
+  private selfFdOwned = false;
 
   /*
    * Read a session started by another process (kmemtop start): reuse its
@@ -228,9 +258,14 @@ export class Tracer {
       sampleOneIn: meta.sampleOneIn ?? 1,
     });
     try {
+      /* First of all: what this reader allocates from here on is its own, not the machine's. */
+      tracer.selfFd = objGet(path.join(pinDir, 'maps', 'self_tgids'));
+      tracer.selfFdOwned = true;
+      registerSelf(tracer.selfFd);
       for (const name of Tracer.MAPS) obj.map(name).reuse(objGet(path.join(pinDir, 'maps', name)));
       for (const p of obj.programs()) p.autoload = false;
       obj.load();
+      tracer.openSweeper();
       tracer.pinnedProgs = meta.programs.map((p) => ({ ...p, fd: objGet(path.join(pinDir, 'progs', p.name)) }));
       tracer.preemptCountDelta = meta.preemptCountDelta;
       tracer.startedAt = new Date(meta.startedAt);
@@ -306,6 +341,7 @@ export class Tracer {
           irqOff: tracer.opts.irqOff,
           catchNested: tracer.opts.catchNested,
           overflowMax: geo.overflow,
+          excludeSelf: !tracer.opts.includeSelf,
         }),
       );
       /* Load & verify BPF programs. */
@@ -314,6 +350,11 @@ export class Tracer {
       } catch (e) {
         if (e instanceof BpfError) throw explainBpfFailure(e, 'load', recentLibbpfLog());
         throw e;
+      }
+      tracer.openSweeper();
+      if (!tracer.opts.includeSelf) {
+        tracer.selfFd = obj.map('self_tgids').fd;
+        registerSelf(tracer.selfFd);
       }
       if (tracer.opts.bpfStats) {
         tracer.statsFd = raw.bpf_enable_stats(0);
@@ -349,6 +390,19 @@ export class Tracer {
       tracer.close();
       throw e;
     }
+  }
+
+  /* The sweep over this tracer's maps, or the reason there is none (said in every report). */
+  private openSweeper(): void {
+    const obj = this.object;
+    const s = Sweeper.open(btfPath(), (name) => obj.map(name).fd);
+    if (typeof s === 'string') this.sweepUnavailable = s;
+    else this.sweeper = s;
+  }
+
+  private sweepInfo(): SweepInfo {
+    if (this.sweeper) return this.sweeper.info();
+    return { available: false, reason: this.sweepUnavailable ?? 'no sweep', runs: 0, last: null };
   }
 
   /* The fd of one of the object's maps (for benchmarks and tests that fill or inspect them). */
@@ -463,10 +517,13 @@ export class Tracer {
   /*
    * Read everything the programs aggregated so far. Counters only grow:
    * nothing is reset.  slabinfoMaxAgeMs: reuse a /proc/slabinfo read that
-   * recent (the live view's refreshes), 0 to always read it afresh.
+   * recent (the live view's refreshes), 0 to always read it afresh;
+   * sweepMaxAgeMs: sweep first unless the last sweep is that recent (0:
+   * always, as every report does).
    */
-  read(opts: { slabinfoMaxAgeMs?: number } = {}): RawSnapshot {
+  read(opts: { slabinfoMaxAgeMs?: number; sweepMaxAgeMs?: number } = {}): RawSnapshot {
     const obj = this.object;
+    this.sweeper?.run(opts.sweepMaxAgeMs ?? 0);
     const state = this.readState();
     const maxSites = this.opts.maxSites;
     /* Sites are numbered 1..next_site; read only that prefix of the arrays. */
@@ -529,9 +586,11 @@ export class Tracer {
       recursion: this.recursionAccounts(programs),
       reclaim: this.reclaim ? this.reclaim.read() : null,
       reclaimUnavailable: this.reclaimUnavailable,
+      sweep: this.sweepInfo(),
       contextSource: this.preemptCountDelta ? 'preempt_count' : 'unknown',
       sampleOneIn: this.opts.sampleOneIn,
       slabs: this.slabinfo(opts.slabinfoMaxAgeMs ?? 0),
+      slabAliases: this.slabAliases(),
       maps: {
         sites: { entries: sites.length, maxEntries: maxSites - 1 },
         caches: { entries: cd.count, maxEntries: cachesMap.maxEntries },
@@ -544,6 +603,15 @@ export class Tracer {
         },
       },
     };
+  }
+
+  /* Merges change only when a cache is created: read once a minute at most. */
+  private aliasesCache: { at: number; aliases: Map<string, string[]> | null } | null = null;
+
+  private slabAliases(): Map<string, string[]> | null {
+    const now = monotonicMs();
+    if (!this.aliasesCache || now - this.aliasesCache.at > 60_000) this.aliasesCache = { at: now, aliases: readSlabAliases() };
+    return this.aliasesCache.aliases;
   }
 
   private slabinfo(maxAgeMs: number): Map<string, SlabCache> | null {
@@ -586,8 +654,19 @@ export class Tracer {
    */
   close(): void {
     this.detach();
+    if (this.selfFd >= 0) {
+      try {
+        unregisterSelf(this.selfFd);
+      } catch (e) {
+        log.debug(`self_tgids: ${(e as Error).message}`);
+      }
+      if (this.selfFdOwned) raw.close(this.selfFd);
+      this.selfFd = -1;
+    }
     this.reclaim?.close();
     this.reclaim = null;
+    this.sweeper?.close();
+    this.sweeper = null;
     for (const p of this.pinnedProgs?.splice(0) ?? []) raw.close(p.fd);
     if (this.statsFd >= 0) raw.close(this.statsFd);
     this.statsFd = -1;

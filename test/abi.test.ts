@@ -5,6 +5,8 @@
  * the system's linux/bpf.h.
  */
 import { execFileSync } from 'child_process';
+import koffi from 'koffi';
+import { TestRunOpts } from '../src/bpf/libbpf';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -31,9 +33,11 @@ import {
   SITE_KEY,
   SITE_STATS,
   StructLayout,
+  SWEEP_STATS,
+  KMEMTOP_SELF,
 } from '../src/abi/layout';
 
-const OBJS = ['kmemtop.bpf.o', 'reclaim.bpf.o'].map((o) => path.join(__dirname, '..', 'build', o));
+const OBJS = ['kmemtop.bpf.o', 'reclaim.bpf.o', 'sweep.bpf.o'].map((o) => path.join(__dirname, '..', 'build', o));
 
 interface BtfType {
   id: number;
@@ -88,6 +92,8 @@ describe('kmemtop.h structs against the BPF objects BTF', () => {
     RECLAIM_KIND,
     RECLAIM_STATE,
     OOM_VICTIM,
+    SWEEP_STATS,
+    KMEMTOP_SELF,
   ];
 
   it.each(layouts.map((l) => [l.cName, l]))('struct %s: size, field names, offsets and sizes', (_n, layout) => {
@@ -118,6 +124,40 @@ describe('kmemtop.h structs against the BPF objects BTF', () => {
   it('enum kmemtop_counter matches COUNTERS', () => {
     const e = btf.get('ENUM:kmemtop_counter')!;
     expect(e.values!.filter((v) => v.name !== 'KMEMTOP_CNT_MAX')).toEqual(COUNTERS.map((c, i) => ({ name: c.c, val: i })));
+  });
+});
+
+/* Offsets of a C struct's fields and its size, compiled by the system C compiler. */
+function cOffsets(include: string, struct: string, fields: string[]): Record<string, number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-abi-'));
+  try {
+    const src = path.join(dir, 'o.c');
+    fs.writeFileSync(
+      src,
+      `#include <stdio.h>\n#include <stddef.h>\n#include <${include}>\nint main(void){\n` +
+        fields.map((f) => `printf("${f} %zu\\n", offsetof(struct ${struct}, ${f}));`).join('\n') +
+        `\nprintf("size %zu\\n", sizeof(struct ${struct}));\nreturn 0;}\n`,
+    );
+    execFileSync('cc', ['-o', path.join(dir, 'o'), src]);
+    return Object.fromEntries(
+      execFileSync(path.join(dir, 'o'), { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map(([k, v]) => [k, Number(v)]),
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('struct bpf_test_run_opts (libbpf) against the koffi declaration', () => {
+  it('has the size and offsets koffi lays out', () => {
+    const info = koffi.introspect(TestRunOpts) as unknown as { size: number; members: Record<string, { offset: number }> };
+    const names = Object.keys(info.members);
+    const got = cOffsets('bpf/bpf.h', 'bpf_test_run_opts', names);
+    for (const f of names) expect([f, info.members[f].offset]).toEqual([f, got[f]]);
+    expect(info.size).toBe(got.size);
   });
 });
 

@@ -81,10 +81,17 @@ describe('snapshot model', () => {
 });
 
 describe('accuracy', () => {
-  const none = { sitesFull: 0, liveFull: 0, liveUpdateFailed: 0, untrackedFrees: 0, siteMissing: 0, freesUnseen: 0, recursionMisses: 0 };
+  const none = { sitesFull: 0, liveFull: 0, liveUpdateFailed: 0, untrackedFrees: 0, siteMissing: 0, freesUnseen: 0, slabGone: 0, recursionMisses: 0 };
 
   it('is exact when nothing was lost (untracked frees and reuse do not count)', () => {
-    expect(accuracyOf({ ...none, untrackedFrees: 50, freesUnseen: 3 })).toEqual({ approximate: false, maxLiveObjectsError: 0, reasons: [] });
+    expect(accuracyOf({ ...none, untrackedFrees: 50, freesUnseen: 3, slabGone: 7 })).toEqual({
+      approximate: false,
+      maxLiveObjectsError: 0,
+      phantomObjects: 0,
+      upperBoundSites: 0,
+      sweep: 'on',
+      reasons: [],
+    });
   });
 
   it('bounds the live error by every loss', () => {

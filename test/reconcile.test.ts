@@ -23,6 +23,10 @@ function site(cache: string, liveObjects: number, objectSize: number, kind: Site
     bytesAllocated: liveObjects * objectSize,
     liveObjects,
     liveBytes: liveObjects * objectSize,
+    liveObjectsUpperBound: false,
+    liveObjectsEstimate: liveObjects,
+    liveBytesEstimate: liveObjects * objectSize,
+    cacheAliases: [],
     allocsByContext: { ...ctx0, task: liveObjects },
     freesByContext: ctx0,
   };

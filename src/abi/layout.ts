@@ -123,7 +123,23 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'irq_off', type: 'u32' },
   { c: 'catch_nested', type: 'u32' },
   { c: 'overflow_max', type: 'u32' },
+  { c: 'exclude_self', type: 'u32' },
+  { c: 'pad', type: 'u32' },
 ]);
+
+export const SELF_MAX = 8;
+
+export const KMEMTOP_SELF = defineStruct('kmemtop_self', [{ c: 'tgid', type: { array: 'u32', n: SELF_MAX } }]);
+
+export function decodeSelf(buf: Buffer): number[] {
+  return Array.from({ length: SELF_MAX }, (_, i) => buf.readUInt32LE(i * 4));
+}
+
+export function encodeSelf(tgids: number[]): Buffer {
+  const b = Buffer.alloc(KMEMTOP_SELF.size);
+  tgids.slice(0, SELF_MAX).forEach((t, i) => b.writeUInt32LE(t, i * 4));
+  return b;
+}
 
 export const LIVE_SLOT = defineStruct('live_slot', [
   { c: 'ptr', type: 'u64' },
@@ -164,6 +180,8 @@ export interface Config {
   catchNested?: boolean;
   /* max_entries of live_overflow. */
   overflowMax?: number;
+  /* Leave out the allocations of the processes in self_tgids (kmemtop's own). */
+  excludeSelf?: boolean;
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -177,6 +195,7 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.irqOff ? 1 : 0, KMEMTOP_CONFIG.offsetOf('irq_off'));
   b.writeUInt32LE(c.catchNested ? 1 : 0, KMEMTOP_CONFIG.offsetOf('catch_nested'));
   b.writeUInt32LE(c.overflowMax ?? 0, KMEMTOP_CONFIG.offsetOf('overflow_max'));
+  b.writeUInt32LE(c.excludeSelf ? 1 : 0, KMEMTOP_CONFIG.offsetOf('exclude_self'));
   return b;
 }
 
@@ -219,9 +238,25 @@ export const LOST_CAUSES = [
   { c: 'KMEMTOP_LOST_UNTRACKED_FREE', key: 'untrackedFrees' },
   { c: 'KMEMTOP_LOST_SITE_MISSING', key: 'siteMissing' },
   { c: 'KMEMTOP_LOST_FREE_UNSEEN', key: 'freesUnseen' },
+  { c: 'KMEMTOP_LOST_SLAB_GONE', key: 'slabGone' },
 ] as const;
 export const LOST_MAX = LOST_CAUSES.length;
 export type LostKey = (typeof LOST_CAUSES)[number]['key'];
+
+/* What one run of the sweep did (sweep.bpf.c's context). */
+export const SWEEP_STATS = defineStruct('kmemtop_sweep_stats', [
+  { c: 'examined', type: 'u64' },
+  { c: 'retired', type: 'u64' },
+  { c: 'raced', type: 'u64' },
+]);
+
+export function decodeSweepStats(buf: Buffer): { examined: number; retired: number; raced: number } {
+  return {
+    examined: readU64(buf, SWEEP_STATS.offsetOf('examined')),
+    retired: readU64(buf, SWEEP_STATS.offsetOf('retired')),
+    raced: readU64(buf, SWEEP_STATS.offsetOf('raced')),
+  };
+}
 
 /* enum kmemtop_counter: index -> JSON key. */
 export const COUNTERS = [
@@ -231,6 +266,7 @@ export const COUNTERS = [
   { c: 'KMEMTOP_CNT_NESTED_KFREE', key: 'nestedKfreeCaught' },
   { c: 'KMEMTOP_CNT_NESTED_CACHE_FREE', key: 'nestedCacheFreeCaught' },
   { c: 'KMEMTOP_CNT_UNSAMPLED_FREES', key: 'unsampledFrees' },
+  { c: 'KMEMTOP_CNT_SELF_ALLOCS', key: 'selfAllocs' },
 ] as const;
 export const COUNTERS_MAX = COUNTERS.length;
 export type CounterKey = (typeof COUNTERS)[number]['key'];

@@ -47,3 +47,16 @@ export function preemptCountDelta(btfPath: string): number {
   if (o.runqueues === null || o.__preempt_count === null) return 0;
   return o.runqueues - o.__preempt_count;
 }
+
+const BTF_KIND_FUNC = 12;
+
+/* Whether the kernel's BTF declares a function (a kfunc's presence, e.g. bpf_get_kmem_cache). */
+export function hasFunction(btfPath: string, name: string): boolean {
+  const btf = raw.btf__parse(btfPath, null) as Ptr | null;
+  if (!btf) return false;
+  try {
+    return raw.btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+  } finally {
+    raw.btf__free(btf);
+  }
+}

@@ -28,6 +28,36 @@ function printFnType(): ReturnType<typeof koffi.proto> {
 }
 export const PrintFn = printFnType();
 
+/*
+ * struct bpf_test_run_opts (libbpf 1.0+, up to batch_size): how a syscall
+ * program is run from user space.  Named once per process, as above.
+ */
+function testRunOptsType(): ReturnType<typeof koffi.struct> {
+  const name = 'kmemtop_bpf_test_run_opts';
+  try {
+    return koffi.type(name) as ReturnType<typeof koffi.struct>;
+  } catch {
+    return koffi.struct(name, {
+      sz: 'size_t',
+      data_in: 'void *',
+      data_out: 'void *',
+      data_size_in: 'uint32_t',
+      data_size_out: 'uint32_t',
+      ctx_in: 'void *',
+      ctx_out: 'void *',
+      ctx_size_in: 'uint32_t',
+      ctx_size_out: 'uint32_t',
+      retval: 'uint32_t',
+      repeat: 'int',
+      duration: 'uint32_t',
+      flags: 'uint32_t',
+      cpu: 'uint32_t',
+      batch_size: 'uint32_t',
+    });
+  }
+}
+export const TestRunOpts = testRunOptsType();
+
 export const raw = {
   libbpf_set_print: libbpf.func('void *libbpf_set_print(kmemtop_libbpf_print_fn *fn)'),
   libbpf_num_possible_cpus: libbpf.func('int libbpf_num_possible_cpus()'),
@@ -71,6 +101,7 @@ export const raw = {
   ),
   bpf_obj_get_info_by_fd: libbpf.func('int bpf_obj_get_info_by_fd(int fd, void *info, void *info_len)'),
   bpf_enable_stats: libbpf.func('int bpf_enable_stats(int type)'),
+  bpf_prog_test_run_opts: libbpf.func('int bpf_prog_test_run_opts(int prog_fd, _Inout_ kmemtop_bpf_test_run_opts *opts)'),
 
   btf__parse: libbpf.func('void *btf__parse(const char *path, void *btf_ext)'),
   btf__free: libbpf.func('void btf__free(void *btf)'),
@@ -86,6 +117,26 @@ export const raw = {
 /* errno of the last call made through koffi on this thread. */
 export function lastErrno(): number {
   return koffi.errno();
+}
+
+/* Native memory that stays put (a pointer a struct can carry), len bytes, zeroed. */
+export function allocNative(len: number): unknown {
+  const mem = koffi.alloc('uint8_t', len);
+  koffi.encode(mem, koffi.array('uint8_t', len), new Array(len).fill(0));
+  return mem;
+}
+
+export function freeNative(mem: unknown): void {
+  koffi.free(mem as never);
+}
+
+/* len bytes of native memory from allocNative, copied into (or out of) a Buffer. */
+export function writeNative(mem: unknown, data: Buffer): void {
+  koffi.encode(mem as never, koffi.array('uint8_t', data.length), Array.from(data));
+}
+
+export function readNative(mem: unknown, len: number): Buffer {
+  return Buffer.from(koffi.decode(mem as never, koffi.array('uint8_t', len, 'Typed')) as Uint8Array);
 }
 
 /* Copy len bytes of native memory at ptr. */

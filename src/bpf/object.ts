@@ -4,7 +4,8 @@
  * Each step is a method; close() detaches every link and frees the object,
  * and is safe to call twice.  Lookups by name throw on a missing name.
  */
-import { raw, lastErrno, errnoNames, registerPrint, Ptr } from './libbpf';
+import koffi from 'koffi';
+import { raw, lastErrno, errnoNames, registerPrint, Ptr, allocNative, freeNative, readNative, writeNative, TestRunOpts } from './libbpf';
 import * as fs from 'fs';
 import * as log from '../log';
 
@@ -140,6 +141,40 @@ export class BpfProgram {
     const fd = raw.bpf_program__fd(this.ptr);
     if (fd < 0) throw new BpfError(`program ${this.name} has no fd (not loaded?)`, -fd);
     return fd;
+  }
+
+  /*
+   * Run a loaded syscall program once (BPF_PROG_TEST_RUN) with ctx as its
+   * context; the kernel copies the context back, so it returns what the
+   * program left there, and its return value.
+   */
+  run(ctx: Buffer): { retval: number; ctx: Buffer } {
+    const mem = allocNative(ctx.length);
+    try {
+      writeNative(mem, ctx);
+      const opts = {
+        sz: koffi.sizeof(TestRunOpts),
+        data_in: null,
+        data_out: null,
+        data_size_in: 0,
+        data_size_out: 0,
+        ctx_in: mem,
+        ctx_out: null,
+        ctx_size_in: ctx.length,
+        ctx_size_out: 0,
+        retval: 0,
+        repeat: 0,
+        duration: 0,
+        flags: 0,
+        cpu: 0,
+        batch_size: 0,
+      };
+      const err = raw.bpf_prog_test_run_opts(this.fd, opts);
+      if (err) throw new BpfError(`run program ${this.name}`, -err || lastErrno());
+      return { retval: opts.retval, ctx: readNative(mem, ctx.length) };
+    } finally {
+      freeNative(mem);
+    }
   }
 }
 

@@ -12,7 +12,7 @@ import { tracerFlags } from './flags';
 import { ensureBpffs, PIN_DIR, readMeta, removeSession, sessionRunning } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION } from '../model/snapshot';
-import { diffSites, filterSites, focus } from '../model/diff';
+import { diffSites, filterSites, focus, phantomByGroup } from '../model/diff';
 import { loadReport } from '../output/load';
 import { DiffDocument, renderDiffJson, renderDiffText, side } from '../output/diff';
 import { ReportMeta, renderJson, renderText, toDocument } from '../output/report';
@@ -272,7 +272,7 @@ export function runDiff(a: DiffArgs): number {
   const before = loadReport(a.before);
   const after = loadReport(a.after);
   const f = { module: a.module, match: matchRegExp(a.match) };
-  const { rows, totals } = diffSites(filterSites(before.sites, f), filterSites(after.sites, f));
+  const { rows, totals } = diffSites(filterSites(before.sites, f), filterSites(after.sites, f), phantomByGroup(before.caches), phantomByGroup(after.caches));
   const doc: DiffDocument = {
     tool: 'kmemtop',
     schemaVersion: SCHEMA_VERSION,

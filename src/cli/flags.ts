@@ -12,10 +12,12 @@ export interface TracerFlags {
   sample: number;
   /* --irq-off: run the program bodies with interrupts off (for measurements). */
   irqOff: boolean;
+  /* --include-self: track kmemtop's own allocations too. */
+  includeSelf?: boolean;
 }
 
 /* What Tracer.start takes from those flags. */
 export function tracerFlags(a: TracerFlags): TracerOptions {
-  return { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sampleOneIn: a.sample, irqOff: a.irqOff };
+  return { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sampleOneIn: a.sample, irqOff: a.irqOff, includeSelf: a.includeSelf ?? false };
 }
 

@@ -84,6 +84,11 @@ function tracerOptions(y: Argv): Argv {
       default: 1,
       describe: 'track 1 object in N (by address hash): live and per-site free figures become estimates; allocation counts and the number of free events stay exact',
     })
+    .option('include-self', {
+      type: 'boolean',
+      default: false,
+      describe: "track kmemtop's own allocations too (loading its programs and maps, reading them); by default they are counted on one line and left out",
+    })
     .option('irq-off', {
       type: 'boolean',
       default: false,
@@ -129,7 +134,7 @@ export function checkTracer(a: Partial<TracerFlags>): string | null {
 
 /* The checked tracer flags of a parsed command line (a usage error when one is bad). */
 function tracerArgs(a: Record<string, unknown>): TracerFlags {
-  const flags = { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sample: a.sample, irqOff: a.irqOff } as TracerFlags;
+  const flags = { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sample: a.sample, irqOff: a.irqOff, includeSelf: a.includeSelf } as TracerFlags;
   const problem = checkTracer(flags);
   if (problem) throw new UsageError(problem);
   return flags;

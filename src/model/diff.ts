@@ -6,25 +6,39 @@
  * function with one cache are summed on each side first.
  */
 import { Site, Snapshot, totalsOf } from './snapshot';
+import { CacheCorrection, slabGroup } from './reconcile';
 
 export interface DiffRow {
   function: string;
   module: string | null;
   cache: string;
-  status: 'new' | 'gone' | 'changed' | 'same';
+  /* Other caches SLUB merged into cache (from either report). */
+  cacheAliases: string[];
+  /*
+   * uncertain: live objects grew, but by no more than the phantom objects
+   * of its cache in one of the reports (objects tracked as live that the
+   * cache does not hold): the growth may be nothing but phantoms.
+   */
+  status: 'new' | 'gone' | 'changed' | 'uncertain' | 'same';
   liveBytesBefore: number;
   liveBytesAfter: number;
   liveBytesDelta: number;
   liveObjectsDelta: number;
   allocsDelta: number;
+  /* Phantom objects of the row's cache: the larger of the two reports' (0 when both agree with slabinfo). */
+  phantomBoundObjects: number;
+  /* Live bytes certainly gained: the growth beyond phantomBoundObjects (0 unless it grew past it). */
+  certainGrowthBytes: number;
 }
 
 export interface DiffTotals {
   liveBytesDelta: number;
   liveObjectsDelta: number;
   allocsDelta: number;
-  /* Sum of the positive live-byte changes: what grew. */
+  /* Live bytes the sites that grew certainly gained (growth beyond their caches' phantom objects): what --fail-on-growth compares. */
   growthBytes: number;
+  /* Live-byte growth that phantoms may explain (uncertain rows, and the part of other rows within the bound). */
+  uncertainGrowthBytes: number;
 }
 
 export interface SiteFilter {
@@ -48,23 +62,63 @@ export function focus(snap: Snapshot, f: SiteFilter): Snapshot {
   return { ...snap, sites, totals: totalsOf(sites) };
 }
 
-type Agg = { function: string; module: string | null; cache: string; liveBytes: number; liveObjects: number; allocs: number };
+/* What diff reads of a site (reports of older versions lack the optional fields). */
+export type DiffSite = Pick<Site, 'function' | 'module' | 'cache' | 'liveBytes' | 'liveObjects' | 'allocs'> &
+  Partial<Pick<Site, 'objectSize' | 'cacheAliases' | 'kind'>>;
 
-function aggregate(sites: Pick<Site, 'function' | 'module' | 'cache' | 'liveBytes' | 'liveObjects' | 'allocs'>[]): Map<string, Agg> {
+/* Phantom objects per slabinfo group (a report's caches[]), for diffSites. */
+export type PhantomByGroup = Map<string, number>;
+
+export function phantomByGroup(caches: Pick<CacheCorrection, 'cache' | 'phantomObjects'>[] | null | undefined): PhantomByGroup {
+  return new Map((caches ?? []).map((c) => [c.cache, c.phantomObjects]));
+}
+
+type Agg = {
+  function: string;
+  module: string | null;
+  cache: string;
+  aliases: Set<string>;
+  liveBytes: number;
+  liveObjects: number;
+  allocs: number;
+  objectSize: number;
+};
+
+function aggregate(sites: DiffSite[]): Map<string, Agg> {
   const out = new Map<string, Agg>();
   for (const s of sites) {
     const key = `${s.function}\0${s.module ?? ''}\0${s.cache}`;
-    const a = out.get(key) ?? { function: s.function, module: s.module, cache: s.cache, liveBytes: 0, liveObjects: 0, allocs: 0 };
+    const a = out.get(key) ?? {
+      function: s.function,
+      module: s.module,
+      cache: s.cache,
+      aliases: new Set<string>(),
+      liveBytes: 0,
+      liveObjects: 0,
+      allocs: 0,
+      objectSize: s.objectSize ?? 0,
+    };
     a.liveBytes += s.liveBytes;
     a.liveObjects += s.liveObjects;
     a.allocs += s.allocs;
+    for (const x of s.cacheAliases ?? []) a.aliases.add(x);
+    if (!a.objectSize && s.liveObjects) a.objectSize = s.liveBytes / s.liveObjects;
     out.set(key, a);
   }
   return out;
 }
 
-/* Rows sorted by growth (largest live-byte increase first), and totals. */
-export function diffSites(before: Parameters<typeof aggregate>[0], after: Parameters<typeof aggregate>[0]): { rows: DiffRow[]; totals: DiffTotals } {
+/*
+ * Rows sorted by growth (largest certain live-byte increase first, then the
+ * uncertain ones), and totals.  phantomBefore/After: each report's phantom
+ * objects per cache; a row's growth within them is uncertain, not growth.
+ */
+export function diffSites(
+  before: DiffSite[],
+  after: DiffSite[],
+  phantomBefore: PhantomByGroup = new Map(),
+  phantomAfter: PhantomByGroup = new Map(),
+): { rows: DiffRow[]; totals: DiffTotals } {
   const a = aggregate(before);
   const b = aggregate(after);
   const rows: DiffRow[] = [];
@@ -75,31 +129,42 @@ export function diffSites(before: Parameters<typeof aggregate>[0], after: Parame
     const liveBytesDelta = (y?.liveBytes ?? 0) - (x?.liveBytes ?? 0);
     const liveObjectsDelta = (y?.liveObjects ?? 0) - (x?.liveObjects ?? 0);
     const allocsDelta = (y?.allocs ?? 0) - (x?.allocs ?? 0);
+    const group = base.cache === 'kmalloc-large' ? null : slabGroup(base.cache);
+    const bound = group === null ? 0 : Math.max(phantomBefore.get(group) ?? 0, phantomAfter.get(group) ?? 0);
+    const size = base.objectSize || (liveObjectsDelta ? liveBytesDelta / liveObjectsDelta : 0);
+    const certainObjects = Math.max(0, liveObjectsDelta - bound);
+    const certainGrowthBytes = liveBytesDelta > 0 ? Math.min(liveBytesDelta, Math.round(certainObjects * size)) : 0;
+    const grewWithinBound = liveObjectsDelta > 0 && certainObjects === 0;
     rows.push({
       function: base.function,
       module: base.module,
       cache: base.cache,
-      status: !x ? 'new' : !y ? 'gone' : liveBytesDelta || liveObjectsDelta || allocsDelta ? 'changed' : 'same',
+      cacheAliases: [...new Set([...(x?.aliases ?? []), ...(y?.aliases ?? [])])].sort(),
+      status: !x ? (grewWithinBound ? 'uncertain' : 'new') : !y ? 'gone' : grewWithinBound ? 'uncertain' : liveBytesDelta || liveObjectsDelta || allocsDelta ? 'changed' : 'same',
       liveBytesBefore: x?.liveBytes ?? 0,
       liveBytesAfter: y?.liveBytes ?? 0,
       liveBytesDelta,
       liveObjectsDelta,
       allocsDelta,
+      phantomBoundObjects: bound,
+      certainGrowthBytes,
     });
   }
   rows.sort(
     (p, q) =>
+      q.certainGrowthBytes - p.certainGrowthBytes ||
       q.liveBytesDelta - p.liveBytesDelta ||
       q.liveObjectsDelta - p.liveObjectsDelta ||
       p.function.localeCompare(q.function) ||
       p.cache.localeCompare(q.cache),
   );
-  const totals: DiffTotals = { liveBytesDelta: 0, liveObjectsDelta: 0, allocsDelta: 0, growthBytes: 0 };
+  const totals: DiffTotals = { liveBytesDelta: 0, liveObjectsDelta: 0, allocsDelta: 0, growthBytes: 0, uncertainGrowthBytes: 0 };
   for (const r of rows) {
     totals.liveBytesDelta += r.liveBytesDelta;
     totals.liveObjectsDelta += r.liveObjectsDelta;
     totals.allocsDelta += r.allocsDelta;
-    if (r.liveBytesDelta > 0) totals.growthBytes += r.liveBytesDelta;
+    totals.growthBytes += r.certainGrowthBytes;
+    if (r.liveBytesDelta > 0) totals.uncertainGrowthBytes += r.liveBytesDelta - r.certainGrowthBytes;
   }
   return { rows, totals };
 }

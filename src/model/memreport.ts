@@ -100,6 +100,8 @@ export interface SiteLine {
   cache: string;
   liveBytes: number;
   liveObjects: number;
+  /* The site's cache holds fewer objects than tracked: its figures above are estimates under an upper bound. */
+  upperBound: boolean;
   /* Live bytes gained per second over the period (the report's growth). */
   growthBytesPerSec: number;
 }
@@ -120,8 +122,17 @@ export function sitesSection(cur: Snapshot, prev: Snapshot | null, periodMs: num
   for (const s of prev?.sites ?? []) before.set(`${formatSymbol(s)}|${s.cache}`, s);
   const lines = cur.sites.map((s) => {
     const p = before.get(`${formatSymbol(s)}|${s.cache}`);
-    const gained = s.liveBytes - (prev ? (p?.liveBytes ?? 0) : 0);
-    return { site: formatSymbol(s), cache: s.cache, liveBytes: s.liveBytes, liveObjects: s.liveObjects, growthBytesPerSec: periodMs > 0 ? (gained * 1000) / periodMs : 0 };
+    /* Estimates: a phantom object is neither held nor gained (see boundSites). */
+    const est = (x: Site) => (x.liveObjectsUpperBound ? x.liveBytesEstimate : x.liveBytes);
+    const gained = est(s) - (prev ? (p ? est(p) : 0) : 0);
+    return {
+      site: formatSymbol(s),
+      cache: s.cache,
+      liveBytes: est(s),
+      liveObjects: s.liveObjectsUpperBound ? s.liveObjectsEstimate : s.liveObjects,
+      upperBound: s.liveObjectsUpperBound ?? false,
+      growthBytesPerSec: periodMs > 0 ? (gained * 1000) / periodMs : 0,
+    };
   });
   return {
     source,

@@ -5,8 +5,9 @@
 import type { RawSnapshot, ProgramStats, RecursionAccount } from '../tracer';
 import type { Symbol } from '../sys/kallsyms';
 import { ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumContexts } from '../abi/layout';
-import { CacheCorrection, reconcile } from './reconcile';
+import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import { Reclaim, reclaimSummary, Shrinker, shrinkerRows } from './shrinkers';
+import type { SweepInfo } from '../sweep';
 
 export const SCHEMA_VERSION = 1;
 
@@ -31,6 +32,17 @@ export interface Site {
   bytesAllocated: number;
   liveObjects: number;
   liveBytes: number;
+  /*
+   * true: the site's cache holds fewer objects than are tracked live in it
+   * (/proc/slabinfo), so liveObjects/liveBytes are upper bounds, and the
+   * estimates below take the cache's phantom objects away (reconcile.ts,
+   * boundSites).  false: the estimates equal the tracked figures.
+   */
+  liveObjectsUpperBound: boolean;
+  liveObjectsEstimate: number;
+  liveBytesEstimate: number;
+  /* Other caches SLUB merged into this site's cache (/sys/kernel/slab), for naming. */
+  cacheAliases: string[];
   allocsByContext: ByContext;
   freesByContext: ByContext;
 }
@@ -55,8 +67,18 @@ export interface Totals {
 
 export interface Accuracy {
   approximate: boolean;
-  /* Live objects may be off by at most this many (over or under). */
+  /*
+   * Live objects may be off by at most this many (over or under): the
+   * losses counted, plus every tracked live object of a site whose figure
+   * is an upper bound (any of them may be phantom).
+   */
   maxLiveObjectsError: number;
+  /* Tracked live objects proven dead: above what their caches hold (/proc/slabinfo). */
+  phantomObjects: number;
+  /* Sites whose live figures are upper bounds (their cache holds fewer objects than tracked). */
+  upperBoundSites: number;
+  /* Whether dead objects whose slab is gone were swept before this read (see sweep.ts). */
+  sweep: 'on' | 'off';
   reasons: string[];
 }
 
@@ -80,6 +102,8 @@ export interface Snapshot {
   shrinkers: Shrinker[] | null;
   reclaim: Reclaim | null;
   reclaimUnavailable: string | null;
+  /* The sweep of live entries whose slab is gone: on, or why not. */
+  sweep: SweepInfo;
 }
 
 export type Resolver = (ip: bigint) => Symbol | null;
@@ -111,20 +135,27 @@ export function isKmallocKey(cache: bigint): boolean {
  * One site of the model.  The kernel counts objects; bytes follow from the
  * object size (every object of a site has the same one, see struct site_stats).
  */
-export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, cache: CacheInfo | null, sampleOneIn = 1): Site {
+export function toSite(
+  raw: RawSnapshot['sites'][number],
+  sym: Symbol | null,
+  cache: CacheInfo | null,
+  sampleOneIn = 1,
+  aliases: Map<string, string[]> | null = null,
+): Site {
   const s: SiteStats = sampleOneIn > 1 ? estimateSampled(raw.stats, sampleOneIn) : raw.stats;
   const kmalloc = isKmallocKey(raw.key.cache);
   const size = kmalloc ? Number(raw.key.cache) : (cache?.size ?? 0);
   const allocs = sumContexts(s.allocs);
   const frees = sumContexts(s.frees);
   const liveObjects = allocs - s.untrackedAllocs - frees - s.freesUnseen;
+  const cacheName = kmalloc ? kmallocCacheName(size) : (cache?.name ?? '[unknown cache]');
   return {
     id: raw.idx,
     function: sym ? sym.function : '[unknown]',
     offset: sym ? sym.offset : 0,
     module: sym ? sym.module : null,
     kind: kmalloc ? 'kmalloc' : 'cache',
-    cache: kmalloc ? kmallocCacheName(size) : (cache?.name ?? '[unknown cache]'),
+    cache: cacheName,
     objectSize: size,
     allocs,
     frees,
@@ -135,6 +166,10 @@ export function toSite(raw: RawSnapshot['sites'][number], sym: Symbol | null, ca
     bytesAllocated: allocs * size,
     liveObjects,
     liveBytes: liveObjects * size,
+    liveObjectsUpperBound: false,
+    liveObjectsEstimate: liveObjects,
+    liveBytesEstimate: liveObjects * size,
+    cacheAliases: aliases?.get(cacheName) ?? [],
     allocsByContext: s.allocs,
     freesByContext: s.frees,
   };
@@ -262,27 +297,54 @@ export function totalsOf(sites: Site[], corrections: CacheCorrection[] = []): To
 
 /*
  * How far the live figures can be from the truth, from what the programs
- * counted as lost and what the kernel counted as skipped runs.
+ * counted as lost, what the kernel counted as skipped runs, and what the
+ * caches hold:
  *  - a skipped free run leaves an object looking live (over-count by one);
  *  - a skipped allocation run, a full sites map: an allocation never counted;
- *  - a full live map: an allocation counted but excluded from live figures.
- * Address reuse (freesUnseen) corrects an over-count and is reported, but is
- * itself exact about the object it retires.
+ *  - a full live map: an allocation counted but excluded from live figures;
+ *  - a cache holding fewer objects than tracked (phantom): its sites' live
+ *    figures are upper bounds, any of their objects may be dead.
+ * Address reuse and the sweep (freesUnseen, slabGone) correct over-counts
+ * and are reported, but are exact about the objects they retire.
  */
-export function accuracyOf(lost: Snapshot['lost'], sampling: Sampling | null = null): Accuracy {
+export function accuracyOf(
+  lost: Snapshot['lost'],
+  sampling: Sampling | null = null,
+  sites: Pick<Site, 'liveObjects' | 'liveObjectsUpperBound'>[] = [],
+  phantomObjects = 0,
+  sweep: Pick<SweepInfo, 'available' | 'reason'> = { available: true, reason: null },
+): Accuracy {
   const reasons: string[] = [];
   if (sampling) reasons.push(`live figures estimated from 1 object in ${sampling.oneIn}`);
   const add = (n: number, what: string) => {
     if (n > 0) reasons.push(`${n} ${what}`);
     return n;
   };
-  const bound =
+  const losses =
     add(lost.recursionMisses, 'events skipped by recursion protection and not caught') +
     add(lost.sitesFull, 'allocations not counted (sites map full)') +
     add(lost.liveFull, 'allocations not tracked (live map full)') +
     add(lost.liveUpdateFailed, 'live map updates failed') +
     add(lost.siteMissing, 'frees whose site entry was missing');
-  return { approximate: bound > 0 || sampling !== null, maxLiveObjectsError: bound, reasons };
+  let upperBoundSites = 0;
+  let inDoubt = 0;
+  for (const s of sites) {
+    if (!s.liveObjectsUpperBound) continue;
+    upperBoundSites++;
+    inDoubt += Math.max(0, s.liveObjects);
+  }
+  if (upperBoundSites) {
+    reasons.push(`${phantomObjects} tracked live objects are dead (their caches hold fewer): the live figures of ${upperBoundSites} sites are upper bounds`);
+  }
+  if (!sweep.available && sweep.reason) reasons.push(sweep.reason);
+  return {
+    approximate: losses > 0 || sampling !== null || upperBoundSites > 0,
+    maxLiveObjectsError: losses + inDoubt,
+    phantomObjects,
+    upperBoundSites,
+    sweep: sweep.available ? 'on' : 'off',
+    reasons,
+  };
 }
 
 /*
@@ -300,17 +362,19 @@ const siteMemo = new Map<number, WeakMap<RawSnapshot['sites'][number], Site>>();
 export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monotonicMs: number }, resolve: Resolver): Snapshot {
   let memo = siteMemo.get(raw.sampleOneIn);
   if (!memo) siteMemo.set(raw.sampleOneIn, (memo = new WeakMap()));
-  const sites = raw.sites.map((r) => {
+  const tracked = raw.sites.map((r) => {
     /* The collector hands back the same RawSite object for a site whose counters did not move: reuse its Site. */
     const known = memo.get(r);
     if (known) return known;
-    const site = toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null, raw.sampleOneIn);
+    const site = toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null, raw.sampleOneIn, raw.slabAliases);
     memo.set(r, site);
     return site;
   });
-  const caches = raw.slabs ? reconcile(sites, raw.slabs) : null;
+  const caches = raw.slabs ? reconcile(tracked, raw.slabs) : null;
+  const sites = boundSites(tracked, caches ?? []);
   const lost = { ...raw.lost, recursionMisses: eventsLostToRecursion(raw.recursion) };
   const sampling = samplingOf(raw);
+  const totals = totalsOf(sites, caches ?? []);
   return {
     schemaVersion: SCHEMA_VERSION,
     contextSource: raw.contextSource,
@@ -319,10 +383,10 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
       end: raw.wallTime.toISOString(),
       durationMs: Math.max(0, Math.round(raw.monotonicMs - start.monotonicMs)),
     },
-    totals: totalsOf(sites, caches ?? []),
+    totals,
     lost,
     counters: raw.counters,
-    accuracy: accuracyOf(lost, sampling),
+    accuracy: accuracyOf(lost, sampling, sites, totals.phantomObjects, raw.sweep),
     sampling,
     caches,
     programs: raw.programs,
@@ -332,13 +396,27 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     shrinkers: raw.reclaim ? shrinkerRows(raw.reclaim, resolve, raw.wallTime) : null,
     reclaim: raw.reclaim ? reclaimSummary(raw.reclaim, raw.wallTime) : null,
     reclaimUnavailable: raw.reclaimUnavailable,
+    sweep: raw.sweep,
   };
 }
 
 export const SORT_KEYS = ['liveBytes', 'liveObjects', 'allocs', 'frees', 'bytesAllocated', 'bytesRequested'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 
-/* Sorted copy, largest first (ties by name, so output is stable). */
+/*
+ * What a sort key ranks by: live figures by their estimates (the tracked
+ * figure less the site's share of its cache's phantom objects; equal to it
+ * when the cache agrees with slabinfo), so a phantom never ranks first.
+ */
+export function rankValue(s: Site, key: SortKey): number {
+  if (key === 'liveBytes') return s.liveBytesEstimate;
+  if (key === 'liveObjects') return s.liveObjectsEstimate;
+  return s[key];
+}
+
+/* Sorted copy, largest first (ties by the tracked figure, then name, so output is stable). */
 export function sortSites(sites: Site[], key: SortKey): Site[] {
-  return sites.slice().sort((a, b) => b[key] - a[key] || a.function.localeCompare(b.function) || a.offset - b.offset);
+  return sites
+    .slice()
+    .sort((a, b) => rankValue(b, key) - rankValue(a, key) || b[key] - a[key] || a.function.localeCompare(b.function) || a.offset - b.offset);
 }

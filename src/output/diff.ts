@@ -3,6 +3,7 @@ import type { DiffRow, DiffTotals } from '../model/diff';
 import type { ReportDocument } from './report';
 import { bytes, count, table } from './format';
 import { formatSymbol } from '../sys/kallsyms';
+import { cacheLabel } from '../sys/slabaliases';
 
 export interface DiffSide {
   file: string;
@@ -11,6 +12,14 @@ export interface DiffSide {
   time: string;
   /* Sites the report left out (--top): the diff cannot see them. */
   sitesMissing: number;
+  /* How far the report's live figures can be trusted (reports of older versions: null). */
+  accuracy: {
+    approximate: boolean;
+    phantomObjects: number;
+    upperBoundSites: number;
+    maxLiveObjectsError: number;
+    sweep: 'on' | 'off' | 'unknown';
+  } | null;
 }
 
 export interface DiffDocument {
@@ -24,7 +33,34 @@ export interface DiffDocument {
 }
 
 export function side(file: string, d: ReportDocument): DiffSide {
-  return { file, kernel: d.kernel, hostname: d.hostname, time: d.window.end, sitesMissing: Math.max(0, d.totals.sites - d.sites.length) };
+  const acc = d.accuracy as Partial<ReportDocument['accuracy']> | undefined;
+  return {
+    file,
+    kernel: d.kernel,
+    hostname: d.hostname,
+    time: d.window.end,
+    sitesMissing: Math.max(0, d.totals.sites - d.sites.length),
+    accuracy: acc
+      ? {
+          approximate: acc.approximate === true,
+          phantomObjects: acc.phantomObjects ?? d.totals.phantomObjects ?? 0,
+          upperBoundSites: acc.upperBoundSites ?? 0,
+          maxLiveObjectsError: acc.maxLiveObjectsError ?? 0,
+          sweep: acc.sweep ?? 'unknown',
+        }
+      : null,
+  };
+}
+
+function accuracyText(s: DiffSide): string {
+  const a = s.accuracy;
+  if (!a) return `${s.file}: accuracy not recorded`;
+  const parts = [
+    a.phantomObjects ? `${count(a.phantomObjects)} phantom objects (${count(a.upperBoundSites)} sites are upper bounds)` : 'no phantom objects',
+    a.maxLiveObjectsError ? `off by at most ${count(a.maxLiveObjectsError)} objects` : 'exact',
+    `sweep ${a.sweep}`,
+  ];
+  return `${s.file}: ${parts.join('; ')}`;
 }
 
 function signed(n: number, fmt: (x: number) => string): string {
@@ -35,7 +71,10 @@ export function renderDiffText(doc: DiffDocument): string {
   const lines = [
     `kmemtop diff: ${doc.before.file} (${doc.before.time}, Linux ${doc.before.kernel}) -> ${doc.after.file} (${doc.after.time}, Linux ${doc.after.kernel})`,
     `live bytes ${signed(doc.totals.liveBytesDelta, bytes)}, live objects ${signed(doc.totals.liveObjectsDelta, count)}, ` +
-      `allocations ${signed(doc.totals.allocsDelta, count)}; grew ${bytes(doc.totals.growthBytes)}`,
+      `allocations ${signed(doc.totals.allocsDelta, count)}; grew ${bytes(doc.totals.growthBytes)} for certain` +
+      (doc.totals.uncertainGrowthBytes ? `, ${bytes(doc.totals.uncertainGrowthBytes)} more within phantom bounds (uncertain)` : ''),
+    `accuracy: ${accuracyText(doc.before)}`,
+    `          ${accuracyText(doc.after)}`,
   ];
   for (const s of [doc.before, doc.after]) {
     if (s.sitesMissing) lines.push(`warning: ${s.file} leaves out ${count(s.sitesMissing)} sites (written with --top): write it with --top 0`);
@@ -49,7 +88,7 @@ export function renderDiffText(doc: DiffDocument): string {
         signed(r.liveObjectsDelta, count),
         signed(r.allocsDelta, count),
         r.status,
-        r.cache,
+        cacheLabel(r.cache, r.function, r.cacheAliases),
         formatSymbol({ function: r.function, offset: 0, module: r.module }).replace('+0x0', ''),
       ]),
       [true, true, true, false, false, false],

@@ -26,7 +26,8 @@ export function renderReportText(r: MemoryReport): string {
   if (r.sites) {
     const s = r.sites;
     L.push(`Call sites (${s.source}, ${(s.windowMs / 1000).toFixed(1)} s traced): most live bytes`);
-    L.push(...table(['LIVE BYTES', 'LIVE OBJS', 'GROWTH/s', 'CACHE', 'CALL SITE'], s.topLive.map((x) => [bytes(x.liveBytes), count(x.liveObjects), bytes(Math.round(x.growthBytesPerSec)), x.cache, x.site]), [true, true, true, false, false]));
+    L.push(...table(['LIVE BYTES', 'LIVE OBJS', 'GROWTH/s', 'CACHE', 'CALL SITE'], s.topLive.map((x) => [(x.upperBound ? '~' : '') + bytes(x.liveBytes), (x.upperBound ? '~' : '') + count(x.liveObjects), bytes(Math.round(x.growthBytesPerSec)), x.cache, x.site]), [true, true, true, false, false]));
+    if (s.topLive.some((x) => x.upperBound)) L.push('~: an estimate: the cache holds fewer objects than tracked, its share of the phantom objects is left out');
     L.push('Fastest growing');
     L.push(
       ...(s.fastestGrowing.length

@@ -5,6 +5,7 @@
 import { Snapshot, Site, SortKey, sortSites } from '../model/snapshot';
 import { bytes, count, table } from './format';
 import { formatSymbol } from '../sys/kallsyms';
+import { cacheLabel } from '../sys/slabaliases';
 import { ByContext, CONTEXTS, sumContexts } from '../abi/layout';
 import type { ReclaimKind } from '../model/shrinkers';
 
@@ -47,6 +48,7 @@ export interface ReportDocument {
   shrinkers: Snapshot['shrinkers'];
   reclaim: Snapshot['reclaim'];
   reclaimUnavailable: Snapshot['reclaimUnavailable'];
+  sweep: Snapshot['sweep'];
   sitesShown: number;
   sites: Site[];
 }
@@ -75,6 +77,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     shrinkers: snap.shrinkers,
     reclaim: snap.reclaim,
     reclaimUnavailable: snap.reclaimUnavailable,
+    sweep: snap.sweep,
     sitesShown: sites.length,
     sites,
   };
@@ -141,14 +144,24 @@ export function headerLines(
   ];
   lines.push(contextLine('frees', t.freesByContext, doc.contextSource));
   const nonZero = losses.filter(([, n]) => n > 0);
+  const acc = doc.accuracy;
+  const bounded = (acc.upperBoundSites ?? 0) > 0;
   lines.push(
     nonZero.length === 0
-      ? 'lost events: none'
+      ? `lost events: none${bounded ? ' (but see the upper bounds below)' : ''}`
       : `lost events: ${nonZero.map(([w, n]) => `${w} ${count(n)}`).join(', ')}`,
   );
-  if (doc.accuracy.maxLiveObjectsError > 0) {
-    lines.push(`live figures are approximate: off by at most ${count(doc.accuracy.maxLiveObjectsError)} objects`);
+  if (bounded) {
+    lines.push(
+      `upper bounds: ${count(acc.upperBoundSites)} sites (marked <=) are in caches that hold fewer objects than tracked ` +
+        `(/proc/slabinfo): at least ${count(acc.phantomObjects)} of their tracked live objects are dead; EST LIVE takes them away`,
+    );
   }
+  if (acc.maxLiveObjectsError > 0) {
+    lines.push(`live figures are approximate: off by at most ${count(acc.maxLiveObjectsError)} objects`);
+  }
+  const sweep = (doc as Partial<ReportDocument>).sweep;
+  if (sweep && !sweep.available) lines.push(sweep.reason ?? 'no sweep');
   if ('maps' in doc && doc.maps) {
     const m = (doc as ReportDocument).maps;
     lines.push(
@@ -158,8 +171,10 @@ export function headerLines(
   }
   lines.push(
     `frees of objects allocated before tracing: ${count(l.untrackedFrees)}; ` +
-      `retired by address reuse (free never seen): ${count(l.freesUnseen)}; kfree(NULL): ${count(doc.counters.nullFrees)}`,
+      `retired by address reuse (free never seen): ${count(l.freesUnseen)}; ` +
+      `retired by the sweep (slab gone): ${count(l.slabGone ?? 0)}; kfree(NULL): ${count(doc.counters.nullFrees)}`,
   );
+  if (doc.counters.selfAllocs) lines.push(`kmemtop's own allocations, left out: ${count(doc.counters.selfAllocs)} (--include-self tracks them)`);
   if (t.phantomObjects > 0) {
     lines.push(
       `phantom: ${count(t.phantomObjects)} tracked live objects (${bytes(t.phantomBytes)}) exceed what their caches hold ` +
@@ -169,22 +184,33 @@ export function headerLines(
   return lines;
 }
 
-/* estimated: sampling was on, the live and free columns are estimates (~). */
+/* A site's tracked live figure, marked "<=" when it is an upper bound. */
+export function bounded(s: Pick<Site, 'liveObjectsUpperBound'>, text: string): string {
+  return s.liveObjectsUpperBound ? `<=${text}` : text;
+}
+
+/*
+ * estimated: sampling was on, the live and free columns are estimates (~).
+ * An EST LIVE column (the estimate without the cache's phantom objects)
+ * appears when some site's live figure is an upper bound.
+ */
 export function siteRows(sites: Site[], estimated = false): string[] {
   const e = estimated ? '~' : '';
-  const header = [`${e}LIVE BYTES`, `${e}LIVE OBJS`, 'ALLOCS', `${e}FREES`, 'IRQ%', 'REQ BYTES', 'ALLOC BYTES', 'CACHE', 'CALL SITE'];
+  const withEst = sites.some((s) => s.liveObjectsUpperBound);
+  const header = [`${e}LIVE BYTES`, `${e}LIVE OBJS`, ...(withEst ? ['EST LIVE'] : []), 'ALLOCS', `${e}FREES`, 'IRQ%', 'REQ BYTES', 'ALLOC BYTES', 'CACHE', 'CALL SITE'];
   const rows = sites.map((s) => [
-    bytes(s.liveBytes),
-    count(s.liveObjects),
+    bounded(s, bytes(s.liveBytes)),
+    bounded(s, count(s.liveObjects)),
+    ...(withEst ? [s.liveObjectsUpperBound ? `~${bytes(s.liveBytesEstimate)}` : bytes(s.liveBytesEstimate)] : []),
     count(s.allocs),
     count(s.frees + s.freesUnseen),
     s.frees ? `${Math.round(100 * interruptShare(s.freesByContext))}` : '-',
     bytes(s.bytesRequested),
     bytes(s.bytesAllocated),
-    s.cache,
+    cacheLabel(s.cache, s.function, s.cacheAliases),
     siteLabel(s),
   ]);
-  return table(header, rows, [true, true, true, true, true, true, true, false, false]);
+  return table(header, rows, [true, true, ...(withEst ? [true] : []), true, true, true, true, true, false, false]);
 }
 
 function ms(ns: number): string {

@@ -7,6 +7,7 @@
 import type { Site, Snapshot } from '../model/snapshot';
 import type { Shrinker } from '../model/shrinkers';
 import { formatSymbol } from '../sys/kallsyms';
+import { cacheLabel } from '../sys/slabaliases';
 import { sumContexts } from '../abi/layout';
 import type { MemInfo } from '../sys/meminfo';
 import { memoryVerdict, Verdict } from '../model/memreport';
@@ -37,14 +38,27 @@ export class SiteRow {
   get cache(): string {
     return this.site.cache;
   }
+  /* The cache as shown: the merged alias that matches the function, or the cache (with "+" when others are merged into it). */
+  get cacheLabel(): string {
+    return cacheLabel(this.site.cache, this.site.function, this.site.cacheAliases);
+  }
   get module(): string {
     return this.site.module ?? '';
   }
+  /*
+   * Live figures as shown and ranked: the estimates, which leave out the
+   * site's share of its cache's phantom objects (equal to the tracked
+   * figures unless liveUpperBound).
+   */
   get liveBytes(): number {
-    return this.site.liveBytes;
+    return this.site.liveBytesEstimate;
   }
   get liveObjects(): number {
-    return this.site.liveObjects;
+    return this.site.liveObjectsEstimate;
+  }
+  /* The tracked live figure is an upper bound: the cache holds fewer objects than tracked. */
+  get liveUpperBound(): boolean {
+    return this.site.liveObjectsUpperBound;
   }
   get allocs(): number {
     return this.site.allocs;
@@ -194,8 +208,8 @@ export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number,
       slabActive: null,
       phantomObjects: 0,
     };
-    c.liveBytes += r.liveBytes;
-    c.liveObjects += r.liveObjects;
+    c.liveBytes += r.site.liveBytes;
+    c.liveObjects += r.site.liveObjects;
     c.allocsPerSec += r.allocsPerSec;
     c.freesPerSec += r.freesPerSec;
     c.sites++;

@@ -39,15 +39,16 @@ interface Column<R> {
 }
 
 const SITE_COLUMNS: Column<SiteRow>[] = [
-  { title: 'LIVE BYTES', width: 11, priority: 0, sortKey: 'liveBytes', right: true, cell: (r) => bytes(r.liveBytes) },
-  { title: 'LIVE OBJS', width: 10, priority: 1, sortKey: 'liveObjects', right: true, cell: (r) => compact(r.liveObjects) },
+  /* An estimate below an upper bound carries "~" (Enter shows both). */
+  { title: 'LIVE BYTES', width: 11, priority: 0, sortKey: 'liveBytes', right: true, cell: (r) => (r.liveUpperBound ? '~' : '') + bytes(r.liveBytes) },
+  { title: 'LIVE OBJS', width: 10, priority: 1, sortKey: 'liveObjects', right: true, cell: (r) => (r.liveUpperBound ? '~' : '') + compact(r.liveObjects) },
   { title: 'ALLOC/s', width: 8, priority: 2, sortKey: 'allocsPerSec', right: true, cell: (r) => compact(r.allocsPerSec) },
   { title: 'FREE/s', width: 8, priority: 3, sortKey: 'freesPerSec', right: true, cell: (r) => compact(r.freesPerSec) },
   { title: 'BYTES/s', width: 9, priority: 6, sortKey: 'bytesPerSec', right: true, cell: (r) => bytes(Math.round(r.bytesPerSec)) },
   { title: 'AVG', width: 7, priority: 7, sortKey: 'avgSize', right: true, cell: (r) => compact(r.avgSize) },
   { title: 'FRAG%', width: 6, priority: 5, sortKey: 'fragmentation', right: true, cell: (r) => String(Math.round(100 * r.fragmentation)) },
   { title: 'ALLOCS', width: 9, priority: 9, sortKey: 'allocs', right: true, cell: (r) => compact(r.allocs) },
-  { title: 'CACHE', width: 17, priority: 4, right: false, cell: (r) => r.cache },
+  { title: 'CACHE', width: 17, priority: 4, right: false, cell: (r) => r.cacheLabel },
   { title: 'MODULE', width: 10, priority: 8, right: false, cell: (r) => r.module || '-' },
 ];
 
@@ -140,7 +141,10 @@ function detailLines(r: SiteRow, history: History, width: number): Line[] {
     `allocs ${compact(s.allocs)} (${ctx(s.allocsByContext)})`,
     `frees  ${compact(s.frees)} (${ctx(s.freesByContext)}); retired unseen ${compact(s.freesUnseen)}; untracked ${compact(s.untrackedAllocs)}; failed ${compact(s.failedAllocs)}`,
     `requested ${bytes(s.bytesRequested)} of ${bytes(s.bytesAllocated)} allocated: ${Math.round(100 * r.fragmentation)}% lost to rounding`,
-    `live bytes over the session: ${sparkline(history.get(r.key), Math.max(10, width - 40))} now ${bytes(s.liveBytes)}`,
+    s.liveObjectsUpperBound
+      ? `live: tracked <=${bytes(s.liveBytes)} (${compact(s.liveObjects)} obj) is an upper bound: ${s.cache} holds fewer objects than tracked; estimate ~${bytes(s.liveBytesEstimate)}`
+      : `live: ${bytes(s.liveBytes)} (${compact(s.liveObjects)} obj)` + (s.cacheAliases.length ? `; ${s.cache} also serves ${s.cacheAliases.join(', ')}` : ''),
+    `live bytes over the session: ${sparkline(history.get(r.key), Math.max(10, width - 40))} now ${bytes(s.liveBytesEstimate)}`,
   ];
   return [{ text: '-'.repeat(width), style: 'dim' }, ...lines.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }))];
 }
@@ -160,7 +164,9 @@ export const HELP = [
   'Columns: ALLOC/s, FREE/s, BYTES/s are rates over the last interval; AVG is requested bytes per allocation;',
   'FRAG% is 1 - requested/allocated; a site is (call site, cache or kmalloc size class).',
   'IRQ% frees: share of frees in softirq, hardirq or NMI context. PHANTOM: tracked live objects above',
-  'what /proc/slabinfo says the cache holds (frees no tracepoint reported).',
+  'what /proc/slabinfo says the cache holds (frees no tracepoint reported). ~LIVE: the site is in such a',
+  'cache; the figure is the estimate without its share of the phantom objects (Enter: the upper bound).',
+  'CACHE: the merged cache (alias matching the function, or NAME+ when others share its slab).',
 ];
 
 function headerLines(m: UiModel, s: UiState, width: number): Line[] {
@@ -191,7 +197,7 @@ function headerLines(m: UiModel, s: UiState, width: number): Line[] {
   ];
 }
 
-export const DETAIL_HEIGHT = 6;
+export const DETAIL_HEIGHT = 7;
 
 export function renderFrame(m: UiModel, s: UiState, history: History, width: number, height: number): Frame {
   const header = headerLines(m, s, width);

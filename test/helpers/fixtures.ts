@@ -30,14 +30,16 @@ export function fixtureRaw(): RawSnapshot {
       BigInt(c.id),
       { name: c.name, objectSize: c.objectSize, size: c.size },
     ])),
-    lost: j.lost,
-    counters: j.counters,
+    lost: { slabGone: 0, ...j.lost },
+    counters: { selfAllocs: 0, ...j.counters },
     programs: j.programs,
     recursion: j.recursion,
     maps: j.maps,
     contextSource: j.contextSource,
     sampleOneIn: j.sampleOneIn ?? 1,
     slabs: fixtureSlabinfo(),
+    slabAliases: null,
+    sweep: { available: true, reason: null, runs: 1, last: { examined: 0, retired: 0, raced: 0, durationMs: 0 } },
     reclaim: j.reclaim && {
       ...j.reclaim,
       shrinkers: j.reclaim.shrinkers.map((sh: { shrinker: string; info: { scanObjects: string; countObjects: string } | null }) => ({

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sweep.bpf.c - retire live entries whose slab is gone.
+ *
+ * Some frees fire no tracepoint (kmem_cache_free_bulk, kfree_bulk, the
+ * sheaf and NAPI-cache paths), so their objects stay in the live table as
+ * phantoms until the address is handed out again.  An object is certainly
+ * dead when its address is no longer in a slab page, or lies in a slab of
+ * another cache than the one it was allocated from.  This program walks
+ * kmemtop.bpf.c's live table (array buckets, then the overflow hash), asks
+ * the kernel which cache each address belongs to now (the kfunc
+ * bpf_get_kmem_cache, Linux 6.13+) and retires the entries that cannot be
+ * live: counted against their site as frees unseen, and as the loss cause
+ * "slab gone".
+ *
+ * Never a live object: an object not freed stays in a slab page of its
+ * cache.  kmalloc sites are keyed by size class, not cache (the tracepoint
+ * names none), so for them "another cache" means a cache of another size;
+ * large kmallocs (pages, no slab) are never checked.  Run by the host from
+ * user space (BPF_PROG_TEST_RUN), off the per-event path.
+ *
+ * The maps are kmemtop.bpf.c's own (the host reuses their fds before load);
+ * their definitions here only have to match in type, key and value.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "kmemtop.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Largest kmalloc a slab cache serves (KMALLOC_MAX_CACHE_SIZE, two pages); above it, pages. */
+#define KMALLOC_MAX_CACHE_SIZE 8192
+
+extern struct kmem_cache *bpf_get_kmem_cache(__u64 addr) __ksym;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct live_bucket);
+} live SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, struct live_value);
+} live_overflow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct site_key);
+} site_keys SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct site_stats);
+} site_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kmemtop_state);
+} state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KMEMTOP_LOST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Can the object at ptr, allocated at site, still be live? */
+static __always_inline bool still_possible(__u64 ptr, __u32 site)
+{
+	struct site_key *key = bpf_map_lookup_elem(&site_keys, &site);
+	struct kmem_cache *s;
+	__u64 want;
+
+	if (!key || !key->call_site)
+		return true;  /* nothing to compare with: keep it */
+	want = key->cache;
+	if (!(want >> 32) && want > KMALLOC_MAX_CACHE_SIZE)
+		return true;  /* a large kmalloc: pages, not a slab */
+	s = bpf_get_kmem_cache(ptr);
+	if (!s)
+		return false;  /* no longer a slab page */
+	if (want >> 32)
+		return (__u64)s == want;
+	return s->size == want || s->object_size == want;
+}
+
+static __always_inline void retire(__u32 site, struct kmemtop_sweep_stats *out)
+{
+	struct site_stats *st = bpf_map_lookup_elem(&site_stats, &site);
+	__u32 cause = KMEMTOP_LOST_SLAB_GONE;
+	__u64 *n;
+
+	/* Atomic: a tracepoint program interrupting this one on the CPU adds to the same counters. */
+	if (st)
+		__sync_fetch_and_add(&st->frees_unseen, 1);
+	n = bpf_map_lookup_elem(&lost, &cause);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	out->retired++;
+}
+
+/*
+ * One bucket of the live table.  A slot is retired only as it was looked
+ * at: its site is taken first (compare-and-exchange), then its address.  A
+ * free or an allocation at the same address racing with this changes one of
+ * them, and the slot is left to it (counted as raced).
+ */
+static long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk, struct kmemtop_sweep_stats *out)
+{
+	int w;
+
+	for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
+		struct live_slot *sl = &bk->slot[w];
+		__u64 p = sl->ptr;
+		__u32 site = sl->site;
+
+		if (!p || !site)
+			continue;
+		out->examined++;
+		if (still_possible(p, site))
+			continue;
+		if (__sync_val_compare_and_swap(&sl->site, site, 0) != site ||
+		    __sync_val_compare_and_swap(&sl->ptr, p, 0) != p) {
+			out->raced++;
+			continue;
+		}
+		/* An allocation at p slipped in between the two: give its slot back. */
+		if (sl->site && __sync_val_compare_and_swap(&sl->ptr, 0, p) != 0)
+			out->raced++;
+		retire(site, out);
+	}
+	return 0;
+}
+
+/* One entry of the overflow hash (allocations whose bucket was full). */
+static long sweep_spilled(struct bpf_map *map, __u64 *key, struct live_value *ov, struct kmemtop_sweep_stats *out)
+{
+	struct kmemtop_state *g;
+	__u64 ptr = *key;
+	__u32 site = ov->site, zero = 0;
+
+	if (!site)
+		return 0;
+	out->examined++;
+	if (still_possible(ptr, site))
+		return 0;
+	if (__sync_val_compare_and_swap(&ov->site, site, 0) != site || bpf_map_delete_elem(&live_overflow, &ptr)) {
+		out->raced++;
+		return 0;
+	}
+	g = bpf_map_lookup_elem(&state, &zero);
+	if (g)
+		__sync_fetch_and_add(&g->overflow_entries, -1);
+	retire(site, out);
+	return 0;
+}
+
+/*
+ * A syscall program, run by the host with BPF_PROG_TEST_RUN (iterator
+ * programs, the tracing type, fail to load with EPERM on the kernels this
+ * was built on, like fentry).  The context is the host's struct
+ * kmemtop_sweep_stats, copied back when the run ends.
+ */
+SEC("syscall")
+int kmemtop__sweep(struct kmemtop_sweep_stats *out)
+{
+	struct kmemtop_sweep_stats run = {};
+	struct kmemtop_state *g;
+	__u32 zero = 0;
+
+	bpf_for_each_map_elem(&live, sweep_bucket, &run, 0);
+	g = bpf_map_lookup_elem(&state, &zero);
+	if (g && g->overflow_entries)
+		bpf_for_each_map_elem(&live_overflow, sweep_spilled, &run, 0);
+	out->examined = run.examined;
+	out->retired = run.retired;
+	out->raced = run.raced;
+	return 0;
+}
