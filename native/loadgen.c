@@ -17,6 +17,15 @@
  *   loadgen anon N            allocate and touch N MiB of anonymous memory,
  *                             print "ready", hold it until stdin reaches EOF
  *   loadgen netns N           create and destroy N network namespaces
+ *   loadgen epoll-churn N     N x (epoll_create1, eventfd, add it, close both)
+ *   loadgen files-hold N      open N files (/dev/null), print "ready", hold
+ *                             them until stdin reaches EOF
+ *   loadgen unix-hold N       create N UNIX stream sockets (unconnected),
+ *                             print "ready", hold them until stdin EOF
+ *
+ * With LOADGEN_WAIT=1 in the environment, a mode first prints "waiting" and
+ * reads one line from stdin before it starts (a test can then snapshot
+ * after the process and its pipes exist, but before its allocations).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,7 +34,9 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -56,6 +67,12 @@ static int new_eventfd(void)
 	return fd;
 }
 
+static void die(const char *what)
+{
+	fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -72,22 +89,71 @@ static int eventfd_churn(long n)
 	return 0;
 }
 
+static void room_for(long n);
+static int hold_until_eof(long n);
+
 static int eventfd_hold(long n)
 {
+	room_for(n);
+	for (long i = 0; i < n; i++)
+		new_eventfd();
+	return hold_until_eof(n);
+}
+
+/* Raise the open-file limit for n more descriptors. */
+static void room_for(long n)
+{
 	struct rlimit rl = { .rlim_cur = n + 64, .rlim_max = n + 64 };
-	char buf[64];
 
 	if (setrlimit(RLIMIT_NOFILE, &rl)) {
 		fprintf(stderr, "loadgen: setrlimit(%ld): %s\n", n + 64, strerror(errno));
-		return 1;
+		exit(1);
 	}
-	for (long i = 0; i < n; i++)
-		new_eventfd();
+}
+
+/* Print "ready N", then hold whatever was opened until stdin reaches EOF. */
+static int hold_until_eof(long n)
+{
+	char buf[64];
+
 	printf("ready %ld\n", n);
 	fflush(stdout);
 	while (read(0, buf, sizeof(buf)) > 0)
 		;
 	return 0;
+}
+
+static int epoll_churn(long n)
+{
+	for (long i = 0; i < n; i++) {
+		int ep = epoll_create1(EPOLL_CLOEXEC), fd = new_eventfd();
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+			die("epoll");
+		close(fd);
+		close(ep);
+	}
+	printf("epoll-churn %ld\n", n);
+	return 0;
+}
+
+static int files_hold(long n)
+{
+	room_for(n);
+	for (long i = 0; i < n; i++)
+		if (open("/dev/null", O_RDONLY | O_CLOEXEC) < 0)
+			die("open /dev/null");
+	return hold_until_eof(n);
+}
+
+static int unix_hold(long n)
+{
+	room_for(n);
+	for (long i = 0; i < n; i++)
+		if (socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) < 0)
+			die("socket(AF_UNIX)");
+	return hold_until_eof(n);
 }
 
 static int bench_eventfd(long n)
@@ -100,11 +166,6 @@ static int bench_eventfd(long n)
 	return 0;
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 static int udp_flood(long n, int drop)
 {
@@ -245,10 +306,19 @@ static int netns(long n)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|bench-unix|udp-flood|udp-stream|spawn|netns|anon N\n");
+		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|bench-unix|udp-flood|udp-stream|spawn|netns|anon|epoll-churn|files-hold|unix-hold N\n");
 		return 2;
 	}
 	long n = parse_count(argv[2]);
+
+	if (getenv("LOADGEN_WAIT") && !strcmp(getenv("LOADGEN_WAIT"), "1")) {
+		char c;
+
+		printf("waiting\n");
+		fflush(stdout);
+		while (read(0, &c, 1) == 1 && c != '\n')
+			;
+	}
 
 	if (!strcmp(argv[1], "eventfd-churn"))
 		return eventfd_churn(n);
@@ -268,6 +338,12 @@ int main(int argc, char **argv)
 		return bench_unix(n);
 	if (!strcmp(argv[1], "anon"))
 		return anon(n);
+	if (!strcmp(argv[1], "epoll-churn"))
+		return epoll_churn(n);
+	if (!strcmp(argv[1], "files-hold"))
+		return files_hold(n);
+	if (!strcmp(argv[1], "unix-hold"))
+		return unix_hold(n);
 	fprintf(stderr, "loadgen: unknown mode '%s'\n", argv[1]);
 	return 2;
 }

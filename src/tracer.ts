@@ -39,7 +39,7 @@ import * as fs from 'fs';
 import { RawReclaim, ReclaimCollector } from './reclaim';
 import { KmemtopError } from './errors';
 import { readSlabinfo, SlabCache } from './sys/slabinfo';
-import { readSlabAliases } from './sys/slabaliases';
+import { readSlabNames, SlabNames } from './sys/slabaliases';
 import * as log from './log';
 import { DEFAULTS } from './config';
 import { Sweeper, SweepInfo } from './sweep';
@@ -158,10 +158,10 @@ export interface RawSnapshot {
   contextSource: 'preempt_count' | 'unknown';
   /* 1 object in this many was tracked (1: all); live figures are estimates above 1. */
   sampleOneIn: number;
-  /* /proc/slabinfo read right after the maps (null when unreadable). */
+  /* /proc/slabinfo read right before the sweep and the maps (null when unreadable). */
   slabs: Map<string, SlabCache> | null;
-  /* Names SLUB merged into each cache (/sys/kernel/slab; null when unreadable). */
-  slabAliases: Map<string, string[]> | null;
+  /* Names SLUB merged into each cache, and the reclaimable caches (/sys/kernel/slab; null when unreadable). */
+  slabNames: SlabNames | null;
   recursion: RecursionAccount[];
   /* Shrinkers, reclaim and OOM kills; null with the reason when not traced. */
   reclaim: RawReclaim | null;
@@ -519,11 +519,18 @@ export class Tracer {
    * nothing is reset.  slabinfoMaxAgeMs: reuse a /proc/slabinfo read that
    * recent (the live view's refreshes), 0 to always read it afresh;
    * sweepMaxAgeMs: sweep first unless the last sweep is that recent (0:
-   * always, as every report does).
+   * always, as every report does); sweep false: not at all (measurements).
    */
-  read(opts: { slabinfoMaxAgeMs?: number; sweepMaxAgeMs?: number } = {}): RawSnapshot {
+  read(opts: { slabinfoMaxAgeMs?: number; sweepMaxAgeMs?: number; sweep?: boolean } = {}): RawSnapshot {
     const obj = this.object;
-    this.sweeper?.run(opts.sweepMaxAgeMs ?? 0);
+    /*
+     * slabinfo first, then the sweep, then the maps: a slab freed in
+     * between has its objects swept, so no cache's tracked objects exceed
+     * the room slabinfo gave it (with the reverse order, objects freed
+     * without a tracepoint meanwhile would).
+     */
+    const slabs = this.slabinfo(opts.slabinfoMaxAgeMs ?? 0);
+    if (opts.sweep !== false) this.sweeper?.run(opts.sweepMaxAgeMs ?? 0);
     const state = this.readState();
     const maxSites = this.opts.maxSites;
     /* Sites are numbered 1..next_site; read only that prefix of the arrays. */
@@ -589,8 +596,8 @@ export class Tracer {
       sweep: this.sweepInfo(),
       contextSource: this.preemptCountDelta ? 'preempt_count' : 'unknown',
       sampleOneIn: this.opts.sampleOneIn,
-      slabs: this.slabinfo(opts.slabinfoMaxAgeMs ?? 0),
-      slabAliases: this.slabAliases(),
+      slabs,
+      slabNames: this.slabNames(),
       maps: {
         sites: { entries: sites.length, maxEntries: maxSites - 1 },
         caches: { entries: cd.count, maxEntries: cachesMap.maxEntries },
@@ -606,12 +613,12 @@ export class Tracer {
   }
 
   /* Merges change only when a cache is created: read once a minute at most. */
-  private aliasesCache: { at: number; aliases: Map<string, string[]> | null } | null = null;
+  private namesCache: { at: number; names: SlabNames | null } | null = null;
 
-  private slabAliases(): Map<string, string[]> | null {
+  private slabNames(): SlabNames | null {
     const now = monotonicMs();
-    if (!this.aliasesCache || now - this.aliasesCache.at > 60_000) this.aliasesCache = { at: now, aliases: readSlabAliases() };
-    return this.aliasesCache.aliases;
+    if (!this.namesCache || now - this.namesCache.at > 60_000) this.namesCache = { at: now, names: readSlabNames() };
+    return this.namesCache.names;
   }
 
   private slabinfo(maxAgeMs: number): Map<string, SlabCache> | null {

@@ -27,6 +27,7 @@ function site(cache: string, liveObjects: number, objectSize: number, kind: Site
     liveObjectsEstimate: liveObjects,
     liveBytesEstimate: liveObjects * objectSize,
     cacheAliases: [],
+    cacheReclaimable: false,
     allocsByContext: { ...ctx0, task: liveObjects },
     freesByContext: ctx0,
   };

@@ -283,8 +283,9 @@ export function runDiff(a: DiffArgs): number {
     rows: rows.filter((r) => Math.abs(r.liveBytesDelta) >= a.minChange && r.status !== 'same'),
   };
   writeOutput(a.json ? renderDiffJson(doc) : renderDiffText(doc), a.output);
-  if (a.failOnGrowth !== undefined && totals.growthBytes > a.failOnGrowth) {
-    process.stderr.write(`kmemtop: live bytes grew by ${totals.growthBytes}, more than --fail-on-growth ${a.failOnGrowth}\n`);
+  const grew = totals.growthBytes + (a.includeReclaimable ? totals.reclaimableGrowthBytes : 0);
+  if (a.failOnGrowth !== undefined && grew > a.failOnGrowth) {
+    process.stderr.write(`kmemtop: live bytes grew by ${grew}, more than --fail-on-growth ${a.failOnGrowth}\n`);
     return 1;
   }
   return 0;

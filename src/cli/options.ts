@@ -39,6 +39,8 @@ export interface DiffArgs {
   json: boolean;
   output?: string;
   failOnGrowth?: number;
+  /* Count growth in reclaimable caches (dentries, inodes) against --fail-on-growth too. */
+  includeReclaimable: boolean;
   minChange: number;
   module?: string;
   match?: string;
@@ -319,7 +321,15 @@ export function parse(argv: string[]): Parsed {
           .positional('after', { type: 'string', describe: 'report taken after' })
           .option('json', { type: 'boolean', default: false, describe: 'write JSON' })
           .option('output', { alias: 'o', type: 'string', describe: 'write the diff to FILE instead of stdout' })
-          .option('fail-on-growth', { type: 'number', describe: 'exit 1 when the sites that grew gained more than this many live bytes (for CI)' })
+          .option('fail-on-growth', {
+            type: 'number',
+            describe: 'exit 1 when the sites that grew gained more than this many live bytes beyond what phantom objects could explain, in caches the shrinkers do not free (for CI)',
+          })
+          .option('include-reclaimable', {
+            type: 'boolean',
+            default: false,
+            describe: 'count growth in reclaimable caches (dentries, inodes) against --fail-on-growth too',
+          })
           .option('min-change', { type: 'number', default: 0, describe: 'hide sites whose live bytes changed by less than this' })
           .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print debug lines' }),
       (a) => {
@@ -329,6 +339,7 @@ export function parse(argv: string[]): Parsed {
           json: a.json as boolean,
           output: a.output as string | undefined,
           failOnGrowth: a.failOnGrowth as number | undefined,
+          includeReclaimable: a.includeReclaimable as boolean,
           minChange: a.minChange as number,
           module: a.module as string | undefined,
           match: a.match as string | undefined,

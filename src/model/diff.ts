@@ -14,10 +14,12 @@ export interface DiffRow {
   cache: string;
   /* Other caches SLUB merged into cache (from either report). */
   cacheAliases: string[];
+  /* A cache the shrinkers free (dentries, inodes): its growth counts apart (DiffTotals.reclaimableGrowthBytes). */
+  reclaimable: boolean;
   /*
-   * uncertain: live objects grew, but by no more than the phantom objects
-   * of its cache in one of the reports (objects tracked as live that the
-   * cache does not hold): the growth may be nothing but phantoms.
+   * uncertain: live objects grew, but by no more than the dead objects its
+   * cache could hide in one of the reports (phantomBoundObjects): the
+   * growth may be nothing but phantoms.
    */
   status: 'new' | 'gone' | 'changed' | 'uncertain' | 'same';
   liveBytesBefore: number;
@@ -25,7 +27,7 @@ export interface DiffRow {
   liveBytesDelta: number;
   liveObjectsDelta: number;
   allocsDelta: number;
-  /* Phantom objects of the row's cache: the larger of the two reports' (0 when both agree with slabinfo). */
+  /* Dead objects the row's cache could hide (see phantomByGroup): the larger of the two reports'. */
   phantomBoundObjects: number;
   /* Live bytes certainly gained: the growth beyond phantomBoundObjects (0 unless it grew past it). */
   certainGrowthBytes: number;
@@ -35,8 +37,14 @@ export interface DiffTotals {
   liveBytesDelta: number;
   liveObjectsDelta: number;
   allocsDelta: number;
-  /* Live bytes the sites that grew certainly gained (growth beyond their caches' phantom objects): what --fail-on-growth compares. */
+  /*
+   * Live bytes the sites that grew certainly gained (growth beyond their
+   * caches' phantom objects), in caches the shrinkers do not free: what
+   * --fail-on-growth compares (with --include-reclaimable, the next too).
+   */
   growthBytes: number;
+  /* The same in reclaimable caches (dentries, inodes: they grow as caches do). */
+  reclaimableGrowthBytes: number;
   /* Live-byte growth that phantoms may explain (uncertain rows, and the part of other rows within the bound). */
   uncertainGrowthBytes: number;
 }
@@ -64,13 +72,26 @@ export function focus(snap: Snapshot, f: SiteFilter): Snapshot {
 
 /* What diff reads of a site (reports of older versions lack the optional fields). */
 export type DiffSite = Pick<Site, 'function' | 'module' | 'cache' | 'liveBytes' | 'liveObjects' | 'allocs'> &
-  Partial<Pick<Site, 'objectSize' | 'cacheAliases' | 'kind'>>;
+  Partial<Pick<Site, 'objectSize' | 'cacheAliases' | 'kind' | 'cacheReclaimable'>>;
 
-/* Phantom objects per slabinfo group (a report's caches[]), for diffSites. */
+/*
+ * The most dead objects each cache (slabinfo group) could hide among its
+ * tracked live ones, from a report's caches[]: the phantom proven (tracked
+ * above active), or, where more, its free slots -- where the dead objects
+ * the sweep cannot retire lie (their slab is still the cache's) -- but
+ * never more than it tracks.  For diffSites.
+ */
 export type PhantomByGroup = Map<string, number>;
 
-export function phantomByGroup(caches: Pick<CacheCorrection, 'cache' | 'phantomObjects'>[] | null | undefined): PhantomByGroup {
-  return new Map((caches ?? []).map((c) => [c.cache, c.phantomObjects]));
+export function phantomByGroup(
+  caches: Pick<CacheCorrection, 'cache' | 'phantomObjects' | 'trackedLiveObjects' | 'slabActiveObjects' | 'slabTotalObjects'>[] | null | undefined,
+): PhantomByGroup {
+  return new Map(
+    (caches ?? []).map((c) => {
+      const free = Math.max(0, (c.slabTotalObjects ?? 0) - (c.slabActiveObjects ?? 0));
+      return [c.cache, Math.min(Math.max(0, c.trackedLiveObjects ?? 0), Math.max(c.phantomObjects ?? 0, free))];
+    }),
+  );
 }
 
 type Agg = {
@@ -78,6 +99,7 @@ type Agg = {
   module: string | null;
   cache: string;
   aliases: Set<string>;
+  reclaimable: boolean;
   liveBytes: number;
   liveObjects: number;
   allocs: number;
@@ -93,6 +115,7 @@ function aggregate(sites: DiffSite[]): Map<string, Agg> {
       module: s.module,
       cache: s.cache,
       aliases: new Set<string>(),
+      reclaimable: false,
       liveBytes: 0,
       liveObjects: 0,
       allocs: 0,
@@ -102,6 +125,7 @@ function aggregate(sites: DiffSite[]): Map<string, Agg> {
     a.liveObjects += s.liveObjects;
     a.allocs += s.allocs;
     for (const x of s.cacheAliases ?? []) a.aliases.add(x);
+    if (s.cacheReclaimable) a.reclaimable = true;
     if (!a.objectSize && s.liveObjects) a.objectSize = s.liveBytes / s.liveObjects;
     out.set(key, a);
   }
@@ -140,6 +164,7 @@ export function diffSites(
       module: base.module,
       cache: base.cache,
       cacheAliases: [...new Set([...(x?.aliases ?? []), ...(y?.aliases ?? [])])].sort(),
+      reclaimable: (x?.reclaimable ?? false) || (y?.reclaimable ?? false),
       status: !x ? (grewWithinBound ? 'uncertain' : 'new') : !y ? 'gone' : grewWithinBound ? 'uncertain' : liveBytesDelta || liveObjectsDelta || allocsDelta ? 'changed' : 'same',
       liveBytesBefore: x?.liveBytes ?? 0,
       liveBytesAfter: y?.liveBytes ?? 0,
@@ -158,12 +183,13 @@ export function diffSites(
       p.function.localeCompare(q.function) ||
       p.cache.localeCompare(q.cache),
   );
-  const totals: DiffTotals = { liveBytesDelta: 0, liveObjectsDelta: 0, allocsDelta: 0, growthBytes: 0, uncertainGrowthBytes: 0 };
+  const totals: DiffTotals = { liveBytesDelta: 0, liveObjectsDelta: 0, allocsDelta: 0, growthBytes: 0, reclaimableGrowthBytes: 0, uncertainGrowthBytes: 0 };
   for (const r of rows) {
     totals.liveBytesDelta += r.liveBytesDelta;
     totals.liveObjectsDelta += r.liveObjectsDelta;
     totals.allocsDelta += r.allocsDelta;
-    totals.growthBytes += r.certainGrowthBytes;
+    if (r.reclaimable) totals.reclaimableGrowthBytes += r.certainGrowthBytes;
+    else totals.growthBytes += r.certainGrowthBytes;
     if (r.liveBytesDelta > 0) totals.uncertainGrowthBytes += r.liveBytesDelta - r.certainGrowthBytes;
   }
   return { rows, totals };

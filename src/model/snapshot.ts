@@ -8,6 +8,7 @@ import { ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumContexts } fro
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import { Reclaim, reclaimSummary, Shrinker, shrinkerRows } from './shrinkers';
 import type { SweepInfo } from '../sweep';
+import type { SlabNames } from '../sys/slabaliases';
 
 export const SCHEMA_VERSION = 1;
 
@@ -43,6 +44,8 @@ export interface Site {
   liveBytesEstimate: number;
   /* Other caches SLUB merged into this site's cache (/sys/kernel/slab), for naming. */
   cacheAliases: string[];
+  /* The cache's objects are freed by shrinkers under pressure (dentries, inodes: SLAB_RECLAIM_ACCOUNT). */
+  cacheReclaimable: boolean;
   allocsByContext: ByContext;
   freesByContext: ByContext;
 }
@@ -140,7 +143,7 @@ export function toSite(
   sym: Symbol | null,
   cache: CacheInfo | null,
   sampleOneIn = 1,
-  aliases: Map<string, string[]> | null = null,
+  names: SlabNames | null = null,
 ): Site {
   const s: SiteStats = sampleOneIn > 1 ? estimateSampled(raw.stats, sampleOneIn) : raw.stats;
   const kmalloc = isKmallocKey(raw.key.cache);
@@ -169,7 +172,8 @@ export function toSite(
     liveObjectsUpperBound: false,
     liveObjectsEstimate: liveObjects,
     liveBytesEstimate: liveObjects * size,
-    cacheAliases: aliases?.get(cacheName) ?? [],
+    cacheAliases: names?.aliases.get(cacheName) ?? [],
+    cacheReclaimable: !kmalloc && (names?.reclaimable.has(cacheName) ?? false),
     allocsByContext: s.allocs,
     freesByContext: s.frees,
   };
@@ -366,7 +370,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     /* The collector hands back the same RawSite object for a site whose counters did not move: reuse its Site. */
     const known = memo.get(r);
     if (known) return known;
-    const site = toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null, raw.sampleOneIn, raw.slabAliases);
+    const site = toSite(r, resolve(r.key.callSite), raw.caches.get(r.key.cache) ?? null, raw.sampleOneIn, raw.slabNames);
     memo.set(r, site);
     return site;
   });

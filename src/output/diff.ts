@@ -72,6 +72,7 @@ export function renderDiffText(doc: DiffDocument): string {
     `kmemtop diff: ${doc.before.file} (${doc.before.time}, Linux ${doc.before.kernel}) -> ${doc.after.file} (${doc.after.time}, Linux ${doc.after.kernel})`,
     `live bytes ${signed(doc.totals.liveBytesDelta, bytes)}, live objects ${signed(doc.totals.liveObjectsDelta, count)}, ` +
       `allocations ${signed(doc.totals.allocsDelta, count)}; grew ${bytes(doc.totals.growthBytes)} for certain` +
+      (doc.totals.reclaimableGrowthBytes ? `, ${bytes(doc.totals.reclaimableGrowthBytes)} in reclaimable caches (dentries, inodes: freed under pressure)` : '') +
       (doc.totals.uncertainGrowthBytes ? `, ${bytes(doc.totals.uncertainGrowthBytes)} more within phantom bounds (uncertain)` : ''),
     `accuracy: ${accuracyText(doc.before)}`,
     `          ${accuracyText(doc.after)}`,
@@ -87,7 +88,7 @@ export function renderDiffText(doc: DiffDocument): string {
         signed(r.liveBytesDelta, bytes),
         signed(r.liveObjectsDelta, count),
         signed(r.allocsDelta, count),
-        r.status,
+        r.status === 'changed' && r.reclaimable && r.liveObjectsDelta > 0 ? 'reclaimable' : r.status,
         cacheLabel(r.cache, r.function, r.cacheAliases),
         formatSymbol({ function: r.function, offset: 0, module: r.module }).replace('+0x0', ''),
       ]),

@@ -50,9 +50,37 @@ export function readSlabEntries(dir = '/sys/kernel/slab'): SlabEntry[] | null {
   }
 }
 
-export function readSlabAliases(dir = '/sys/kernel/slab'): Map<string, string[]> | null {
+export interface SlabNames {
+  /* Other names of each cache's slab (aliasMap). */
+  aliases: Map<string, string[]>;
+  /*
+   * Caches whose objects the shrinkers free under memory pressure
+   * (SLAB_RECLAIM_ACCOUNT: dentries, inodes, ...): their growth is cache,
+   * not a leak, until proven otherwise.  By every name of the slab.
+   */
+  reclaimable: Set<string>;
+}
+
+/* Pure: every name whose slab directory has reclaim_account 1. */
+export function reclaimableNames(entries: SlabEntry[], reclaimDirs: Set<string>): Set<string> {
+  const out = new Set<string>();
+  for (const e of entries) if (!e.name.startsWith(':') && reclaimDirs.has(e.target ?? e.name)) out.add(e.name);
+  return out;
+}
+
+export function readSlabNames(dir = '/sys/kernel/slab'): SlabNames | null {
   const entries = readSlabEntries(dir);
-  return entries ? aliasMap(entries) : null;
+  if (!entries) return null;
+  const reclaimDirs = new Set<string>();
+  for (const e of entries) {
+    if (e.target !== null) continue;
+    try {
+      if (fs.readFileSync(path.join(dir, e.name, 'reclaim_account'), 'utf8').trim() === '1') reclaimDirs.add(e.name);
+    } catch {
+      /* unreadable: counted as not reclaimable */
+    }
+  }
+  return { aliases: aliasMap(entries), reclaimable: reclaimableNames(entries, reclaimDirs) };
 }
 
 /* Words of a name, for matching a cache alias to a function: "damon_split_region_at" -> damon, split, region, at. */

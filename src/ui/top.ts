@@ -45,8 +45,11 @@ class Sampler {
   }
 
   sample(): UiModel {
-    /* slabinfo bounds the per-cache corrections; every few seconds is enough for the live view. */
-    const raw = this.tracer.read({ slabinfoMaxAgeMs: 4500 });
+    /*
+     * slabinfo bounds the per-cache corrections, and the sweep retires dead
+     * objects whose slab is gone: every few seconds is enough for the live view.
+     */
+    const raw = this.tracer.read({ slabinfoMaxAgeMs: 4500, sweepMaxAgeMs: 4500 });
     const snap = focus(buildSnapshot(raw, this.tracer.window, (ip) => this.syms.resolve(ip)), this.filter);
     const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, readMeminfo(), this.prevModel);
     this.prev = snap;

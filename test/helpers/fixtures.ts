@@ -38,7 +38,7 @@ export function fixtureRaw(): RawSnapshot {
     contextSource: j.contextSource,
     sampleOneIn: j.sampleOneIn ?? 1,
     slabs: fixtureSlabinfo(),
-    slabAliases: null,
+    slabNames: null,
     sweep: { available: true, reason: null, runs: 1, last: { examined: 0, retired: 0, raced: 0, durationMs: 0 } },
     reclaim: j.reclaim && {
       ...j.reclaim,
