@@ -110,6 +110,8 @@ export interface Header {
   lost: { label: string; count: number }[];
   approximateBy: number;
   phantomObjects: number;
+  /* Sites whose tracked live figures are upper bounds (their caches hold fewer objects). */
+  upperBoundSites: number;
   memory: Verdict | null;
   contextSource: Snapshot['contextSource'];
   /* Sampling on: 1 object in this many tracked, live and free figures are estimates; null: all tracked. */
@@ -247,6 +249,7 @@ export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number,
       ].filter((x) => x.count > 0),
       approximateBy: cur.accuracy.maxLiveObjectsError,
       phantomObjects: t.phantomObjects,
+      upperBoundSites: cur.accuracy.upperBoundSites ?? 0,
       memory: mem ? memoryVerdict(mem) : null,
       contextSource: cur.contextSource,
       sampleOneIn: cur.sampling ? cur.sampling.oneIn : null,

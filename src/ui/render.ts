@@ -186,7 +186,10 @@ function headerLines(m: UiModel, s: UiState, width: number): Line[] {
     h.lost.length === 0
       ? 'lost events: none'
       : `LOST EVENTS: ${h.lost.map((x) => `${x.label} ${compact(x.count)}`).join(', ')}: live figures approximate (+/-${compact(h.approximateBy)} objects)`;
-  const phantom = h.phantomObjects > 0 ? `  phantom ${compact(h.phantomObjects)} objects (see caches)` : '';
+  const phantom =
+    h.phantomObjects > 0
+      ? `; ${compact(h.upperBoundSites)} sites are upper bounds (~ estimates): phantom ${compact(h.phantomObjects)} obj (caches view)`
+      : '';
   const tabs = VIEWS.map((v, i) => (v === s.view ? `[${i + 1} ${v}]` : ` ${i + 1} ${v} `)).join(' ');
   const l4 = `${tabs}   sort ${s.sort[s.view]}${s.reverse ? ' (reversed)' : ''}${s.filter ? `   filter "${s.filter}"` : ''}${s.paused ? '   PAUSED' : ''}`;
   return [
