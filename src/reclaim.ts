@@ -27,6 +27,7 @@ import {
 } from './abi/layout';
 import { findSymbolAddress } from './sys/kallsyms';
 import { explainBpfFailure } from './sys/preflight';
+import { makePinDirs } from './session';
 
 export const RECLAIM_OBJECT = path.resolve(__dirname, '..', 'build', 'reclaim.bpf.o');
 
@@ -112,7 +113,7 @@ export class ReclaimCollector {
   /* Pin maps, programs and links under dir; returns the programs. */
   pinAll(dir: string): { name: string; tracepoint: string }[] {
     const obj = this.object;
-    for (const sub of ['maps', 'progs', 'links']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    makePinDirs(dir);
     for (const name of ReclaimCollector.MAPS) obj.map(name).pin(path.join(dir, 'maps', name));
     for (const p of obj.programs()) p.pin(path.join(dir, 'progs', p.name));
     for (const l of this.links) l.pin(path.join(dir, 'links', l.program));

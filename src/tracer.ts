@@ -32,10 +32,9 @@ import {
 } from './abi/layout';
 import { btfPath, explainBpfFailure, preflight } from './sys/preflight';
 import { preemptCountDelta } from './bpf/btf';
-import { PIN_DIR, SessionMeta, writeMeta } from './session';
+import { makePinDirs, PIN_DIR, SessionMeta, writeMeta } from './session';
 import { objGet } from './bpf/object';
 import { raw } from './bpf/libbpf';
-import * as fs from 'fs';
 import { RawReclaim, ReclaimCollector } from './reclaim';
 import { KmemtopError } from './errors';
 import { readSlabinfo, SlabCache } from './sys/slabinfo';
@@ -283,7 +282,7 @@ export class Tracer {
   /* Pin everything under dir and describe the session (for start). */
   private pinAll(dir: string): SessionMeta {
     const obj = this.object;
-    for (const sub of ['maps', 'progs', 'links']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    makePinDirs(dir);
     for (const name of Tracer.MAPS) obj.map(name).pin(path.join(dir, 'maps', name));
     const progs = this.progList();
     for (const p of obj.programs().filter((x) => x.autoload)) p.pin(path.join(dir, 'progs', p.name));
@@ -291,6 +290,7 @@ export class Tracer {
     const reclaimPrograms = this.reclaim ? this.reclaim.pinAll(path.join(dir, 'reclaim')) : [];
     return {
       version: 1,
+      state: 'running',
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
       startedMonotonicMs: this.startedMonotonicMs,

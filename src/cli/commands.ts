@@ -9,7 +9,7 @@ import * as path from 'path';
 import { DEFAULT_OBJECT, Tracer } from '../tracer';
 import { preflight } from '../sys/preflight';
 import { tracerFlags } from './flags';
-import { ensureBpffs, PIN_DIR, readMeta, removeSession, sessionRunning } from '../session';
+import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionRunning, sessionState, writeMeta } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION } from '../model/snapshot';
 import { diffSites, filterSites, focus, phantomByGroup } from '../model/diff';
@@ -19,39 +19,16 @@ import { ReportMeta, renderJson, renderText, toDocument } from '../output/report
 import { KmemtopError } from '../errors';
 import { CommonArgs, DiffArgs, matchRegExp, RecordArgs, SnapshotArgs } from './options';
 import * as log from '../log';
+import { DEFAULT_FILE_MODE, writeFileSafely } from '../sys/safefs';
+import { checkPrivileges } from '../sys/preflight';
 
-/*
- * Write the report to stdout, or to a file: atomically (temporary file,
- * then rename) for a regular file, directly for anything else that exists
- * (a device such as /dev/null, a FIFO), which a rename would replace.
- */
-export function writeOutput(text: string, file?: string): void {
+/* Write the report to stdout, or to a file, safely (sys/safefs.ts: never through a planted symlink; mode 0600 by default). */
+export function writeOutput(text: string, file?: string, mode = DEFAULT_FILE_MODE): void {
   if (!file) {
     process.stdout.write(text);
     return;
   }
-  let special = false;
-  try {
-    special = !fs.statSync(file).isFile();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new KmemtopError(`kmemtop: cannot write ${file}: ${(e as NodeJS.ErrnoException).code}`);
-  }
-  if (special) {
-    try {
-      fs.writeFileSync(file, text);
-    } catch (e) {
-      throw new KmemtopError(`kmemtop: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    return;
-  }
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new KmemtopError(`kmemtop: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  writeFileSafely(file, text, mode);
 }
 
 /* Fail before tracing, not after a long run, when the report cannot be written. */
@@ -87,7 +64,7 @@ function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta)
   tracer.close();
   const snap = focus(buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip)), { module: a.module, match: matchRegExp(a.match) });
   const doc = toDocument(snap, meta, { sort: a.sort, top: a.top });
-  writeOutput(a.json ? renderJson(doc) : renderText(doc), a.output);
+  writeOutput(a.json ? renderJson(doc) : renderText(doc), a.output, a.mode);
 }
 
 function baseMeta(kind: ReportMeta['kind']): ReportMeta {
@@ -153,49 +130,118 @@ export async function runRecord(a: RecordArgs): Promise<number> {
     log.debug(`command exited: code ${exit.code} signal ${exit.signal}; settling ${a.settleMs} ms`);
     if (a.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, a.settleMs));
     tracer.detach();
-    report(tracer, syms, a, { ...baseMeta('record'), command: a.command, exitCode: exit.code, signal: exit.signal });
+    /* The command's exit code survives whatever happens to the report: a failed write is one line on stderr. */
+    try {
+      report(tracer, syms, a, { ...baseMeta('record'), command: a.command, exitCode: exit.code, signal: exit.signal });
+    } catch (e) {
+      if (!(e instanceof KmemtopError)) throw e;
+      process.stderr.write(`${e.message} (the command exited with code ${exitCodeOf(exit.code, exit.signal)}, kept as kmemtop's)\n`);
+    }
     return exitCodeOf(exit.code, exit.signal);
   });
 }
 
-/* A session's map use, for status. */
+/*
+ * Start a session: settings first (state "starting"), then the pins, then
+ * the settings again ("running").  SIGINT, SIGTERM and SIGHUP wait until the
+ * pins are made (a whole session is left; stop ends it); SIGKILL leaves part
+ * of one, which status reports and stop clears.  A failure clears what was made.
+ */
 export async function runStart(a: CommonArgs): Promise<number> {
   preflight(DEFAULT_OBJECT);
-  const running = sessionRunning();
-  if (running) {
-    throw new KmemtopError(`kmemtop: a session is already running (since ${running.startedAt}): kmemtop stop ends it`);
+  const state = sessionState();
+  if (state.kind === 'running') {
+    throw new KmemtopError(`kmemtop: a session is already running (since ${state.meta.startedAt}): kmemtop stop ends it`);
   }
+  if (state.kind === 'starting') throw new KmemtopError(`kmemtop: another kmemtop start (pid ${state.meta.pid}) is under way`);
   removeSession(); /* leftovers of a session whose pins or settings were lost */
   ensureBpffs();
-  const tracer = Tracer.start({ ...tracerFlags(a), pinDir: PIN_DIR });
-  const started = tracer.startedAt.toISOString();
-  tracer.close(); /* the pins keep it running */
+  const held: NodeJS.Signals[] = [];
+  const hold = (sig: NodeJS.Signals) => () => held.push(sig);
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]).map((s) => [s, hold(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  let started: string;
+  try {
+    writeMeta(startingMeta(a));
+    makePinDirs(PIN_DIR);
+    let tracer: Tracer;
+    try {
+      tracer = Tracer.start({ ...tracerFlags(a), pinDir: PIN_DIR });
+    } catch (e) {
+      removeSession();
+      throw e;
+    }
+    started = tracer.startedAt.toISOString();
+    tracer.close(); /* the pins keep it running */
+  } finally {
+    for (const [s, h] of handlers) process.removeListener(s, h);
+  }
   process.stdout.write(`kmemtop: session started at ${started}; kmemtop snapshot reads it, kmemtop stop ends it\n`);
-  return 0;
+  if (held.length) process.stderr.write(`kmemtop: ${held[0]} arrived while pinning: the session is whole; kmemtop stop ends it\n`);
+  return held.length ? 128 + (os.constants.signals[held[0]] ?? 0) : 0;
 }
 
+/* The settings a start writes before pinning anything, so an interrupted start is recognised. */
+function startingMeta(a: CommonArgs): SessionMeta {
+  return {
+    version: 1,
+    state: 'starting',
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    startedMonotonicMs: 0,
+    maxLive: a.maxLive,
+    maxSites: a.maxSites,
+    maxCaches: 0,
+    catchNested: a.catchNested,
+    sampleOneIn: a.sample,
+    preemptCountDelta: 0,
+    programs: [],
+    reclaimPrograms: [],
+    reclaimUnavailable: null,
+  };
+}
+
+/* Stop: clear whatever a session left (whole, damaged, interrupted, orphaned), and say what. */
 export async function runStop(): Promise<number> {
-  const running = readMeta();
-  const found = removeSession();
-  if (!found) {
+  checkPrivileges();
+  const state = sessionState();
+  if (state.kind === 'starting') throw new KmemtopError(`kmemtop: a kmemtop start (pid ${state.meta.pid}) is under way: stop it when it is done`);
+  const cleared = removeSession();
+  if (cleared.links + cleared.pins === 0 && !cleared.settings) {
     process.stderr.write('kmemtop: no session is running\n');
     return 1;
   }
-  process.stdout.write(`kmemtop: session${running ? ` started at ${running.startedAt}` : ''} stopped, programs detached\n`);
+  const what =
+    state.kind === 'running'
+      ? `session started at ${state.meta.startedAt} stopped`
+      : state.kind === 'broken'
+        ? 'cleared what a session left behind'
+        : 'cleared';
+  const left = cleared.leftovers.length ? `; left in place (not kmemtop's): ${cleared.leftovers.join(', ')}` : '';
+  process.stdout.write(`kmemtop: ${what}, programs detached (${cleared.links} links, ${cleared.pins} other pins${cleared.settings ? ', settings' : ''} removed)${left}\n`);
   return 0;
 }
 
 export async function runStatus(a: { json: boolean }): Promise<number> {
-  const meta = sessionRunning();
-  if (!meta) {
-    if (a.json) process.stdout.write(JSON.stringify({ running: false }) + '\n');
-    else process.stdout.write('kmemtop: no session is running\n');
+  checkPrivileges();
+  const state = sessionState();
+  if (state.kind !== 'running') {
+    const why =
+      state.kind === 'none'
+        ? 'no session is running'
+        : state.kind === 'starting'
+          ? `a session is being started (pid ${state.meta.pid})`
+          : state.why;
+    if (a.json) process.stdout.write(JSON.stringify({ running: false, state: state.kind, ...(state.kind === 'none' ? {} : { problem: why }) }) + '\n');
+    else process.stdout.write(`kmemtop: ${why}\n`);
     return 1;
   }
+  const meta = state.meta;
   const tracer = Tracer.openSession(meta);
   try {
     const raw = tracer.read();
     const live = tracer.liveEntries();
+    const startedBy = fs.existsSync(`/proc/${meta.pid}`) ? `started by pid ${meta.pid}` : `started by pid ${meta.pid}, since exited`;
     const status = {
       running: true,
       startedAt: meta.startedAt,
@@ -216,7 +262,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
       const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : '-');
       process.stdout.write(
         [
-          `kmemtop: session running since ${meta.startedAt} (started by pid ${meta.pid})`,
+          `kmemtop: session running since ${meta.startedAt} (${startedBy})`,
           `call sites: ${status.maps.sites.entries} of ${status.maps.sites.maxEntries} (${pct(status.maps.sites.entries, status.maps.sites.maxEntries)})`,
           `live objects tracked: ${live} in ${status.maps.live.slots} slots (${pct(live, status.maps.live.slots)}); overflow ${status.maps.live.overflowEntries} of ${status.maps.live.overflowMaxEntries}`,
           `caches named: ${status.maps.caches.entries} of ${status.maps.caches.maxEntries}`,
@@ -232,6 +278,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
 }
 
 export async function runSnapshot(a: SnapshotArgs): Promise<number> {
+  checkPrivileges();
   const meta = sessionRunning();
   if (meta) {
     /* A session runs: read it (everything since kmemtop start), after --duration if given. */
@@ -282,7 +329,7 @@ export function runDiff(a: DiffArgs): number {
     totals,
     rows: rows.filter((r) => Math.abs(r.liveBytesDelta) >= a.minChange && r.status !== 'same'),
   };
-  writeOutput(a.json ? renderDiffJson(doc) : renderDiffText(doc), a.output);
+  writeOutput(a.json ? renderDiffJson(doc) : renderDiffText(doc), a.output, a.mode);
   const grew = totals.growthBytes + (a.includeReclaimable ? totals.reclaimableGrowthBytes : 0);
   if (a.failOnGrowth !== undefined && grew > a.failOnGrowth) {
     process.stderr.write(`kmemtop: live bytes grew by ${grew}, more than --fail-on-growth ${a.failOnGrowth}\n`);

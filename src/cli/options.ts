@@ -2,6 +2,7 @@
  * The command line: one options table (units in the names), a pure check()
  * whose messages name the flags, and argv injectable for tests.
  */
+import { parseMode } from '../sys/safefs';
 import yargs, { Argv } from 'yargs';
 import { SORT_KEYS, SortKey } from '../model/snapshot';
 import { DEFAULTS } from '../config';
@@ -16,6 +17,8 @@ export interface CommonArgs extends TracerFlags {
   match?: string;
   json: boolean;
   output?: string;
+  /* --mode: file mode of what -o writes (default 0600). */
+  mode: number;
   top: number;
   sort: SortKey;
   verbose: boolean;
@@ -38,6 +41,7 @@ export interface DiffArgs {
   after: string;
   json: boolean;
   output?: string;
+  mode: number;
   failOnGrowth?: number;
   /* Count growth in reclaimable caches (dentries, inodes) against --fail-on-growth too. */
   includeReclaimable: boolean;
@@ -100,6 +104,22 @@ function tracerOptions(y: Argv): Argv {
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
 }
 
+/* --mode: the file mode of written reports (they name kernel functions and sizes: root-only by default). */
+function modeOption(y: Argv): Argv {
+  return y.option('mode', {
+    type: 'string',
+    default: '600',
+    describe: 'file mode (octal) of the files written; reports name kernel functions and sizes, so they are root-only by default',
+  });
+}
+
+/* The checked --mode of a parsed command line. */
+function modeArg(a: Record<string, unknown>): number {
+  const m = parseMode(String(a.mode ?? '600'));
+  if (m === null) throw new UsageError('--mode takes an octal file mode such as 600 or 0644');
+  return m;
+}
+
 function focusOptions(y: Argv): Argv {
   return y
     .option('module', { type: 'string', describe: 'only call sites in this module (e.g. the one being patched)' })
@@ -108,10 +128,10 @@ function focusOptions(y: Argv): Argv {
 
 /* Options of the commands that write a report: record and snapshot. */
 function common(y: Argv): Argv {
-  return focusOptions(tracerOptions(y))
+  return modeOption(focusOptions(tracerOptions(y)))
     .option('bpf-stats', { type: 'boolean', default: false, describe: "measure the programs' own run time per event (kernel bpf_stats; adds two clock reads per event)" })
     .option('json', { type: 'boolean', default: false, describe: 'write JSON (see README, "JSON output")' })
-    .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
+    .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout (mode --mode)' })
     .option('top', { type: 'number', default: 25, describe: 'number of call sites to show (0: all)' })
     .option('sort', { type: 'string', default: 'liveBytes', choices: SORT_KEYS as unknown as string[], describe: 'sort call sites by' });
 }
@@ -232,7 +252,7 @@ export function parse(argv: string[]): Parsed {
             describe: 'count only allocations made in task context by CMD and its descendants (frees are matched wherever they happen)',
           }),
       (a) => {
-        const args = { ...(a as unknown as RecordArgs), command: ((a['--'] as string[] | undefined) ?? []).map(String) };
+        const args = { ...(a as unknown as RecordArgs), mode: modeArg(a), command: ((a['--'] as string[] | undefined) ?? []).map(String) };
         result = { cmd: 'record', args };
       },
     )
@@ -241,28 +261,28 @@ export function parse(argv: string[]): Parsed {
       'report: the running session (kmemtop start), or trace the whole machine for --duration seconds',
       (c) => common(c).option('duration', { alias: 'd', type: 'number', describe: 'seconds to trace (with a session running: wait, then read it)' }),
       (a) => {
-        result = { cmd: 'snapshot', args: a as unknown as SnapshotArgs };
+        result = { cmd: 'snapshot', args: { ...(a as unknown as SnapshotArgs), mode: modeArg(a) } };
       },
     )
     .command(
       'report',
       'the memory report: slab vs LRU verdict, largest caches, call sites, shrinkers, fragmentation',
       (c) =>
-        tracerOptions(c)
+        modeOption(tracerOptions(c))
           .option('json', { type: 'boolean', default: false, describe: 'write JSON' })
           .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
           .option('duration', { alias: 'd', type: 'number', describe: 'without a session: trace this many seconds for the call-site sections' }),
       (a) => {
         const d = a.duration as number | undefined;
         if (d !== undefined && !(Number.isFinite(d) && d > 0 && d <= 86400)) throw new UsageError('--duration takes a number of seconds > 0 (at most 86400)');
-        result = { cmd: 'report', args: { ...(a as unknown as ReportArgs), ...tracerArgs(a) } };
+        result = { cmd: 'report', args: { ...(a as unknown as ReportArgs), ...tracerArgs(a), mode: modeArg(a) } };
       },
     )
     .command(
       'watch',
       'stay attached; write a report when an OOM kill happens (--on-oom)',
       (c) =>
-        tracerOptions(c)
+        modeOption(tracerOptions(c))
           .option('on-oom', { type: 'boolean', default: false, describe: 'write a report at each OOM kill (oom:mark_victim)' })
           .option('output', { alias: 'o', type: 'string', default: '.', describe: 'directory for the reports' })
           .option('max-reports', { type: 'number', default: 5, describe: 'at most this many reports ...' })
@@ -277,6 +297,7 @@ export function parse(argv: string[]): Parsed {
           args: {
             onOom: a.onOom as boolean,
             dir: a.output as string,
+            mode: modeArg(a),
             maxReports: n,
             perSeconds: per,
             ...tracerArgs(a),
@@ -316,7 +337,7 @@ export function parse(argv: string[]): Parsed {
       'diff <before> <after>',
       'compare two reports (record/snapshot --json --top 0): what grew, per call site',
       (c) =>
-        focusOptions(c)
+        modeOption(focusOptions(c))
           .positional('before', { type: 'string', describe: 'report taken before' })
           .positional('after', { type: 'string', describe: 'report taken after' })
           .option('json', { type: 'boolean', default: false, describe: 'write JSON' })
@@ -338,6 +359,7 @@ export function parse(argv: string[]): Parsed {
           after: String(a.after),
           json: a.json as boolean,
           output: a.output as string | undefined,
+          mode: modeArg(a),
           failOnGrowth: a.failOnGrowth as number | undefined,
           includeReclaimable: a.includeReclaimable as boolean,
           minChange: a.minChange as number,

@@ -18,6 +18,7 @@ import { renderReportJson, renderReportText } from '../output/memreport';
 import { sessionRunning } from '../session';
 import { checkWritable, writeOutput } from './commands';
 import { KmemtopError } from '../errors';
+import { privileged } from '../sys/preflight';
 import { TracerFlags, tracerFlags } from './flags';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,6 +44,7 @@ export function buildReport(
     time: new Date().toISOString(),
     verdict: mem ? memoryVerdict(mem) : null,
     topCaches: slabs ? topCaches(slabs) : [],
+    topCachesUnavailable: slabs ? null : fs.existsSync('/proc/slabinfo') ? '/proc/slabinfo is readable by root only: run kmemtop report with sudo' : 'no /proc/slabinfo',
     sites,
     sitesUnavailable: sites ? null : sitesUnavailable,
     shrinkers: snap?.shrinkers ? shrinkerSection(shrinkerDelta(snap.shrinkers, shrinkersSince?.shrinkers ?? null)) : null,
@@ -57,11 +59,21 @@ export interface ReportArgs extends TracerFlags {
   verbose: boolean;
   json: boolean;
   output?: string;
+  mode: number;
   duration?: number;
 }
 
+const NEEDS_ROOT = 'tracing call sites needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): run kmemtop report with sudo';
+
 export async function runReport(a: ReportArgs): Promise<number> {
   checkWritable(a.output);
+  /* Without privilege: what /proc lets anyone read, and which parts need root. */
+  if (!privileged()) {
+    const report = buildReport(null, null, NEEDS_ROOT);
+    writeOutput(a.json ? renderReportJson(report) : renderReportText(report), a.output, a.mode);
+    process.stderr.write(`kmemtop: report without call sites, slab caches and shrinkers: ${NEEDS_ROOT}\n`);
+    return 0;
+  }
   const meta = sessionRunning();
   let report: MemoryReport;
   if (meta || a.duration) {
@@ -95,7 +107,7 @@ export async function runReport(a: ReportArgs): Promise<number> {
   } else {
     report = buildReport(null, null, 'no session runs: kmemtop start, or give --duration SECONDS');
   }
-  writeOutput(a.json ? renderReportJson(report) : renderReportText(report), a.output);
+  writeOutput(a.json ? renderReportJson(report) : renderReportText(report), a.output, a.mode);
   return 0;
 }
 
@@ -103,6 +115,7 @@ export interface WatchArgs extends TracerFlags {
   verbose: boolean;
   onOom: boolean;
   dir: string;
+  mode: number;
   maxReports: number;
   perSeconds: number;
 }
@@ -126,9 +139,13 @@ export class RateLimit {
 
 export async function runWatch(a: WatchArgs): Promise<number> {
   if (!a.onOom) throw new KmemtopError('kmemtop: watch needs a trigger: --on-oom', 2);
-  fs.mkdirSync(a.dir, { recursive: true });
-  checkWritable(path.join(a.dir, 'x'));
   preflight(DEFAULT_OBJECT);
+  try {
+    fs.mkdirSync(a.dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new KmemtopError(`kmemtop: cannot create ${a.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  checkWritable(path.join(a.dir, 'x'));
   const syms = Kallsyms.load();
   const resolve = (ip: bigint) => syms.resolve(ip);
   const t = Tracer.start(tracerFlags(a));
@@ -160,8 +177,8 @@ export async function runWatch(a: WatchArgs): Promise<number> {
           /* Growth and shrinker work since the last baseline (the last 5-10 s). */
           const rep = buildReport(snap, sitesSection(snap, base.snap, Date.now() - base.at, 'watch'), null, victim, base.snap);
           const stem = path.join(a.dir, `oom-${victim.time.replace(/[:.]/g, '-')}-${victim.pid}`);
-          writeOutput(renderReportText(rep), `${stem}.txt`);
-          writeOutput(renderReportJson(rep), `${stem}.json`);
+          writeOutput(renderReportText(rep), `${stem}.txt`, a.mode);
+          writeOutput(renderReportJson(rep), `${stem}.json`, a.mode);
           process.stdout.write(`kmemtop: OOM kill of ${victim.comm} (pid ${victim.pid}): report in ${stem}.txt\n`);
         }
         seen = kills;

@@ -181,6 +181,8 @@ export interface MemoryReport {
   time: string;
   verdict: Verdict | null;
   topCaches: CacheRow[];
+  /* Why topCaches is empty (e.g. /proc/slabinfo is root-only), or null. */
+  topCachesUnavailable?: string | null;
   sites: SitesSection | null;
   sitesUnavailable: string | null;
   shrinkers: ShrinkerSection | null;

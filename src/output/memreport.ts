@@ -21,7 +21,8 @@ export function renderReportText(r: MemoryReport): string {
     L.push('verdict: /proc/meminfo unreadable');
   }
   L.push('', 'Largest slab caches');
-  L.push(...table(['MEMORY', 'OBJECTS', 'OBJ SIZE', 'CACHE'], r.topCaches.map((c) => [bytes(c.memoryBytes), count(c.activeObjects), `${c.objectSize}`, c.name]), [true, true, true, false]));
+  if (r.topCachesUnavailable) L.push(`  ${r.topCachesUnavailable}`);
+  else L.push(...table(['MEMORY', 'OBJECTS', 'OBJ SIZE', 'CACHE'], r.topCaches.map((c) => [bytes(c.memoryBytes), count(c.activeObjects), `${c.objectSize}`, c.name]), [true, true, true, false]));
   L.push('');
   if (r.sites) {
     const s = r.sites;

@@ -25,6 +25,11 @@ export function btfPath(): string {
   return process.env.KMEMTOP_BTF_PATH ?? '/sys/kernel/btf/vmlinux';
 }
 
+/* Whether this process may load and read BPF programs (root, or CAP_BPF and CAP_PERFMON). */
+export function privileged(status = fs.readFileSync('/proc/self/status', 'utf8')): boolean {
+  return hasBpfCaps(parseCapEff(status));
+}
+
 export function checkPrivileges(status = fs.readFileSync('/proc/self/status', 'utf8')): void {
   if (!hasBpfCaps(parseCapEff(status))) {
     throw new KmemtopError(

@@ -1,0 +1,134 @@
+/*
+ * Files written and removed as root on a shared machine.  Another user
+ * can plant a symlink wherever a directory is writable by others (/tmp, a
+ * plainly mounted /sys/fs/bpf), and fs.protected_symlinks may be off.  So:
+ *  - a file is written through a temporary created exclusively, with
+ *    O_NOFOLLOW and an unpredictable name, in the target's directory, then
+ *    renamed over the target (a rename replaces a symlink, never follows
+ *    it); mode 0600 unless asked otherwise;
+ *  - an existing special file (a device, a FIFO: /dev/null, /dev/stdout) is
+ *    written in place, but a symlink is followed to one only when nobody
+ *    else could have put it there (its directory is root-owned and not
+ *    writable by others);
+ *  - a directory kmemtop keeps state in must be a real directory owned by
+ *    root and writable by nobody else, or it is refused.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { KmemtopError } from '../errors';
+
+export const DEFAULT_FILE_MODE = 0o600;
+
+/* Pure: may a symlink in a directory with this owner and mode be trusted (nobody but root could have made it)? */
+export function trustedDir(st: { uid: number; mode: number }): boolean {
+  return st.uid === 0 && (st.mode & 0o022) === 0;
+}
+
+function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
+/* An existing file written in place: a device or FIFO, reached without an untrusted symlink; else null. */
+function specialTarget(file: string): string | null {
+  let l: fs.Stats;
+  try {
+    l = fs.lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new KmemtopError(`kmemtop: cannot write ${file}: ${errCode(e)}`);
+  }
+  if (l.isSymbolicLink()) {
+    if (!trustedDir(fs.statSync(path.dirname(path.resolve(file))))) return null; /* replaced, not followed */
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      return null; /* dangling: replaced */
+    }
+    return st.isFile() || st.isDirectory() ? null : fs.realpathSync(file);
+  }
+  return l.isFile() || l.isDirectory() ? null : file;
+}
+
+/*
+ * Write text to file safely (see above); mode applies to a file created
+ * here.  Errors are one line naming the file.
+ */
+export function writeFileSafely(file: string, text: string, mode = DEFAULT_FILE_MODE): void {
+  const special = specialTarget(file);
+  if (special) {
+    let fd = -1;
+    try {
+      fd = fs.openSync(special, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NOCTTY);
+      fs.writeSync(fd, text);
+    } catch (e) {
+      throw new KmemtopError(`kmemtop: cannot write ${file}: ${errCode(e)}`);
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+    return;
+  }
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(12).toString('hex')}.tmp`);
+  let fd = -1;
+  try {
+    fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
+    fs.fchmodSync(fd, mode); /* whatever the umask */
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = -1;
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (fd >= 0) fs.closeSync(fd);
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* not created, or already renamed */
+    }
+    throw new KmemtopError(`kmemtop: cannot write ${file}: ${errCode(e)}`);
+  }
+}
+
+/*
+ * A directory for root-only state: create it (0700) if absent; refuse it,
+ * in one line, when it is a symlink, not a directory, not owned by root,
+ * or writable by others.  The parent must already exist.
+ */
+export function ensurePrivateDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new KmemtopError(`kmemtop: cannot create ${dir}: ${errCode(e)}`);
+  }
+  checkPrivateDir(dir);
+}
+
+/* Refuse dir unless it is a real directory owned by root and writable by nobody else. */
+export function checkPrivateDir(dir: string): void {
+  const why = privateDirProblem(dir);
+  if (why) throw new KmemtopError(`kmemtop: ${dir} ${why}: refusing to use it (it is not kmemtop's; remove it)`);
+}
+
+/* Why dir cannot hold kmemtop's state, or null (also null when absent). */
+export function privateDirProblem(dir: string): string | null {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return `cannot be checked (${errCode(e)})`;
+  }
+  if (st.isSymbolicLink()) return 'is a symlink';
+  if (!st.isDirectory()) return 'is not a directory';
+  if (st.uid !== process.geteuid!()) return `is owned by uid ${st.uid}, not ${process.geteuid!()}`;
+  if (st.mode & 0o022) return `is writable by others (mode ${(st.mode & 0o7777).toString(8)})`;
+  return null;
+}
+
+/* --mode: an octal file mode such as 600 or 0644 (pure); null when not one. */
+export function parseMode(text: string): number | null {
+  if (!/^0?[0-7]{3}$/.test(text)) return null;
+  return parseInt(text, 8);
+}
