@@ -1,7 +1,7 @@
 /* The diff document, as JSON and as a text table (pure). */
 import type { DiffRow, DiffTotals } from '../model/diff';
 import type { ReportDocument } from './report';
-import { bytes, count, table } from './format';
+import { bytes, count, printable, table } from './format';
 import { formatSymbol } from '../sys/kallsyms';
 import { cacheLabel } from '../sys/slabaliases';
 
@@ -68,7 +68,7 @@ function signed(n: number, fmt: (x: number) => string): string {
 }
 
 export function renderDiffText(doc: DiffDocument): string {
-  const lines = [
+  const header = [
     `kmemtop diff: ${doc.before.file} (${doc.before.time}, Linux ${doc.before.kernel}) -> ${doc.after.file} (${doc.after.time}, Linux ${doc.after.kernel})`,
     `live bytes ${signed(doc.totals.liveBytesDelta, bytes)}, live objects ${signed(doc.totals.liveObjectsDelta, count)}, ` +
       `allocations ${signed(doc.totals.allocsDelta, count)}; grew ${bytes(doc.totals.growthBytes)} for certain` +
@@ -77,24 +77,25 @@ export function renderDiffText(doc: DiffDocument): string {
     `accuracy: ${accuracyText(doc.before)}`,
     `          ${accuracyText(doc.after)}`,
   ];
+  const lines = header.map(printable);
   for (const s of [doc.before, doc.after]) {
-    if (s.sitesMissing) lines.push(`warning: ${s.file} leaves out ${count(s.sitesMissing)} sites (written with --top): write it with --top 0`);
+    if (s.sitesMissing) lines.push(printable(`warning: ${s.file} leaves out ${count(s.sitesMissing)} sites (written with --top): write it with --top 0`));
   }
   lines.push('');
-  lines.push(
-    ...table(
-      ['LIVE BYTES', 'LIVE OBJS', 'ALLOCS', 'STATUS', 'CACHE', 'SITE'],
-      doc.rows.map((r) => [
-        signed(r.liveBytesDelta, bytes),
-        signed(r.liveObjectsDelta, count),
-        signed(r.allocsDelta, count),
-        r.status === 'changed' && r.reclaimable && r.liveObjectsDelta > 0 ? 'reclaimable' : r.status,
-        cacheLabel(r.cache, r.function, r.cacheAliases),
-        formatSymbol({ function: r.function, offset: 0, module: r.module }).replace('+0x0', ''),
-      ]),
-      [true, true, true, false, false, false],
-    ),
-  );
+  const rows = table(
+    ['LIVE BYTES', 'LIVE OBJS', 'ALLOCS', 'STATUS', 'CACHE', 'SITE'],
+    doc.rows.map((r) => [
+      signed(r.liveBytesDelta, bytes),
+      signed(r.liveObjectsDelta, count),
+      signed(r.allocsDelta, count),
+      r.status === 'changed' && r.reclaimable && r.liveObjectsDelta > 0 ? 'reclaimable' : r.status,
+      cacheLabel(r.cache, r.function, r.cacheAliases),
+      formatSymbol({ function: r.function, offset: 0, module: r.module }).replace('+0x0', ''),
+    ]),
+    [true, true, true, false, false, false],
+    );
+  /* A loop, not push(...rows): a diff of every site can hold hundreds of thousands. */
+  for (const row of rows) lines.push(row);
   return lines.join('\n') + '\n';
 }
 

@@ -1,9 +1,10 @@
 /* Number formatting shared by the text outputs. Pure. */
 
 export function bytes(n: number): string {
+  if (!Number.isFinite(n)) return '?';
   const sign = n < 0 ? '-' : '';
   let v = Math.abs(n);
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let u = 0;
   while (v >= 1024 && u < units.length - 1) {
     v /= 1024;
@@ -13,7 +14,19 @@ export function bytes(n: number): string {
 }
 
 export function count(n: number): string {
-  return n.toLocaleString('en-US');
+  return Number.isFinite(n) ? n.toLocaleString('en-US') : '?';
+}
+
+/*
+ * Text from outside (names read from a report file, a task's comm) made safe
+ * for a terminal: control characters (C0, DEL, C1: ESC and CSI/OSC openers
+ * among them) become \xNN, so no byte of a crafted name reaches the
+ * terminal as a control sequence.  Pure.
+ */
+export function printable(s: string): string {
+  return /[\u0000-\u001f\u007f-\u009f]/.test(s)
+    ? s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    : s;
 }
 
 export function pad(s: string, width: number, right = true): string {
@@ -21,9 +34,12 @@ export function pad(s: string, width: number, right = true): string {
   return right ? s.padStart(width) : s.padEnd(width);
 }
 
-/* Render rows as aligned columns; `align` says per column whether to right-align. */
-export function table(header: string[], rows: string[][], align: boolean[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+/* Render rows as aligned columns; `align` says per column whether to right-align.  Cells are made printable. */
+export function table(header: string[], rawRows: string[][], align: boolean[]): string[] {
+  const rows = rawRows.map((r) => r.map(printable));
+  /* A loop, not Math.max(...rows): hundreds of thousands of rows overflow the call stack. */
+  const widths = header.map((h) => h.length);
+  for (const r of rows) for (let i = 0; i < widths.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 && !align[i] ? c : pad(c, widths[i], align[i])))

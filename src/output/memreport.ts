@@ -1,6 +1,6 @@
 /* The memory report as text (one screen, most useful first) and JSON. Pure. */
 import type { MemoryReport } from '../model/memreport';
-import { bytes, count, table } from './format';
+import { bytes, count, printable, table } from './format';
 
 function ms(ns: number): string {
   return ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : `${(ns / 1e6).toFixed(1)} ms`;
@@ -9,7 +9,7 @@ function ms(ns: number): string {
 export function renderReportText(r: MemoryReport): string {
   const L: string[] = [];
   L.push(`kmemtop report  (${r.hostname}, Linux ${r.kernel}, ${r.time})`);
-  if (r.oomVictim) L.push(`OOM kill: ${r.oomVictim.comm} (pid ${r.oomVictim.pid}) at ${r.oomVictim.time}`);
+  if (r.oomVictim) L.push(`OOM kill: ${printable(r.oomVictim.comm)} (pid ${r.oomVictim.pid}) at ${r.oomVictim.time}`);
   if (r.verdict) {
     const v = r.verdict;
     L.push(`verdict: ${v.text}`);

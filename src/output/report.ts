@@ -3,7 +3,7 @@
  * see README "JSON output") and as a text table. Pure.
  */
 import { Snapshot, Site, SortKey, sortSites } from '../model/snapshot';
-import { bytes, count, table } from './format';
+import { bytes, count, printable, table } from './format';
 import { formatSymbol } from '../sys/kallsyms';
 import { cacheLabel } from '../sys/slabaliases';
 import { ByContext, CONTEXTS, sumContexts } from '../abi/layout';
@@ -255,7 +255,7 @@ export function reclaimLines(doc: Pick<ReportDocument, 'shrinkers' | 'reclaim' |
   lines.push(
     r.oomKills === 0
       ? 'OOM kills: none'
-      : `OOM kills: ${count(r.oomKills)}: ` + r.oomVictims.map((v) => `${v.comm} (pid ${v.pid}) at ${v.time}`).join('; '),
+      : `OOM kills: ${count(r.oomKills)}: ` + r.oomVictims.map((v) => `${printable(v.comm)} (pid ${v.pid}) at ${v.time}`).join('; '),
   );
   if (r.lost) lines.push(`reclaim events lost: ${count(r.lost)}`);
   return lines;
@@ -264,7 +264,7 @@ export function reclaimLines(doc: Pick<ReportDocument, 'shrinkers' | 'reclaim' |
 export function renderText(doc: ReportDocument): string {
   const lines: string[] = [];
   const what = doc.kind === 'record' && doc.command ? `kmemtop record: ${doc.command.join(' ')}` : 'kmemtop snapshot';
-  lines.push(`${what}  (${doc.hostname}, Linux ${doc.kernel})`);
+  lines.push(printable(`${what}  (${doc.hostname}, Linux ${doc.kernel})`));
   if (doc.kind === 'record') {
     lines.push(doc.signal ? `command killed by ${doc.signal}` : `command exited with code ${doc.exitCode}`);
   }
@@ -277,7 +277,8 @@ export function renderText(doc: ReportDocument): string {
     );
   }
   lines.push('');
-  lines.push(...siteRows(doc.sites, doc.sampling !== null && doc.sampling !== undefined));
+  /* A loop, not push(...rows): a report of every site can hold hundreds of thousands. */
+  for (const row of siteRows(doc.sites, doc.sampling !== null && doc.sampling !== undefined)) lines.push(row);
   if (doc.sitesShown < doc.totals.sites) {
     lines.push(`(${doc.totals.sites - doc.sitesShown} more call sites; --top 0 shows all)`);
   }

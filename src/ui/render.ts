@@ -4,7 +4,7 @@
  * them.  Columns that do not fit are dropped, least important first; the
  * call site always gets what is left.
  */
-import { bytes } from '../output/format';
+import { bytes, printable } from '../output/format';
 import { CONTEXT_LABELS, siteLabel } from '../output/report';
 import { CONTEXTS } from '../abi/layout';
 import { footerKeys, UiState, VIEWS } from './state';
@@ -76,7 +76,8 @@ const SHRINKER_COLUMNS: Column<ShrinkerRow>[] = [
   { title: 'IN CACHE', width: 8, priority: 6, right: true, cell: (r) => compact(r.objects) },
 ];
 
-function fit(s: string, width: number, right: boolean): string {
+function fit(raw: string, width: number, right: boolean): string {
+  const s = printable(raw);
   if (s.length > width) return width > 1 ? s.slice(0, width - 1) + '…' : s.slice(0, width);
   return right ? s.padStart(width) : s.padEnd(width);
 }
