@@ -93,7 +93,7 @@ export function renderDiffText(doc: DiffDocument): string {
       formatSymbol({ function: r.function, offset: 0, module: r.module }).replace('+0x0', ''),
     ]),
     [true, true, true, false, false, false],
-    );
+  );
   /* A loop, not push(...rows): a diff of every site can hold hundreds of thousands. */
   for (const row of rows) lines.push(row);
   return lines.join('\n') + '\n';
