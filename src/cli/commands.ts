@@ -173,6 +173,8 @@ export async function runStart(a: CommonArgs): Promise<number> {
     }
     started = tracer.startedAt.toISOString();
     tracer.close(); /* the pins keep it running */
+    /* A signal that arrived meanwhile reaches its handler on the event loop: let it. */
+    await new Promise((r) => setTimeout(r, 20));
   } finally {
     for (const [s, h] of handlers) process.removeListener(s, h);
   }
