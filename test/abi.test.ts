@@ -153,7 +153,7 @@ function cOffsets(include: string, struct: string, fields: string[]): Record<str
 
 describe('struct bpf_test_run_opts (libbpf) against the koffi declaration', () => {
   it('has the size and offsets koffi lays out', () => {
-    const info = koffi.introspect(TestRunOpts) as unknown as { size: number; members: Record<string, { offset: number }> };
+    const info = koffi.type(TestRunOpts) as unknown as { size: number; members: Record<string, { offset: number }> };
     const names = Object.keys(info.members);
     const got = cOffsets('bpf/bpf.h', 'bpf_test_run_opts', names);
     for (const f of names) expect([f, info.members[f].offset]).toEqual([f, got[f]]);

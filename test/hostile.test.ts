@@ -62,7 +62,7 @@ describe('hostile and huge reports', () => {
   it.each([
     ['huge number', { ...doc, sites: [{ ...doc.sites[0], liveBytes: 1e308 }] }, /sites\[0\]\.liveBytes is not a whole number/],
     ['window is a number', { ...doc, window: 7 }, /window is not an object/],
-    ['window.end not a time', { ...doc, window: { ...doc.window, end: 'x' } }, /window\.end is not a time/],
+    ['window.end not a time', { ...doc, window: { ...doc.window, end: 5 } }, /window\.end is not a time/],
     ['a name that is an object', { ...doc, sites: [{ ...doc.sites[0], function: { a: 1 } }] }, /sites\[0\]\.function is not a name/],
     ['aliases not names', { ...doc, sites: [{ ...doc.sites[0], cacheAliases: [1] }] }, /sites\[0\]\.cacheAliases\[0\] is not a name/],
     ['caches not a list', { ...doc, caches: 5 }, /caches is not a list/],
