@@ -163,6 +163,27 @@ describe('files written safely', () => {
     expect(fs.readdirSync(shared).filter((n) => n.endsWith('.tmp') && !fs.lstatSync(path.join(shared, n)).isSymbolicLink())).toEqual([]);
   });
 
+  it('the CLI writes -o through none of them, and refuses a planted symlink on the way to its directory', () => {
+    const shared = fs.mkdtempSync(path.join(dir, 'cli-'));
+    fs.chmodSync(shared, 0o1777);
+    const secret = path.join(dir, 'root-only-2');
+    fs.writeFileSync(secret, 'secret\n', { mode: 0o600 });
+    const a = write('cli-a.json', doc);
+    /* The children's pids are unknown here: plant the old scheme's names for a wide range. */
+    for (let p = 1; p < 4000; p++) fs.symlinkSync(secret, path.join(shared, `.out.txt.${p}.tmp`));
+    const r = spawnSync(KMEMTOP, ['diff', a, a, '-o', path.join(shared, 'out.txt')], { encoding: 'utf8' });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(fs.readFileSync(secret, 'utf8')).toBe('secret\n');
+    expect(fs.statSync(path.join(shared, 'out.txt')).mode & 0o777).toBe(0o600);
+    /* A directory on the way that is a symlink someone could have planted. */
+    const elsewhere = fs.mkdtempSync(path.join(dir, 'elsewhere-'));
+    fs.symlinkSync(elsewhere, path.join(shared, 'reports'));
+    const via = spawnSync(KMEMTOP, ['diff', a, a, '-o', path.join(shared, 'reports', 'x.txt')], { encoding: 'utf8' });
+    expect(via.status).toBe(1);
+    expect(via.stderr).toMatch(/reports is a symlink in a directory others can write: refusing to write through it\n$/);
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+  });
+
   it('trusts a directory only when root owns it and nobody else can write it; --mode is octal', () => {
     expect(trustedDir({ uid: 0, mode: 0o40755 })).toBe(true);
     expect(trustedDir({ uid: 0, mode: 0o41777 })).toBe(false);

@@ -19,7 +19,7 @@ import { ReportMeta, renderJson, renderText, toDocument } from '../output/report
 import { KmemtopError } from '../errors';
 import { CommonArgs, DiffArgs, matchRegExp, RecordArgs, SnapshotArgs } from './options';
 import * as log from '../log';
-import { DEFAULT_FILE_MODE, writeFileSafely } from '../sys/safefs';
+import { checkNoPlantedLink, DEFAULT_FILE_MODE, writeFileSafely } from '../sys/safefs';
 import { checkPrivileges } from '../sys/preflight';
 
 /* Write the report to stdout, or to a file, safely (sys/safefs.ts: never through a planted symlink; mode 0600 by default). */
@@ -35,6 +35,7 @@ export function writeOutput(text: string, file?: string, mode = DEFAULT_FILE_MOD
 export function checkWritable(file?: string): void {
   if (!file) return;
   const dir = path.dirname(path.resolve(file));
+  checkNoPlantedLink(dir);
   try {
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (e) {

@@ -19,6 +19,7 @@ import { sessionRunning } from '../session';
 import { checkWritable, writeOutput } from './commands';
 import { KmemtopError } from '../errors';
 import { privileged } from '../sys/preflight';
+import { checkNoPlantedLink } from '../sys/safefs';
 import { TracerFlags, tracerFlags } from './flags';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -140,6 +141,7 @@ export class RateLimit {
 export async function runWatch(a: WatchArgs): Promise<number> {
   if (!a.onOom) throw new KmemtopError('kmemtop: watch needs a trigger: --on-oom', 2);
   preflight(DEFAULT_OBJECT);
+  checkNoPlantedLink(a.dir);
   try {
     fs.mkdirSync(a.dir, { recursive: true, mode: 0o700 });
   } catch (e) {

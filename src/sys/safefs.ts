@@ -52,10 +52,39 @@ function specialTarget(file: string): string | null {
 }
 
 /*
+ * The first component of dir's path that is a symlink someone other than
+ * root could have planted (it lies in a directory others can write), or
+ * null.  Such a link could send what kmemtop writes anywhere.
+ */
+export function untrustedLink(dir: string): string | null {
+  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+  let cur: string = path.sep;
+  for (const part of parts) {
+    const next = path.join(cur, part);
+    let l: fs.Stats;
+    try {
+      l = fs.lstatSync(next);
+    } catch {
+      return null; /* does not exist (yet): nothing to follow */
+    }
+    if (l.isSymbolicLink() && !trustedDir(fs.statSync(cur))) return next;
+    cur = l.isSymbolicLink() ? fs.realpathSync(next) : next;
+  }
+  return null;
+}
+
+/* Refuse to write under dir when a planted symlink leads there. */
+export function checkNoPlantedLink(dir: string): void {
+  const link = untrustedLink(dir);
+  if (link) throw new KmemtopError(`kmemtop: ${link} is a symlink in a directory others can write: refusing to write through it`);
+}
+
+/*
  * Write text to file safely (see above); mode applies to a file created
  * here.  Errors are one line naming the file.
  */
 export function writeFileSafely(file: string, text: string, mode = DEFAULT_FILE_MODE): void {
+  checkNoPlantedLink(path.dirname(path.resolve(file)));
   const special = specialTarget(file);
   if (special) {
     let fd = -1;
