@@ -53,7 +53,12 @@ describeBpf('live view in a terminal (tmux)', () => {
     let s = await waitFor(/^\[1 sites\]/m);
     expect(s).toMatch(/^kmemtop \d+s +live /m);
     expect(s).toMatch(/^memory: slab .* dominates/m);
-    expect(s).toMatch(/^lost events: none/m);
+    /*
+     * The loss line: none, or (default mode counts the frees the kernel
+     * skipped as nested, which a busy start-up can have) how many and by how
+     * much the figures may be off.
+     */
+    expect(s).toMatch(/^(lost events: none|LOST EVENTS: recursion \d+: live figures approximate \(\+\/-\d+ objects\))/m);
     expect(s).toMatch(/LIVE BYTESv/);
     expect(s).toMatch(/^q quit/m);
     for (const line of s.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
