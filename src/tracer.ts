@@ -463,12 +463,25 @@ export class Tracer {
   /* Stop tracing now (detach) but keep the maps readable. */
   detach(): void {
     this.reclaim?.detach();
-    if (this.links.length && this.obj) this.recursionEnd = this.sampleRecursion();
+    const attached = this.links.length > 0 && this.obj !== null;
+    if (attached) this.recursionEnd = this.sampleRecursion();
     /* Primaries first, then the *_nested programs (see RecursionAccount). */
     const links = this.links.splice(0);
     for (const l of links.filter((x) => !x.program.endsWith('_nested'))) l.destroy();
     for (const l of links.filter((x) => x.program.endsWith('_nested'))) l.destroy();
+    /*
+     * The window ends here: slabinfo and one last sweep now, and the maps
+     * stay as they are for every later read (no sweep then, the same
+     * slabinfo), so the report describes this moment.
+     */
+    if (attached) {
+      this.frozen = { slabs: readSlabinfo() };
+      this.sweeper?.run(0);
+    }
   }
+
+  /* Set by detach(): what later reads use instead of a fresh slabinfo and a sweep. */
+  private frozen: { slabs: Map<string, SlabCache> | null } | null = null;
 
   private readState() {
     const d = dumpMap(this.object.map('state').fd, 4, KMEMTOP_STATE.size, 1);
@@ -529,8 +542,8 @@ export class Tracer {
      * the room slabinfo gave it (with the reverse order, objects freed
      * without a tracepoint meanwhile would).
      */
-    const slabs = this.slabinfo(opts.slabinfoMaxAgeMs ?? 0);
-    if (opts.sweep !== false) this.sweeper?.run(opts.sweepMaxAgeMs ?? 0);
+    const slabs = this.frozen ? this.frozen.slabs : this.slabinfo(opts.slabinfoMaxAgeMs ?? 0);
+    if (opts.sweep !== false && !this.frozen) this.sweeper?.run(opts.sweepMaxAgeMs ?? 0);
     const state = this.readState();
     const maxSites = this.opts.maxSites;
     /* Sites are numbered 1..next_site; read only that prefix of the arrays. */
