@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Tracer, TracerOptions } from '../src/tracer';
+import { Tracer, TracerOptions } from '../src/collect/tracer';
 import { traced as tracedWith } from './helpers/trace';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Site, Snapshot } from '../src/model/snapshot';

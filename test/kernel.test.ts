@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Tracer } from '../src/tracer';
+import { Tracer } from '../src/collect/tracer';
 import { sumContexts } from '../src/abi/layout';
 import { parse } from '../src/cli/options';
 import { Kallsyms } from '../src/sys/kallsyms';

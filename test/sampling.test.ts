@@ -4,7 +4,7 @@
  * tracer attached at the same time to the same events.  Needs root and BPF.
  */
 import { execFileSync } from 'child_process';
-import { Tracer } from '../src/tracer';
+import { Tracer } from '../src/collect/tracer';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Site, Snapshot } from '../src/model/snapshot';
 import { assertBpfUsable, describeBpf, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';

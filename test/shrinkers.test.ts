@@ -1,7 +1,7 @@
 /* Shrinker and reclaim model (pure), on data captured from the real kernel. */
 import { reclaimSummary, shrinkerRows, stubbornShrinkers, wallTime, STUBBORN_MIN_REQUESTED } from '../src/model/shrinkers';
 import { reclaimLines } from '../src/output/report';
-import type { RawReclaim } from '../src/reclaim';
+import type { RawReclaim } from '../src/collect/raw';
 import { fixtureKallsyms, fixtureRaw } from './helpers/fixtures';
 
 const raw = fixtureRaw();

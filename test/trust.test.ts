@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Tracer } from '../src/tracer';
+import { Tracer } from '../src/collect/tracer';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Site, Snapshot } from '../src/model/snapshot';
 import { slabGroup } from '../src/model/reconcile';

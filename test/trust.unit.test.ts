@@ -10,8 +10,8 @@ import { aliasMap, cacheLabel, matchingAlias, reclaimableNames, SlabEntry } from
 import { boundSites, reconcile } from '../src/model/reconcile';
 import { accuracyOf, buildSnapshot, Site, sortSites } from '../src/model/snapshot';
 import { diffSites, phantomByGroup } from '../src/model/diff';
-import { sweepSupport } from '../src/sweep';
-import { withTgid, withoutTgid } from '../src/self';
+import { sweepSupport } from '../src/collect/sweep';
+import { withTgid, withoutTgid } from '../src/collect/self';
 import { headerLines, renderText, toDocument } from '../src/output/report';
 import { renderDiffText, side } from '../src/output/diff';
 import { parseSlabinfo } from '../src/sys/slabinfo';

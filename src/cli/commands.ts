@@ -6,8 +6,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULT_OBJECT, Tracer } from '../tracer';
-import { preflight } from '../sys/preflight';
+import { preflightTracer, Tracer, withTracer } from '../collect/tracer';
 import { tracerFlags } from './flags';
 import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionRunning, sessionState, writeMeta } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
@@ -43,21 +42,12 @@ export function checkWritable(file?: string): void {
   }
 }
 
-/* Run fn with a started tracer; close it however fn ends. */
-async function withTracer<T>(a: CommonArgs & { taskTree?: boolean }, fn: (t: Tracer, syms: Kallsyms) => Promise<T>): Promise<T> {
-  /* Check, then read symbols: a kptr_restrict problem fails before anything is loaded. */
-  preflight(DEFAULT_OBJECT);
+/* Check, read symbols (a kptr_restrict problem fails before anything is loaded), then trace. */
+async function traced<T>(a: CommonArgs & { taskTree?: boolean }, fn: (t: Tracer, syms: Kallsyms) => Promise<T>): Promise<T> {
+  preflightTracer();
   checkWritable(a.output);
   const syms = Kallsyms.load();
-  const tracer = Tracer.start({ ...tracerFlags(a), taskTree: a.taskTree, bpfStats: a.bpfStats });
-  const closeOnExit = () => tracer.close();
-  process.once('exit', closeOnExit);
-  try {
-    return await fn(tracer, syms);
-  } finally {
-    tracer.close();
-    process.removeListener('exit', closeOnExit);
-  }
+  return withTracer({ ...tracerFlags(a), taskTree: a.taskTree, bpfStats: a.bpfStats }, (tracer) => fn(tracer, syms));
 }
 
 function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta): void {
@@ -93,7 +83,7 @@ export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): 
 }
 
 export async function runRecord(a: RecordArgs): Promise<number> {
-  return withTracer(a, async (tracer, syms) => {
+  return traced(a, async (tracer, syms) => {
     const [cmd, ...args] = a.command;
     /*
      * --task-tree: the command stops itself before exec, is added to the
@@ -149,7 +139,7 @@ export async function runRecord(a: RecordArgs): Promise<number> {
  * of one, which status reports and stop clears.  A failure clears what was made.
  */
 export async function runStart(a: CommonArgs): Promise<number> {
-  preflight(DEFAULT_OBJECT);
+  preflightTracer();
   const state = sessionState();
   if (state.kind === 'running') {
     throw new KmemtopError(`kmemtop: a session is already running (since ${state.meta.startedAt}): kmemtop stop ends it`);
@@ -297,7 +287,7 @@ export async function runSnapshot(a: SnapshotArgs): Promise<number> {
     return 0;
   }
   if (!a.duration) throw new KmemtopError('kmemtop: no session is running: give --duration SECONDS, or kmemtop start first', 2);
-  return withTracer(a, async (tracer, syms) => {
+  return traced(a, async (tracer, syms) => {
     /* ^C or SIGTERM ends the window early; the report is still written. */
     await new Promise<void>((resolve) => {
       const done = () => {

@@ -2,7 +2,7 @@
  * The tracer flags every tracing command shares (see tracerOptions() in
  * options.ts), and what Tracer.start makes of them.
  */
-import type { TracerOptions } from '../tracer';
+import type { TracerOptions } from '../collect/tracer';
 
 export interface TracerFlags {
   maxLive: number;

@@ -5,9 +5,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULT_OBJECT, Tracer } from '../tracer';
+import { preflightTracer, Tracer, withTracer } from '../collect/tracer';
 import { Kallsyms } from '../sys/kallsyms';
-import { preflight } from '../sys/preflight';
 import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
 import { readMeminfo } from '../sys/meminfo';
 import { readSlabinfo } from '../sys/slabinfo';
@@ -20,6 +19,7 @@ import { checkWritable, writeOutput } from './commands';
 import { KmemtopError } from '../errors';
 import { privileged } from '../sys/preflight';
 import { checkNoPlantedLink } from '../sys/safefs';
+import { printable } from '../output/format';
 import { TracerFlags, tracerFlags } from './flags';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,7 +78,7 @@ export async function runReport(a: ReportArgs): Promise<number> {
   const meta = sessionRunning();
   let report: MemoryReport;
   if (meta || a.duration) {
-    preflight(DEFAULT_OBJECT);
+    preflightTracer();
     const syms = Kallsyms.load();
     const resolve = (ip: bigint) => syms.resolve(ip);
     if (meta) {
@@ -95,15 +95,12 @@ export async function runReport(a: ReportArgs): Promise<number> {
         t.close();
       }
     } else {
-      const t = Tracer.start(tracerFlags(a));
-      try {
+      report = await withTracer(tracerFlags(a), async (t) => {
         await sleep(a.duration! * 1000);
         t.detach();
         const snap = buildSnapshot(t.read(), t.window, resolve);
-        report = buildReport(snap, sitesSection(snap, null, snap.window.durationMs, 'duration'), null);
-      } finally {
-        t.close();
-      }
+        return buildReport(snap, sitesSection(snap, null, snap.window.durationMs, 'duration'), null);
+      });
     }
   } else {
     report = buildReport(null, null, 'no session runs: kmemtop start, or give --duration SECONDS');
@@ -140,7 +137,7 @@ export class RateLimit {
 
 export async function runWatch(a: WatchArgs): Promise<number> {
   if (!a.onOom) throw new KmemtopError('kmemtop: watch needs a trigger: --on-oom', 2);
-  preflight(DEFAULT_OBJECT);
+  preflightTracer();
   checkNoPlantedLink(a.dir);
   try {
     fs.mkdirSync(a.dir, { recursive: true, mode: 0o700 });
@@ -150,47 +147,50 @@ export async function runWatch(a: WatchArgs): Promise<number> {
   checkWritable(path.join(a.dir, 'x'));
   const syms = Kallsyms.load();
   const resolve = (ip: bigint) => syms.resolve(ip);
-  const t = Tracer.start(tracerFlags(a));
   let stop = false;
   const onSignal = () => (stop = true);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    if (t.oomKills() === null) throw new KmemtopError(`kmemtop: watch --on-oom needs the reclaim tracepoints: ${t.reclaimProblem ?? 'not traced'}`);
-    process.stderr.write(`kmemtop: watching for OOM kills; reports go to ${a.dir} (at most ${a.maxReports} per ${a.perSeconds} s)\n`);
-    const limit = new RateLimit(a.maxReports, a.perSeconds * 1000);
-    let seen = t.oomKills() ?? 0;
-    let suppressed = 0;
-    /* A baseline every few seconds gives the growth "during the last seconds" at the kill. */
-    let base = { snap: buildSnapshot(t.read(), t.window, resolve), at: Date.now() };
-    while (!stop) {
-      await sleep(200);
-      const kills = t.oomKills() ?? 0;
-      if (kills > seen) {
-        const raw = t.read();
-        const snap = buildSnapshot(raw, t.window, resolve);
-        const victims = snap.reclaim?.oomVictims ?? [];
-        for (const victim of victims.slice(-(kills - seen))) {
-          if (!limit.allow(Date.now())) {
-            suppressed++;
-            process.stderr.write(`kmemtop: OOM kill of ${victim.comm} (pid ${victim.pid}): no report (rate limit; ${suppressed} skipped)\n`);
-            continue;
-          }
-          /* Growth and shrinker work since the last baseline (the last 5-10 s). */
-          const rep = buildReport(snap, sitesSection(snap, base.snap, Date.now() - base.at, 'watch'), null, victim, base.snap);
-          const stem = path.join(a.dir, `oom-${victim.time.replace(/[:.]/g, '-')}-${victim.pid}`);
-          writeOutput(renderReportText(rep), `${stem}.txt`, a.mode);
-          writeOutput(renderReportJson(rep), `${stem}.json`, a.mode);
-          process.stdout.write(`kmemtop: OOM kill of ${victim.comm} (pid ${victim.pid}): report in ${stem}.txt\n`);
-        }
-        seen = kills;
-      }
-      if (Date.now() - base.at >= 5000) base = { snap: buildSnapshot(t.read(), t.window, resolve), at: Date.now() };
-    }
-    return 0;
+    return await withTracer(tracerFlags(a), (t) => watchOom(t, a, resolve, () => stop));
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    t.close();
   }
+}
+
+/* Poll the OOM-kill counter; at each kill, a report of the moment (rate limited). */
+async function watchOom(t: Tracer, a: WatchArgs, resolve: (ip: bigint) => ReturnType<Kallsyms['resolve']>, stopped: () => boolean): Promise<number> {
+  if (t.oomKills() === null) throw new KmemtopError(`kmemtop: watch --on-oom needs the reclaim tracepoints: ${t.reclaimProblem ?? 'not traced'}`);
+  process.stderr.write(`kmemtop: watching for OOM kills; reports go to ${a.dir} (at most ${a.maxReports} per ${a.perSeconds} s)\n`);
+  const limit = new RateLimit(a.maxReports, a.perSeconds * 1000);
+  let seen = t.oomKills() ?? 0;
+  let suppressed = 0;
+  /* A baseline every few seconds gives the growth "during the last seconds" at the kill. */
+  let base = { snap: buildSnapshot(t.read(), t.window, resolve), at: Date.now() };
+  while (!stopped()) {
+    await sleep(200);
+    const kills = t.oomKills() ?? 0;
+    if (kills > seen) {
+      const raw = t.read();
+      const snap = buildSnapshot(raw, t.window, resolve);
+      const victims = snap.reclaim?.oomVictims ?? [];
+      for (const victim of victims.slice(-(kills - seen))) {
+        if (!limit.allow(Date.now())) {
+          suppressed++;
+          process.stderr.write(`kmemtop: OOM kill of ${printable(victim.comm)} (pid ${victim.pid}): no report (rate limit; ${suppressed} skipped)\n`);
+          continue;
+        }
+        /* Growth and shrinker work since the last baseline (the last 5-10 s). */
+        const rep = buildReport(snap, sitesSection(snap, base.snap, Date.now() - base.at, 'watch'), null, victim, base.snap);
+        const stem = path.join(a.dir, `oom-${victim.time.replace(/[:.]/g, '-')}-${victim.pid}`);
+        writeOutput(renderReportText(rep), `${stem}.txt`, a.mode);
+        writeOutput(renderReportJson(rep), `${stem}.json`, a.mode);
+        process.stdout.write(`kmemtop: OOM kill of ${printable(victim.comm)} (pid ${victim.pid}): report in ${stem}.txt\n`);
+      }
+      seen = kills;
+    }
+    if (Date.now() - base.at >= 5000) base = { snap: buildSnapshot(t.read(), t.window, resolve), at: Date.now() };
+  }
+  return 0;
 }

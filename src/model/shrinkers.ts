@@ -4,7 +4,7 @@
  * kernel has no CONFIG_SHRINKER_DEBUG names), plus file system and device
  * for superblock shrinkers; never by address.
  */
-import type { RawReclaim, RawShrinker } from '../reclaim';
+import type { RawReclaim, RawShrinker } from '../collect/raw';
 import type { Resolver } from './snapshot';
 import type { ReclaimKindKey, ReclaimKindStats } from '../abi/layout';
 import { formatSymbol } from '../sys/kallsyms';

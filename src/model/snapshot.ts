@@ -2,12 +2,11 @@
  * The snapshot model: pure functions from a RawSnapshot (what the maps
  * held) to what kmemtop reports.  No I/O here; the symbolizer is passed in.
  */
-import type { RawSnapshot, ProgramStats, RecursionAccount } from '../tracer';
+import type { RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
 import type { Symbol } from '../sys/kallsyms';
 import { ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumContexts } from '../abi/layout';
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import { Reclaim, reclaimSummary, Shrinker, shrinkerRows } from './shrinkers';
-import type { SweepInfo } from '../sweep';
 import type { SlabNames } from '../sys/slabaliases';
 
 export const SCHEMA_VERSION = 1;

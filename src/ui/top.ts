@@ -4,9 +4,8 @@
  * re-render at once.  Every way out -- q, SIGINT, SIGTERM, an error --
  * restores the terminal and detaches the programs.
  */
-import { Tracer, DEFAULT_OBJECT } from '../tracer';
+import { preflightTracer, Tracer, withTracer } from '../collect/tracer';
 import { Kallsyms } from '../sys/kallsyms';
-import { preflight } from '../sys/preflight';
 import { buildSnapshot, Snapshot } from '../model/snapshot';
 import { focus, SiteFilter } from '../model/diff';
 import { readMeminfo } from '../sys/meminfo';
@@ -134,20 +133,14 @@ function runInteractive(a: TopArgs, sampler: Sampler): Promise<number> {
 }
 
 export async function runTop(a: TopArgs): Promise<number> {
-  preflight(DEFAULT_OBJECT);
+  preflightTracer();
   if (!a.batch && !process.stdout.isTTY) {
     throw new KmemtopError('kmemtop: the live view needs a terminal: use -b (batch mode) when writing to a pipe or file', 2);
   }
   const syms = Kallsyms.load();
-  const tracer = Tracer.start(tracerFlags(a));
-  const closeOnExit = () => tracer.close();
-  process.once('exit', closeOnExit);
-  try {
+  return withTracer(tracerFlags(a), (tracer) => {
     const sampler = new Sampler(tracer, syms, { module: a.module, match: a.match === undefined ? undefined : new RegExp(a.match) });
-    return a.batch ? await runBatch(a, sampler) : await runInteractive(a, sampler);
-  } finally {
-    tracer.close();
-    process.removeListener('exit', closeOnExit);
-  }
+    return a.batch ? runBatch(a, sampler) : runInteractive(a, sampler);
+  });
 }
 

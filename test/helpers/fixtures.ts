@@ -1,7 +1,7 @@
 /* Load the fixtures captured from the real kernel by scripts/capture-fixtures. */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { RawSnapshot } from '../../src/tracer';
+import type { RawSnapshot } from '../../src/collect/raw';
 import { Kallsyms } from '../../src/sys/kallsyms';
 import { parseSlabinfo, SlabCache } from '../../src/sys/slabinfo';
 

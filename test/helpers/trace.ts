@@ -1,5 +1,5 @@
 /* Trace while work() runs, freeze the maps, and return the snapshot; nothing stays loaded. */
-import { Tracer, TracerOptions } from '../../src/tracer';
+import { Tracer, TracerOptions } from '../../src/collect/tracer';
 import { Kallsyms } from '../../src/sys/kallsyms';
 import { buildSnapshot, Snapshot } from '../../src/model/snapshot';
 

@@ -6,35 +6,20 @@
  * without the kfunc bpf_get_kmem_cache (before Linux 6.13) get no sweep, and
  * every report says so (sweepSupport).
  */
-import * as path from 'path';
-import { BpfError, BpfObject } from './bpf/object';
-import { hasFunction } from './bpf/btf';
-import { SWEEP_STATS, decodeSweepStats } from './abi/layout';
-import * as log from './log';
+import { BpfError } from '../bpf/object';
+import { hasFunction } from '../bpf/btf';
+import { SWEEP_STATS, decodeSweepStats } from '../abi/layout';
+import * as log from '../log';
+import { LoadedObject, ObjectSpec, objectPath } from './lifecycle';
+import type { SweepInfo, SweepRun } from './raw';
 
-export const SWEEP_OBJECT = path.resolve(__dirname, '..', 'build', 'sweep.bpf.o');
-
-/* The allocation tracer's maps the sweep reads and writes. */
-export const SWEEP_MAPS = ['live', 'live_overflow', 'site_keys', 'site_stats', 'state', 'lost'] as const;
+/* The allocation collector's maps the sweep reads and writes (reused from it, not its own). */
+export const SWEEP: ObjectSpec = {
+  path: objectPath('sweep.bpf.o'),
+  maps: ['live', 'live_overflow', 'site_keys', 'site_stats', 'state', 'lost'],
+};
 
 export const SWEEP_KFUNC = 'bpf_get_kmem_cache';
-
-export interface SweepRun {
-  /* Live entries looked at, retired (slab gone), and retirements given up to a racing free or allocation. */
-  examined: number;
-  retired: number;
-  raced: number;
-  durationMs: number;
-}
-
-/* Whether live entries are swept, and if not, why: what reports print. */
-export interface SweepInfo {
-  available: boolean;
-  /* null when available; otherwise one line for reports. */
-  reason: string | null;
-  runs: number;
-  last: SweepRun | null;
-}
 
 /* Pure: the sweep's availability on a kernel with or without the kfunc. */
 export function sweepSupport(kernelHasKfunc: boolean): { available: boolean; reason: string | null } {
@@ -46,29 +31,27 @@ export function sweepSupport(kernelHasKfunc: boolean): { available: boolean; rea
 }
 
 export class Sweeper {
-  private obj: BpfObject | null;
   private runs = 0;
   private last: SweepRun | null = null;
   private lastAtMs = -Infinity;
+  private closed = false;
 
-  private constructor(obj: BpfObject) {
-    this.obj = obj;
-  }
+  private constructor(private readonly o: LoadedObject) {}
 
   /*
    * Open and load the sweep over the maps mapFd names (the tracer's, or a
    * session's pins).  Returns the sweeper, or the reason there is none.
    */
-  static open(btfPath: string, mapFd: (name: string) => number, objectPath = SWEEP_OBJECT): Sweeper | string {
+  static open(btfPath: string, mapFd: (name: string) => number, spec = SWEEP): Sweeper | string {
     const support = sweepSupport(hasFunction(btfPath, SWEEP_KFUNC));
     if (!support.available) return support.reason!;
-    const obj = BpfObject.open(objectPath);
+    const o = LoadedObject.open(spec);
     try {
-      for (const name of SWEEP_MAPS) obj.map(name).reuse(mapFd(name));
-      obj.load();
-      return new Sweeper(obj);
+      for (const name of spec.maps) o.map(name).reuse(mapFd(name));
+      o.object.load();
+      return new Sweeper(o);
     } catch (e) {
-      obj.close();
+      o.close();
       if (e instanceof BpfError) {
         log.debug(`sweep: ${e.message}`);
         return `no sweep: loading it failed (${e.message})`;
@@ -79,10 +62,10 @@ export class Sweeper {
 
   /* Sweep now, unless the last sweep is younger than maxAgeMs. */
   run(maxAgeMs = 0): SweepRun | null {
-    if (!this.obj) throw new Error('sweeper is closed');
+    if (this.closed) throw new Error('sweeper is closed');
     const now = performance.now();
     if (now - this.lastAtMs < maxAgeMs) return null;
-    const out = this.obj.program('kmemtop__sweep').run(Buffer.alloc(SWEEP_STATS.size));
+    const out = this.o.object.program('kmemtop__sweep').run(Buffer.alloc(SWEEP_STATS.size));
     const stats = decodeSweepStats(out.ctx);
     this.lastAtMs = performance.now();
     this.runs++;
@@ -95,7 +78,7 @@ export class Sweeper {
   }
 
   close(): void {
-    this.obj?.close();
-    this.obj = null;
+    this.o.close();
+    this.closed = true;
   }
 }

@@ -7,10 +7,10 @@
  * that are gone are reused.
  */
 import * as fs from 'fs';
-import { raw } from './bpf/libbpf';
-import { BpfError } from './bpf/object';
-import { decodeSelf, encodeSelf, KMEMTOP_SELF } from './abi/layout';
-import * as log from './log';
+import { raw } from '../bpf/libbpf';
+import { BpfError } from '../bpf/object';
+import { decodeSelf, encodeSelf, KMEMTOP_SELF } from '../abi/layout';
+import * as log from '../log';
 
 /* Pure: the slots with tgid added (in place of a free or dead slot); null when it does not fit. */
 export function withTgid(slots: number[], tgid: number, alive: (pid: number) => boolean): number[] | null {

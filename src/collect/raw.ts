@@ -1,0 +1,105 @@
+/*
+ * What the collectors hand the model: plain data read from the maps, with
+ * raw addresses (only the model turns them into symbols).  Nothing here
+ * does I/O; src/model imports these types and nothing else of collect/.
+ */
+import type { CacheInfo, CounterKey, LostKey, OomVictimRaw, ReclaimState, ShrinkerInfo, ShrinkerStats, SiteKey, SiteStats } from '../abi/layout';
+import type { SlabCache } from '../sys/slabinfo';
+import type { SlabNames } from '../sys/slabaliases';
+
+export interface RawSite {
+  /* The kernel's site index: stable for the whole tracing session. */
+  idx: number;
+  key: SiteKey;
+  stats: SiteStats;
+}
+
+export interface ProgramStats {
+  name: string;
+  tracepoint: string;
+  recursionMisses: number;
+  runCount: number;
+  runTimeNs: number;
+}
+
+/*
+ * Recursion accounting of one program (the ones that are not *_nested):
+ * runs the kernel skipped, and of those, how many its *_nested program
+ * caught (null without one).  See collect/recursion.ts.
+ */
+export interface RecursionAccount {
+  program: string;
+  tracepoint: string;
+  misses: number;
+  caught: number | null;
+}
+
+export interface MapUsage {
+  entries: number;
+  maxEntries: number;
+}
+
+export interface RawShrinker {
+  shrinker: bigint;
+  nid: number;
+  stats: ShrinkerStats;
+  info: ShrinkerInfo | null;
+}
+
+export interface RawReclaim {
+  shrinkers: RawShrinker[];
+  state: ReclaimState;
+  /* Newest last; at most OOM_RING. */
+  oomVictims: OomVictimRaw[];
+  /* bpf_ktime_get_ns() now, to turn event times into wall times. */
+  ktimeNowNs: number;
+}
+
+export interface SweepRun {
+  /* Live entries looked at, retired (slab gone), and retirements given up to a racing free or allocation. */
+  examined: number;
+  retired: number;
+  raced: number;
+  durationMs: number;
+}
+
+/* Whether live entries are swept, and if not, why: what reports print. */
+export interface SweepInfo {
+  available: boolean;
+  /* null when available; otherwise one line for reports. */
+  reason: string | null;
+  runs: number;
+  last: SweepRun | null;
+}
+
+export interface RawSnapshot {
+  /* CLOCK_MONOTONIC-like host time of the read, ms. */
+  monotonicMs: number;
+  wallTime: Date;
+  sites: RawSite[];
+  caches: Map<bigint, CacheInfo>;
+  lost: Record<LostKey, number>;
+  counters: Record<CounterKey, number>;
+  programs: ProgramStats[];
+  maps: {
+    sites: MapUsage;
+    caches: MapUsage;
+    live: { buckets: number; slots: number; overflowMaxEntries: number; overflowEntries: number };
+    /* Kernel memory of all of kmemtop's maps (allocation and reclaim objects), bytes. */
+    kernelBytes: number;
+  };
+  /* How event contexts are known: from preempt_count, or not at all ("unknown"). */
+  contextSource: 'preempt_count' | 'unknown';
+  /* 1 object in this many was tracked (1: all); live figures are estimates above 1. */
+  sampleOneIn: number;
+  /* /proc/slabinfo read right before the sweep and the maps (null when unreadable). */
+  slabs: Map<string, SlabCache> | null;
+  /* Names SLUB merged into each cache, and the reclaimable caches (/sys/kernel/slab; null when unreadable). */
+  slabNames: SlabNames | null;
+  recursion: RecursionAccount[];
+  /* Shrinkers, reclaim and OOM kills; null with the reason when not traced. */
+  reclaim: RawReclaim | null;
+  reclaimUnavailable: string | null;
+  /* The sweep of live entries whose slab is gone (collect/sweep.ts): run before this read, or why there is none. */
+  sweep: SweepInfo;
+}

@@ -1,0 +1,335 @@
+/*
+ * The allocation collector: bpf/kmemtop.bpf.c (slab allocations and frees
+ * per call site, the live table).  It sizes and configures the object,
+ * and reads what its maps hold as plain data (collect/raw.ts).
+ */
+import { dumpMap, forgetMap, perCpuValueSize, possibleCpus } from '../bpf/map';
+import { BpfError, BpfMap } from '../bpf/object';
+import { raw } from '../bpf/libbpf';
+import { preemptCountDelta } from '../bpf/btf';
+import {
+  CACHE_INFO,
+  CacheInfo,
+  COUNTERS,
+  CounterKey,
+  countLiveSlots,
+  CTX_MAX,
+  decodeCacheInfo,
+  decodeSiteKey,
+  decodeSomeSiteStats,
+  decodeState,
+  encodeConfig,
+  KMEMTOP_STATE,
+  KmemtopState,
+  LIVE_BUCKET,
+  LIVE_WAYS,
+  LOST_CAUSES,
+  LostKey,
+  SITE_KEY,
+  SITE_STATS,
+  SiteKey,
+  sumPerCpuU64,
+} from '../abi/layout';
+import { btfPath } from '../sys/preflight';
+import { DEFAULTS } from '../config';
+import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
+import type { MapUsage, RawSite } from './raw';
+
+export const SLAB: ObjectSpec = {
+  path: objectPath('kmemtop.bpf.o'),
+  maps: [
+    'live',
+    'live_overflow',
+    'site_ids',
+    'site_keys',
+    'site_stats',
+    'site_cache',
+    'caches',
+    'state',
+    'lost',
+    'counters',
+    'free_handled',
+    'preempt_count_addr',
+    'self_tgids',
+  ],
+};
+
+export interface SlabOptions {
+  /* Live objects the live table is sized for (at most half full at that count). */
+  maxLive: number;
+  /* Capacity of the site index. */
+  maxSites: number;
+  maxCaches: number;
+  /* Attach the *_nested free programs (--catch-nested). */
+  catchNested: boolean;
+  /* Classify each event's context (task, softirq, ...); off: all "unknown". */
+  classifyContext: boolean;
+  /* Count only task-context allocations of the processes added with addTask(). */
+  taskTree: boolean;
+  /* Track 1 object in this many (chosen by address hash); 1: every object. */
+  sampleOneIn: number;
+  /* Run the program bodies with local interrupts off where the kernel allows it. */
+  irqOff: boolean;
+  /* Track kmemtop's own allocations too (collect/self.ts). */
+  includeSelf: boolean;
+}
+
+export function slabOptions(o: Partial<SlabOptions>): SlabOptions {
+  return {
+    maxLive: o.maxLive ?? DEFAULTS.maxLive,
+    maxSites: o.maxSites ?? DEFAULTS.maxSites,
+    maxCaches: o.maxCaches ?? DEFAULTS.maxCaches,
+    catchNested: o.catchNested ?? false,
+    classifyContext: o.classifyContext ?? true,
+    taskTree: o.taskTree ?? false,
+    sampleOneIn: Math.max(1, o.sampleOneIn ?? 1),
+    irqOff: o.irqOff ?? false,
+    includeSelf: o.includeSelf ?? false,
+  };
+}
+
+const SITE_CACHE_ENTRIES = 1024;
+
+/* Live table geometry for a number of live objects: buckets of LIVE_WAYS slots, half full at most. */
+export function liveGeometry(maxLive: number): { buckets: number; overflow: number } {
+  const wanted = Math.ceil((2 * maxLive) / LIVE_WAYS);
+  let buckets = 1;
+  while (buckets < wanted) buckets *= 2;
+  return { buckets, overflow: Math.max(1024, Math.ceil(maxLive / 16)) };
+}
+
+const CALL_SITE_OFF = SITE_KEY.offsetOf('call_site');
+
+/* What one read of the site maps gives. */
+export interface SlabRead {
+  sites: RawSite[];
+  caches: Map<bigint, CacheInfo>;
+  lost: Record<LostKey, number>;
+  counters: Record<CounterKey, number>;
+  maps: { sites: MapUsage; caches: MapUsage; live: { buckets: number; slots: number; overflowMaxEntries: number; overflowEntries: number } };
+}
+
+export class SlabCollector {
+  private readonly nrCpus = possibleCpus();
+  /*
+   * Site keys by index, decoded once per session: a published key never
+   * changes.  An index given up in a creation race is zeroed again, so a
+   * key is reused only while its slot still holds a call site.
+   */
+  private readonly keys = new Map<number, SiteKey>();
+  /*
+   * The last read's site_stats bytes and sites, by position (see
+   * readSites()).  The bytes are that read's dump itself: reads alternate
+   * between two result buffers, so the previous one stays valid.
+   */
+  private lastStats: Buffer | null = null;
+  private statsSlot: 0 | 1 = 0;
+  private lastSites: (RawSite | undefined)[] = [];
+
+  private constructor(
+    private readonly o: LoadedObject,
+    readonly opts: SlabOptions,
+    /* Non-zero when event contexts can be read (see event_context() in the BPF code). */
+    readonly preemptCountDelta: number,
+  ) {}
+
+  /* Open, configure (map sizes: maps are preallocated; the read-only config) and load; attach() starts tracing. */
+  static load(options: Partial<SlabOptions>, spec = SLAB): SlabCollector {
+    const opts = slabOptions(options);
+    const o = LoadedObject.open(spec);
+    try {
+      const geo = liveGeometry(opts.maxLive);
+      o.map('live').setMaxEntries(geo.buckets);
+      o.map('live_overflow').setMaxEntries(geo.overflow);
+      for (const m of ['site_ids', 'site_keys', 'site_stats']) o.map(m).setMaxEntries(opts.maxSites);
+      o.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES * CTX_MAX);
+      o.map('caches').setMaxEntries(opts.maxCaches);
+      for (const p of o.object.programs()) {
+        if (!opts.catchNested && p.name.endsWith('_nested')) p.autoload = false;
+        if (!opts.taskTree && /^kmemtop__task_/.test(p.name)) p.autoload = false;
+      }
+      const delta = opts.classifyContext ? preemptCountDelta(btfPath()) : 0;
+      o.map('.rodata.config').setInitialValue(
+        encodeConfig({
+          liveBucketsMask: geo.buckets - 1,
+          maxSites: opts.maxSites,
+          siteCacheMask: SITE_CACHE_ENTRIES - 1,
+          preemptCountDelta: delta,
+          taskTree: opts.taskTree,
+          sampleOneIn: opts.sampleOneIn,
+          irqOff: opts.irqOff,
+          catchNested: opts.catchNested,
+          overflowMax: geo.overflow,
+          excludeSelf: !opts.includeSelf,
+        }),
+      );
+      o.load();
+      return new SlabCollector(o, opts, delta);
+    } catch (e) {
+      o.close();
+      throw e;
+    }
+  }
+
+  /* The maps of a session pinned under dir, with the options it was started with. */
+  static reopen(dir: string, options: Partial<SlabOptions>, delta: number, spec = SLAB): SlabCollector {
+    return new SlabCollector(LoadedObject.reopen(spec, dir), slabOptions(options), delta);
+  }
+
+  attach(): void {
+    this.o.attach();
+  }
+
+  pin(dir: string): ProgramRef[] {
+    return this.o.pin(dir);
+  }
+
+  /* The programs loaded here (none for a reader of a session). */
+  programs(): (ProgramRef & { fd: number })[] {
+    return this.o.programs();
+  }
+
+  mapFd(name: string): number {
+    return this.o.map(name).fd;
+  }
+
+  /* --task-tree: count this process (and, as they fork, its descendants). */
+  addTask(tgid: number): void {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(tgid);
+    const err = raw.bpf_map_update_elem(this.mapFd('task_tree'), key, Buffer.from([1]), 0n);
+    if (err) throw new BpfError(`add task ${tgid}`, -err);
+  }
+
+  readState(): KmemtopState {
+    return decodeState(dumpMap(this.mapFd('state'), 4, KMEMTOP_STATE.size, 1).values);
+  }
+
+  private siteKey(idx: number, buf: Buffer, off: number): SiteKey {
+    const known = this.keys.get(idx);
+    const callSiteOff = off + CALL_SITE_OFF;
+    if (known && (buf.readUInt32LE(callSiteOff) | buf.readUInt32LE(callSiteOff + 4)) !== 0) return known;
+    const key = decodeSiteKey(buf, off);
+    if (key.callSite !== 0n) this.keys.set(idx, key);
+    else this.keys.delete(idx);
+    return key;
+  }
+
+  /* Everything the programs aggregated so far.  Counters only grow: nothing is reset. */
+  read(): SlabRead {
+    const state = this.readState();
+    const maxSites = this.opts.maxSites;
+    /* Sites are numbered 1..next_site; read only that prefix of the arrays. */
+    const n = Math.min(state.nextSite + 1, maxSites);
+    const kd = dumpMap(this.mapFd('site_keys'), 4, SITE_KEY.size, n);
+    const statsVal = perCpuValueSize(SITE_STATS.size, this.nrCpus);
+    this.statsSlot = this.statsSlot === 0 ? 1 : 0;
+    const sd = dumpMap(this.mapFd('site_stats'), 4, statsVal, n, this.statsSlot);
+    const sites: RawSite[] = [];
+    const count = Math.min(kd.count, sd.count);
+    /*
+     * A site whose counters did not move since the last read is the same
+     * RawSite object as then (most of thousands of sites are idle in any
+     * second): nothing decoded again, and the model reuses what it built.
+     */
+    const before = this.lastStats;
+    const prevSites = this.lastSites;
+    const nextSites = new Array<RawSite | undefined>(count);
+    const changed: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const off = i * statsVal;
+      const prev = prevSites[i];
+      if (!(prev && before && off + statsVal <= before.length && sd.values.compare(before, off, off + statsVal, off, off + statsVal) === 0)) changed.push(i);
+    }
+    const stats = decodeSomeSiteStats(sd.values, changed, this.nrCpus);
+    let c = 0;
+    for (let i = 0; i < count; i++) {
+      const idx = kd.keys.readUInt32LE(i * 4);
+      if (idx !== sd.keys.readUInt32LE(i * 4)) throw new Error('site_keys and site_stats read out of step');
+      const key = this.siteKey(idx, kd.values, i * SITE_KEY.size);
+      const site = changed[c] === i ? { idx, key, stats: stats[c++] } : prevSites[i]!;
+      nextSites[i] = site.key === key ? site : { idx, key, stats: site.stats };
+      /* Index 0 is unused; an all-zero key is an index given up in a creation race. */
+      if (key.callSite === 0n && key.cache === 0n) continue;
+      sites.push(nextSites[i]!);
+    }
+    this.lastSites = nextSites;
+    this.lastStats = sd.values.subarray(0, count * statsVal);
+
+    const cachesMap = this.o.map('caches');
+    const cd = dumpMap(cachesMap.fd, 8, CACHE_INFO.size, cachesMap.maxEntries);
+    const caches = new Map<bigint, CacheInfo>();
+    for (let i = 0; i < cd.count; i++) caches.set(cd.keys.readBigUInt64LE(i * 8), decodeCacheInfo(cd.values, i * CACHE_INFO.size));
+    const live = this.o.map('live');
+    return {
+      sites,
+      caches,
+      lost: this.readPerCpuArray(this.o.map('lost'), LOST_CAUSES) as Record<LostKey, number>,
+      counters: this.counters(),
+      maps: {
+        sites: { entries: sites.length, maxEntries: maxSites - 1 },
+        caches: { entries: cd.count, maxEntries: cachesMap.maxEntries },
+        live: {
+          buckets: live.maxEntries,
+          slots: live.maxEntries * LIVE_WAYS,
+          overflowMaxEntries: this.o.map('live_overflow').maxEntries,
+          overflowEntries: state.overflowEntries,
+        },
+      },
+    };
+  }
+
+  counters(): Record<CounterKey, number> {
+    return this.readPerCpuArray(this.o.map('counters'), COUNTERS) as Record<CounterKey, number>;
+  }
+
+  /*
+   * Objects tracked as live right now: occupied slots of the live table plus
+   * overflow entries.  Reads the whole table (tens of MB at the default
+   * size): for checks and status, not for every refresh.
+   */
+  liveEntries(): number {
+    const live = this.o.map('live');
+    const d = dumpMap(live.fd, 4, LIVE_BUCKET.size, live.maxEntries);
+    return countLiveSlots(d.values, d.count) + this.readState().overflowEntries;
+  }
+
+  /*
+   * A per-CPU array of __u64 counters, summed over CPUs, by name.  A map
+   * with several sets of them (counters: see KMEMTOP_COUNTER_SETS) is
+   * summed over the sets too.
+   */
+  private readPerCpuArray(map: BpfMap, names: readonly { key: string }[]): Record<string, number> {
+    const valSize = perCpuValueSize(8, this.nrCpus);
+    const d = dumpMap(map.fd, 4, valSize, map.maxEntries);
+    const out: Record<string, number> = {};
+    for (const n of names) out[n.key] = 0;
+    for (let i = 0; i < d.count; i++) {
+      const idx = d.keys.readUInt32LE(i * 4);
+      out[names[idx % names.length].key] += sumPerCpuU64(d.values.subarray(i * valSize), this.nrCpus);
+    }
+    return out;
+  }
+
+  kernelBytes(): number {
+    return this.o.kernelBytes();
+  }
+
+  detach(): void {
+    this.o.detach();
+  }
+
+  get attached(): boolean {
+    return this.o.attached;
+  }
+
+  private closed = false;
+
+  /* Detach and free; the result buffers kept for its maps go too.  Safe twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const m of ['live', 'live_overflow', 'site_ids', 'site_keys', 'site_stats', 'caches', 'state', 'lost', 'counters']) forgetMap(this.mapFd(m));
+    this.o.close();
+  }
+}
