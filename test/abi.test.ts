@@ -21,14 +21,6 @@ import {
   LIVE_SLOT,
   LIVE_VALUE,
   LOST_CAUSES,
-  OOM_VICTIM,
-  RECLAIM_CONFIG,
-  RECLAIM_KIND,
-  RECLAIM_KINDS,
-  RECLAIM_STATE,
-  SHRINKER_INFO,
-  SHRINKER_KEY,
-  SHRINKER_STATS,
   SITE_CACHE_ENTRY,
   SITE_KEY,
   SITE_STATS,
@@ -36,6 +28,7 @@ import {
   SWEEP_STATS,
   KMEMTOP_SELF,
 } from '../src/abi/layout';
+import { OOM_VICTIM, RECLAIM_CONFIG, RECLAIM_KIND, RECLAIM_KINDS, RECLAIM_STATE, SHRINKER_INFO, SHRINKER_KEY, SHRINKER_STATS } from '../src/abi/reclaim';
 
 const OBJS = ['kmemtop.bpf.o', 'reclaim.bpf.o', 'sweep.bpf.o'].map((o) => path.join(__dirname, '..', 'build', o));
 

@@ -4,13 +4,13 @@ import {
   decodeSiteKey,
   decodeSiteStatsPerCpu,
   smallInt,
-  defineStruct,
   readU64,
   SITE_STATS,
   CONTEXTS,
   sumContexts,
   sumPerCpuU64,
 } from '../src/abi/layout';
+import { defineStruct } from '../src/abi/struct';
 import { perCpuValueSize } from '../src/bpf/map';
 
 describe('layout', () => {

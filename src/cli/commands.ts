@@ -5,9 +5,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 import { preflightTracer, Tracer, withTracer } from '../collect/tracer';
-import { tracerFlags } from './flags';
 import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionRunning, sessionState, writeMeta } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION } from '../model/snapshot';
@@ -16,31 +14,11 @@ import { loadReport } from '../output/load';
 import { DiffDocument, renderDiffJson, renderDiffText, side } from '../output/diff';
 import { ReportMeta, renderJson, renderText, toDocument } from '../output/report';
 import { KmemtopError } from '../errors';
-import { CommonArgs, DiffArgs, matchRegExp, RecordArgs, SnapshotArgs } from './options';
+import { matchRegExp } from './options';
+import { CommonArgs, DiffArgs, RecordArgs, SnapshotArgs, tracerFlags } from './args';
+import { checkWritable, writeOutput } from '../output/write';
 import * as log from '../log';
-import { checkNoPlantedLink, DEFAULT_FILE_MODE, writeFileSafely } from '../sys/safefs';
 import { checkPrivileges } from '../sys/preflight';
-
-/* Write the report to stdout, or to a file, safely (sys/safefs.ts: never through a planted symlink; mode 0600 by default). */
-export function writeOutput(text: string, file?: string, mode = DEFAULT_FILE_MODE): void {
-  if (!file) {
-    process.stdout.write(text);
-    return;
-  }
-  writeFileSafely(file, text, mode);
-}
-
-/* Fail before tracing, not after a long run, when the report cannot be written. */
-export function checkWritable(file?: string): void {
-  if (!file) return;
-  const dir = path.dirname(path.resolve(file));
-  checkNoPlantedLink(dir);
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch (e) {
-    throw new KmemtopError(`kmemtop: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
 
 /* Check, read symbols (a kptr_restrict problem fails before anything is loaded), then trace. */
 async function traced<T>(a: CommonArgs & { taskTree?: boolean }, fn: (t: Tracer, syms: Kallsyms) => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@
  */
 import { parse, UsageError } from './options';
 import { runDiff, runRecord, runSnapshot, runStart, runStatus, runStop } from './commands';
-import { runTop } from '../ui/top';
+import { runTop } from './top';
 import { runReport, runWatch } from './report';
 import { isKmemtopError } from '../errors';
 import * as log from '../log';

@@ -4,52 +4,10 @@
  */
 import { parseMode } from '../sys/safefs';
 import yargs, { Argv } from 'yargs';
-import { SORT_KEYS, SortKey } from '../model/snapshot';
+import { SORT_KEYS } from '../model/snapshot';
 import { DEFAULTS } from '../config';
-import type { TopArgs } from '../ui/top';
-import type { ReportArgs, WatchArgs } from './report';
 import { SORTS } from '../ui/state';
-import { TracerFlags } from './flags';
-export { TracerFlags };
-
-export interface CommonArgs extends TracerFlags {
-  module?: string;
-  match?: string;
-  json: boolean;
-  output?: string;
-  /* --mode: file mode of what -o writes (default 0600). */
-  mode: number;
-  top: number;
-  sort: SortKey;
-  verbose: boolean;
-  /* --bpf-stats: kernel run-time statistics of the programs while tracing (record, snapshot). */
-  bpfStats: boolean;
-}
-
-export interface RecordArgs extends CommonArgs {
-  command: string[];
-  settleMs: number;
-  taskTree: boolean;
-}
-
-export interface SnapshotArgs extends CommonArgs {
-  duration: number;
-}
-
-export interface DiffArgs {
-  before: string;
-  after: string;
-  json: boolean;
-  output?: string;
-  mode: number;
-  failOnGrowth?: number;
-  /* Count growth in reclaimable caches (dentries, inodes) against --fail-on-growth too. */
-  includeReclaimable: boolean;
-  minChange: number;
-  module?: string;
-  match?: string;
-  verbose: boolean;
-}
+import type { CommonArgs, DiffArgs, RecordArgs, ReportArgs, SnapshotArgs, TopArgs, TracerFlags, WatchArgs } from './args';
 
 export type Parsed =
   | { cmd: 'report'; args: ReportArgs }

@@ -15,12 +15,12 @@ import { fragmentation, memoryVerdict, MemoryReport, shrinkerDelta, shrinkerSect
 import type { OomVictim } from '../model/shrinkers';
 import { renderReportJson, renderReportText } from '../output/memreport';
 import { sessionRunning } from '../session';
-import { checkWritable, writeOutput } from './commands';
+import { checkWritable, writeOutput } from '../output/write';
 import { KmemtopError } from '../errors';
 import { privileged } from '../sys/preflight';
 import { checkNoPlantedLink } from '../sys/safefs';
 import { printable } from '../output/format';
-import { TracerFlags, tracerFlags } from './flags';
+import { ReportArgs, tracerFlags, WatchArgs } from './args';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,14 +54,6 @@ export function buildReport(
     lost: snap ? snap.lost : null,
     accuracy: snap ? snap.accuracy : null,
   };
-}
-
-export interface ReportArgs extends TracerFlags {
-  verbose: boolean;
-  json: boolean;
-  output?: string;
-  mode: number;
-  duration?: number;
 }
 
 const NEEDS_ROOT = 'tracing call sites needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): run kmemtop report with sudo';
@@ -107,15 +99,6 @@ export async function runReport(a: ReportArgs): Promise<number> {
   }
   writeOutput(a.json ? renderReportJson(report) : renderReportText(report), a.output, a.mode);
   return 0;
-}
-
-export interface WatchArgs extends TracerFlags {
-  verbose: boolean;
-  onOom: boolean;
-  dir: string;
-  mode: number;
-  maxReports: number;
-  perSeconds: number;
 }
 
 /* Sliding-window limit: at most max events per windowMs. Pure apart from the times it is given. */

@@ -3,7 +3,8 @@
  * raw addresses (only the model turns them into symbols).  Nothing here
  * does I/O; src/model imports these types and nothing else of collect/.
  */
-import type { CacheInfo, CounterKey, LostKey, OomVictimRaw, ReclaimState, ShrinkerInfo, ShrinkerStats, SiteKey, SiteStats } from '../abi/layout';
+import type { CacheInfo, CounterKey, LostKey, SiteKey, SiteStats } from '../abi/layout';
+import type { OomVictimRaw, ReclaimState, ShrinkerInfo, ShrinkerStats } from '../abi/reclaim';
 import type { SlabCache } from '../sys/slabinfo';
 import type { SlabNames } from '../sys/slabaliases';
 

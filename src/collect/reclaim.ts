@@ -20,7 +20,7 @@ import {
   SHRINKER_KEY,
   SHRINKER_STATS,
   ShrinkerInfo,
-} from '../abi/layout';
+} from '../abi/reclaim';
 import { findSymbolAddress } from '../sys/kallsyms';
 import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
 import type { RawReclaim, RawShrinker } from './raw';

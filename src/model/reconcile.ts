@@ -13,7 +13,7 @@
  * tracked figures are read a few milliseconds apart; the error that leaves
  * is that of the objects allocated or freed in between.
  */
-import type { Site } from './snapshot';
+import type { Site } from './site';
 import type { SlabCache } from '../sys/slabinfo';
 
 export interface CacheCorrection {

@@ -5,8 +5,8 @@
  * for superblock shrinkers; never by address.
  */
 import type { RawReclaim, RawShrinker } from '../collect/raw';
-import type { Resolver } from './snapshot';
-import type { ReclaimKindKey, ReclaimKindStats } from '../abi/layout';
+import type { Resolver } from './site';
+import type { ReclaimKindKey, ReclaimKindStats } from '../abi/reclaim';
 import { formatSymbol } from '../sys/kallsyms';
 
 /* Flag a shrinker asked at least this many objects that freed less than this share of them. */

@@ -1,10 +1,10 @@
 /*
- * `kmemtop` / `kmemtop top`: the live view.  One tick loop: collect ->
- * model -> render.  Keys change the state through the pure reducer and
- * re-render at once.  Every way out -- q, SIGINT, SIGTERM, an error --
- * restores the terminal and detaches the programs.
+ * The live view's loop: collect -> model -> render, one tick loop.  Keys
+ * change the state through the pure reducer and re-render at once.  Every
+ * way out -- q, SIGINT, SIGTERM, an error -- restores the terminal; the
+ * command (cli/top.ts) detaches the programs.
  */
-import { preflightTracer, Tracer, withTracer } from '../collect/tracer';
+import type { Tracer } from '../collect/tracer';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, Snapshot } from '../model/snapshot';
 import { focus, SiteFilter } from '../model/diff';
@@ -13,23 +13,20 @@ import { buildUiModel, History, UiModel, viewRows } from './model';
 import { initialState, reduce, UiState } from './state';
 import { frameText, renderFrame } from './render';
 import { Screen } from './screen';
-import { KmemtopError } from '../errors';
-import { TracerFlags, tracerFlags } from '../cli/flags';
 import * as log from '../log';
 
-export interface TopArgs extends TracerFlags {
-  module?: string;
-  match?: string;
+/* How the view runs: refresh interval, first sort and filter; batch: plain frames to stdout (like top -b). */
+export interface LiveViewOptions {
   intervalMs: number;
   sort?: string;
   filter?: string;
   batch: boolean;
+  /* Frames in batch mode. */
   iterations: number;
-  verbose: boolean;
 }
 
 /* Reads the tracer into successive UI models. */
-class Sampler {
+export class Sampler {
   private prev: Snapshot | null = null;
   private prevModel: UiModel | null = null;
   private prevMs = 0;
@@ -61,7 +58,7 @@ class Sampler {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function runBatch(a: TopArgs, sampler: Sampler): Promise<number> {
+async function runBatch(a: LiveViewOptions, sampler: Sampler): Promise<number> {
   const state: UiState = initialState({ intervalMs: a.intervalMs, sort: a.sort, filter: a.filter });
   const width = Math.max(80, process.stdout.columns || 132);
   for (let i = 0; i < a.iterations; i++) {
@@ -75,7 +72,7 @@ async function runBatch(a: TopArgs, sampler: Sampler): Promise<number> {
   return 0;
 }
 
-function runInteractive(a: TopArgs, sampler: Sampler): Promise<number> {
+function runInteractive(a: LiveViewOptions, sampler: Sampler): Promise<number> {
   return new Promise((resolve, reject) => {
     const screen = new Screen(!process.env.NO_COLOR);
     let state = initialState({ intervalMs: a.intervalMs, sort: a.sort, filter: a.filter });
@@ -132,15 +129,7 @@ function runInteractive(a: TopArgs, sampler: Sampler): Promise<number> {
   });
 }
 
-export async function runTop(a: TopArgs): Promise<number> {
-  preflightTracer();
-  if (!a.batch && !process.stdout.isTTY) {
-    throw new KmemtopError('kmemtop: the live view needs a terminal: use -b (batch mode) when writing to a pipe or file', 2);
-  }
-  const syms = Kallsyms.load();
-  return withTracer(tracerFlags(a), (tracer) => {
-    const sampler = new Sampler(tracer, syms, { module: a.module, match: a.match === undefined ? undefined : new RegExp(a.match) });
-    return a.batch ? runBatch(a, sampler) : runInteractive(a, sampler);
-  });
+/* Run the view over sampler until q, a signal or an error (batch: for a.iterations frames). */
+export function runLiveView(a: LiveViewOptions, sampler: Sampler): Promise<number> {
+  return a.batch ? runBatch(a, sampler) : runInteractive(a, sampler);
 }
-

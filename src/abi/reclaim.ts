@@ -1,0 +1,149 @@
+/*
+ * Decoders for the structs of bpf/kmemtop.h that bpf/reclaim.bpf.c shares
+ * with the host (shrinkers, reclaim, OOM victims).  Checked against the
+ * object's BTF by test/abi.test.ts, like layout.ts.
+ */
+import { cString, defineStruct, readU64, StructLayout } from './struct';
+
+export const FS_NAME_LEN = 16;
+export const SB_ID_LEN = 32;
+export const COMM_LEN = 16;
+export const OOM_RING = 32;
+
+export const RECLAIM_CONFIG = defineStruct('kmemtop_reclaim_config', [{ c: 'super_cache_scan', type: 'u64' }]);
+
+export const SHRINKER_KEY = defineStruct('kmemtop_shrinker_key', [
+  { c: 'shrinker', type: 'u64' },
+  { c: 'nid', type: 'u32' },
+  { c: 'pad', type: 'u32' },
+]);
+
+export const SHRINKER_STATS_FIELDS = [
+  'calls',
+  'ended',
+  'objects_sum',
+  'objects_last',
+  'requested',
+  'scanned',
+  'freed',
+  'deferred_in',
+  'deferred_last',
+  'time_ns',
+  'max_time_ns',
+  'last_call_ns',
+] as const;
+export type ShrinkerStats = Record<(typeof SHRINKER_STATS_FIELDS)[number], number>;
+export const SHRINKER_STATS = defineStruct(
+  'kmemtop_shrinker_stats',
+  SHRINKER_STATS_FIELDS.map((c) => ({ c, type: 'u64' as const })),
+);
+
+export const SHRINKER_INFO = defineStruct('kmemtop_shrinker_info', [
+  { c: 'scan_objects', type: 'u64' },
+  { c: 'count_objects', type: 'u64' },
+  { c: 'fs_type', type: { char: FS_NAME_LEN } },
+  { c: 'sb_id', type: { char: SB_ID_LEN } },
+]);
+
+export const RECLAIM_KIND_FIELDS = ['count', 'ended', 'stall_ns', 'max_stall_ns', 'reclaimed'] as const;
+export type ReclaimKindStats = Record<(typeof RECLAIM_KIND_FIELDS)[number], number>;
+export const RECLAIM_KIND = defineStruct(
+  'kmemtop_reclaim_kind',
+  RECLAIM_KIND_FIELDS.map((c) => ({ c, type: 'u64' as const })),
+);
+
+/* enum kmemtop_reclaim: index -> JSON key. */
+export const RECLAIM_KINDS = [
+  { c: 'KMEMTOP_RECLAIM_DIRECT', key: 'direct' },
+  { c: 'KMEMTOP_RECLAIM_MEMCG', key: 'memcg' },
+  { c: 'KMEMTOP_RECLAIM_NODE', key: 'node' },
+] as const;
+export type ReclaimKindKey = (typeof RECLAIM_KINDS)[number]['key'];
+
+export const RECLAIM_STATE = defineStruct('kmemtop_reclaim_state', [
+  { c: 'kind', type: { array: RECLAIM_KIND, n: RECLAIM_KINDS.length } },
+  { c: 'kswapd_wakeups', type: 'u64' },
+  { c: 'kswapd_runs', type: 'u64' },
+  { c: 'oom_kills', type: 'u64' },
+  { c: 'lost', type: 'u64' },
+]);
+
+export const OOM_VICTIM = defineStruct('kmemtop_oom_victim', [
+  { c: 'time_ns', type: 'u64' },
+  { c: 'pid', type: 'u32' },
+  { c: 'uid', type: 'u32' },
+  { c: 'comm', type: { char: COMM_LEN } },
+]);
+
+function decodeU64Fields<T extends string>(layout: StructLayout, fields: readonly T[], buf: Buffer, off: number): Record<T, number> {
+  const out = {} as Record<T, number>;
+  for (const f of fields) out[f] = readU64(buf, off + layout.offsetOf(f));
+  return out;
+}
+
+export function encodeReclaimConfig(superCacheScan: bigint): Buffer {
+  const b = Buffer.alloc(RECLAIM_CONFIG.size);
+  b.writeBigUInt64LE(superCacheScan, RECLAIM_CONFIG.offsetOf('super_cache_scan'));
+  return b;
+}
+
+export function decodeShrinkerKey(buf: Buffer, off = 0): { shrinker: bigint; nid: number } {
+  return { shrinker: buf.readBigUInt64LE(off + SHRINKER_KEY.offsetOf('shrinker')), nid: buf.readInt32LE(off + SHRINKER_KEY.offsetOf('nid')) };
+}
+
+export function decodeShrinkerStats(buf: Buffer, off = 0): ShrinkerStats {
+  return decodeU64Fields(SHRINKER_STATS, SHRINKER_STATS_FIELDS, buf, off);
+}
+
+export interface ShrinkerInfo {
+  scanObjects: bigint;
+  countObjects: bigint;
+  fsType: string;
+  sbId: string;
+}
+
+export function decodeShrinkerInfo(buf: Buffer, off = 0): ShrinkerInfo {
+  return {
+    scanObjects: buf.readBigUInt64LE(off + SHRINKER_INFO.offsetOf('scan_objects')),
+    countObjects: buf.readBigUInt64LE(off + SHRINKER_INFO.offsetOf('count_objects')),
+    fsType: cString(buf, off + SHRINKER_INFO.offsetOf('fs_type'), FS_NAME_LEN),
+    sbId: cString(buf, off + SHRINKER_INFO.offsetOf('sb_id'), SB_ID_LEN),
+  };
+}
+
+export interface ReclaimState {
+  kinds: Record<ReclaimKindKey, ReclaimKindStats>;
+  kswapdWakeups: number;
+  kswapdRuns: number;
+  oomKills: number;
+  lost: number;
+}
+
+export function decodeReclaimState(buf: Buffer, off = 0): ReclaimState {
+  const base = off + RECLAIM_STATE.offsetOf('kind');
+  const kinds = {} as Record<ReclaimKindKey, ReclaimKindStats>;
+  RECLAIM_KINDS.forEach((k, i) => (kinds[k.key] = decodeU64Fields(RECLAIM_KIND, RECLAIM_KIND_FIELDS, buf, base + i * RECLAIM_KIND.size)));
+  return {
+    kinds,
+    kswapdWakeups: readU64(buf, off + RECLAIM_STATE.offsetOf('kswapd_wakeups')),
+    kswapdRuns: readU64(buf, off + RECLAIM_STATE.offsetOf('kswapd_runs')),
+    oomKills: readU64(buf, off + RECLAIM_STATE.offsetOf('oom_kills')),
+    lost: readU64(buf, off + RECLAIM_STATE.offsetOf('lost')),
+  };
+}
+
+export interface OomVictimRaw {
+  timeNs: number;
+  pid: number;
+  uid: number;
+  comm: string;
+}
+
+export function decodeOomVictim(buf: Buffer, off = 0): OomVictimRaw {
+  return {
+    timeNs: readU64(buf, off + OOM_VICTIM.offsetOf('time_ns')),
+    pid: buf.readUInt32LE(off + OOM_VICTIM.offsetOf('pid')),
+    uid: buf.readUInt32LE(off + OOM_VICTIM.offsetOf('uid')),
+    comm: cString(buf, off + OOM_VICTIM.offsetOf('comm'), COMM_LEN),
+  };
+}

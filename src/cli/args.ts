@@ -1,0 +1,93 @@
+/*
+ * The parsed arguments of every command (options.ts fills them), and what
+ * Tracer.start makes of the tracer flags every tracing command shares.
+ * Types only, and one mapping: the commands, the options table and the
+ * live view's runner all import from here, and this imports none of them.
+ */
+import type { TracerOptions } from '../collect/tracer';
+import type { SortKey } from '../model/snapshot';
+
+export interface TracerFlags {
+  maxLive: number;
+  maxSites: number;
+  catchNested: boolean;
+  /* --sample N: track 1 object in N (1: all). */
+  sample: number;
+  /* --irq-off: run the program bodies with interrupts off (for measurements). */
+  irqOff: boolean;
+  /* --include-self: track kmemtop's own allocations too. */
+  includeSelf?: boolean;
+}
+
+/* What Tracer.start takes from those flags. */
+export function tracerFlags(a: TracerFlags): TracerOptions {
+  return { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sampleOneIn: a.sample, irqOff: a.irqOff, includeSelf: a.includeSelf ?? false };
+}
+
+
+export interface CommonArgs extends TracerFlags {
+  module?: string;
+  match?: string;
+  json: boolean;
+  output?: string;
+  /* --mode: file mode of what -o writes (default 0600). */
+  mode: number;
+  top: number;
+  sort: SortKey;
+  verbose: boolean;
+  /* --bpf-stats: kernel run-time statistics of the programs while tracing (record, snapshot). */
+  bpfStats: boolean;
+}
+
+export interface RecordArgs extends CommonArgs {
+  command: string[];
+  settleMs: number;
+  taskTree: boolean;
+}
+
+export interface SnapshotArgs extends CommonArgs {
+  duration: number;
+}
+
+export interface DiffArgs {
+  before: string;
+  after: string;
+  json: boolean;
+  output?: string;
+  mode: number;
+  failOnGrowth?: number;
+  /* Count growth in reclaimable caches (dentries, inodes) against --fail-on-growth too. */
+  includeReclaimable: boolean;
+  minChange: number;
+  module?: string;
+  match?: string;
+  verbose: boolean;
+}
+
+export interface ReportArgs extends TracerFlags {
+  verbose: boolean;
+  json: boolean;
+  output?: string;
+  mode: number;
+  duration?: number;
+}
+
+export interface WatchArgs extends TracerFlags {
+  verbose: boolean;
+  onOom: boolean;
+  dir: string;
+  mode: number;
+  maxReports: number;
+  perSeconds: number;
+}
+
+export interface TopArgs extends TracerFlags {
+  module?: string;
+  match?: string;
+  intervalMs: number;
+  sort?: string;
+  filter?: string;
+  batch: boolean;
+  iterations: number;
+  verbose: boolean;
+}

@@ -1,0 +1,20 @@
+/*
+ * `kmemtop` / `kmemtop top`: the live view (ui/top.ts runs it) over a
+ * tracer that is closed, every program detached, however the view ends.
+ */
+import { preflightTracer, withTracer } from '../collect/tracer';
+import { Kallsyms } from '../sys/kallsyms';
+import { KmemtopError } from '../errors';
+import { runLiveView, Sampler } from '../ui/top';
+import { TopArgs, tracerFlags } from './args';
+
+export async function runTop(a: TopArgs): Promise<number> {
+  preflightTracer();
+  if (!a.batch && !process.stdout.isTTY) {
+    throw new KmemtopError('kmemtop: the live view needs a terminal: use -b (batch mode) when writing to a pipe or file', 2);
+  }
+  const syms = Kallsyms.load();
+  return withTracer(tracerFlags(a), (tracer) =>
+    runLiveView(a, new Sampler(tracer, syms, { module: a.module, match: a.match === undefined ? undefined : new RegExp(a.match) })),
+  );
+}
