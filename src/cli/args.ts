@@ -6,6 +6,7 @@
  */
 import type { TracerOptions } from '../collect/tracer';
 import type { SortKey } from '../model/snapshot';
+import type { Format } from '../output/formats';
 
 export interface TracerFlags {
   maxLive: number;
@@ -28,6 +29,8 @@ export function tracerFlags(a: TracerFlags): TracerOptions {
 export interface CommonArgs extends TracerFlags {
   module?: string;
   match?: string;
+  /* --format (--json: format json, and json true). */
+  format: Format;
   json: boolean;
   output?: string;
   /* --mode: file mode of what -o writes (default 0600). */
@@ -52,6 +55,8 @@ export interface SnapshotArgs extends CommonArgs {
 export interface DiffArgs {
   before: string;
   after: string;
+  /* --format (--json: format json, and json true). */
+  format: Format;
   json: boolean;
   output?: string;
   mode: number;
@@ -66,6 +71,8 @@ export interface DiffArgs {
 
 export interface ReportArgs extends TracerFlags {
   verbose: boolean;
+  /* --format (--json: format json, and json true). */
+  format: Format;
   json: boolean;
   output?: string;
   mode: number;

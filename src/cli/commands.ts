@@ -11,8 +11,9 @@ import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION } from '../model/snapshot';
 import { diffSites, filterSites, focus, phantomByGroup } from '../model/diff';
 import { loadReport } from '../output/load';
-import { DiffDocument, renderDiffJson, renderDiffText, side } from '../output/diff';
-import { ReportMeta, renderJson, renderText, toDocument } from '../output/report';
+import { DiffDocument, diffRenderer, side } from '../output/diff';
+import { ReportMeta, reportRenderer, toDocument } from '../output/report';
+import { renderAs } from '../output/formats';
 import { KmemtopError } from '../errors';
 import { matchRegExp } from './options';
 import { CommonArgs, DiffArgs, RecordArgs, SnapshotArgs, tracerFlags } from './args';
@@ -33,7 +34,7 @@ function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta)
   tracer.close();
   const snap = focus(buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip)), { module: a.module, match: matchRegExp(a.match) });
   const doc = toDocument(snap, meta, { sort: a.sort, top: a.top });
-  writeOutput(a.json ? renderJson(doc) : renderText(doc), a.output, a.mode);
+  writeOutput(renderAs(reportRenderer, doc, a.format), a.output, a.mode);
 }
 
 function baseMeta(kind: ReportMeta['kind']): ReportMeta {
@@ -300,7 +301,7 @@ export function runDiff(a: DiffArgs): number {
     totals,
     rows: rows.filter((r) => Math.abs(r.liveBytesDelta) >= a.minChange && r.status !== 'same'),
   };
-  writeOutput(a.json ? renderDiffJson(doc) : renderDiffText(doc), a.output, a.mode);
+  writeOutput(renderAs(diffRenderer, doc, a.format), a.output, a.mode);
   const grew = totals.growthBytes + (a.includeReclaimable ? totals.reclaimableGrowthBytes : 0);
   if (a.failOnGrowth !== undefined && grew > a.failOnGrowth) {
     process.stderr.write(`kmemtop: live bytes grew by ${grew}, more than --fail-on-growth ${a.failOnGrowth}\n`);

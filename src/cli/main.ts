@@ -27,7 +27,8 @@ export async function main(argv: string[]): Promise<number> {
     return p.cmd === 'record' ? await runRecord(p.args) : await runSnapshot(p.args);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`kmemtop: ${e.message}\n`);
+      /* One line: yargs words some problems over several. */
+      process.stderr.write(`kmemtop: ${e.message.trim().replace(/\s*\n\s*/g, ' ')}\n`);
       return 2;
     }
     if (isKmemtopError(e)) {

@@ -3,6 +3,7 @@
  * whose messages name the flags, and argv injectable for tests.
  */
 import { parseMode } from '../sys/safefs';
+import { Format, FORMATS } from '../output/formats';
 import yargs, { Argv } from 'yargs';
 import { SORT_KEYS } from '../model/snapshot';
 import { DEFAULTS } from '../config';
@@ -14,7 +15,7 @@ export type Parsed =
   | { cmd: 'watch'; args: WatchArgs }
   | { cmd: 'start'; args: CommonArgs }
   | { cmd: 'stop'; args: { verbose: boolean } }
-  | { cmd: 'status'; args: { json: boolean; verbose: boolean } }
+  | { cmd: 'status'; args: { json: boolean; format: Format; verbose: boolean } }
   | { cmd: 'diff'; args: DiffArgs }
   | { cmd: 'top'; args: TopArgs }
   | { cmd: 'record'; args: RecordArgs }
@@ -62,6 +63,19 @@ function tracerOptions(y: Argv): Argv {
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
 }
 
+/* --format (text, json; --json is its alias): how a document is written. */
+function formatOption(y: Argv): Argv {
+  return y
+    .option('format', { type: 'string', default: 'text', choices: FORMATS as unknown as string[], describe: 'output format' })
+    .option('json', { type: 'boolean', default: false, describe: 'write JSON: --format json (see docs/json.md)' });
+}
+
+/* The format a parsed command line asks for, and the json flag the commands test. */
+function formatArgs(a: Record<string, unknown>): { format: Format; json: boolean } {
+  const format = (a.json ? 'json' : a.format) as Format;
+  return { format, json: format === 'json' };
+}
+
 /* --mode: the file mode of written reports (they name kernel functions and sizes: root-only by default). */
 function modeOption(y: Argv): Argv {
   return y.option('mode', {
@@ -86,9 +100,8 @@ function focusOptions(y: Argv): Argv {
 
 /* Options of the commands that write a report: record and snapshot. */
 function common(y: Argv): Argv {
-  return modeOption(focusOptions(tracerOptions(y)))
+  return formatOption(modeOption(focusOptions(tracerOptions(y))))
     .option('bpf-stats', { type: 'boolean', default: false, describe: "measure the programs' own run time per event (kernel bpf_stats; adds two clock reads per event)" })
-    .option('json', { type: 'boolean', default: false, describe: 'write JSON (see README, "JSON output")' })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout (mode --mode)' })
     .option('top', { type: 'number', default: 25, describe: 'number of call sites to show (0: all)' })
     .option('sort', { type: 'string', default: 'liveBytes', choices: SORT_KEYS as unknown as string[], describe: 'sort call sites by' });
@@ -210,7 +223,7 @@ export function parse(argv: string[]): Parsed {
             describe: 'count only allocations made in task context by CMD and its descendants (frees are matched wherever they happen)',
           }),
       (a) => {
-        const args = { ...(a as unknown as RecordArgs), mode: modeArg(a), command: ((a['--'] as string[] | undefined) ?? []).map(String) };
+        const args = { ...(a as unknown as RecordArgs), ...formatArgs(a), mode: modeArg(a), command: ((a['--'] as string[] | undefined) ?? []).map(String) };
         result = { cmd: 'record', args };
       },
     )
@@ -219,21 +232,20 @@ export function parse(argv: string[]): Parsed {
       'report: the running session (kmemtop start), or trace the whole machine for --duration seconds',
       (c) => common(c).option('duration', { alias: 'd', type: 'number', describe: 'seconds to trace (with a session running: wait, then read it)' }),
       (a) => {
-        result = { cmd: 'snapshot', args: { ...(a as unknown as SnapshotArgs), mode: modeArg(a) } };
+        result = { cmd: 'snapshot', args: { ...(a as unknown as SnapshotArgs), ...formatArgs(a), mode: modeArg(a) } };
       },
     )
     .command(
       'report',
       'the memory report: slab vs LRU verdict, largest caches, call sites, shrinkers, fragmentation',
       (c) =>
-        modeOption(tracerOptions(c))
-          .option('json', { type: 'boolean', default: false, describe: 'write JSON' })
+        formatOption(modeOption(tracerOptions(c)))
           .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout' })
           .option('duration', { alias: 'd', type: 'number', describe: 'without a session: trace this many seconds for the call-site sections' }),
       (a) => {
         const d = a.duration as number | undefined;
         if (d !== undefined && !(Number.isFinite(d) && d > 0 && d <= 86400)) throw new UsageError('--duration takes a number of seconds > 0 (at most 86400)');
-        result = { cmd: 'report', args: { ...(a as unknown as ReportArgs), ...tracerArgs(a), mode: modeArg(a) } };
+        result = { cmd: 'report', args: { ...(a as unknown as ReportArgs), ...tracerArgs(a), ...formatArgs(a), mode: modeArg(a) } };
       },
     )
     .command(
@@ -284,21 +296,18 @@ export function parse(argv: string[]): Parsed {
       'status',
       'whether a session runs, since when, how full its maps are (exit 1 when none)',
       (c) =>
-        c
-          .option('json', { type: 'boolean', default: false, describe: 'write JSON' })
-          .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print debug lines' }),
+        formatOption(c).option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print debug lines' }),
       (a) => {
-        result = { cmd: 'status', args: { json: a.json as boolean, verbose: a.verbose as boolean } };
+        result = { cmd: 'status', args: { ...formatArgs(a), verbose: a.verbose as boolean } };
       },
     )
     .command(
       'diff <before> <after>',
       'compare two reports (record/snapshot --json --top 0): what grew, per call site',
       (c) =>
-        modeOption(focusOptions(c))
+        formatOption(modeOption(focusOptions(c)))
           .positional('before', { type: 'string', describe: 'report taken before' })
           .positional('after', { type: 'string', describe: 'report taken after' })
-          .option('json', { type: 'boolean', default: false, describe: 'write JSON' })
           .option('output', { alias: 'o', type: 'string', describe: 'write the diff to FILE instead of stdout' })
           .option('fail-on-growth', {
             type: 'number',
@@ -315,7 +324,7 @@ export function parse(argv: string[]): Parsed {
         const args: DiffArgs = {
           before: String(a.before),
           after: String(a.after),
-          json: a.json as boolean,
+          ...formatArgs(a),
           output: a.output as string | undefined,
           mode: modeArg(a),
           failOnGrowth: a.failOnGrowth as number | undefined,

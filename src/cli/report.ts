@@ -13,7 +13,8 @@ import { readSlabinfo } from '../sys/slabinfo';
 import { readBuddyinfo, readVmstat } from '../sys/procmm';
 import { fragmentation, memoryVerdict, MemoryReport, shrinkerDelta, shrinkerSection, sitesSection, SitesSection, topCaches } from '../model/memreport';
 import type { OomVictim } from '../model/shrinkers';
-import { renderReportJson, renderReportText } from '../output/memreport';
+import { memReportRenderer, renderReportJson, renderReportText } from '../output/memreport';
+import { renderAs } from '../output/formats';
 import { sessionRunning } from '../session';
 import { checkWritable, writeOutput } from '../output/write';
 import { KmemtopError } from '../errors';
@@ -63,7 +64,7 @@ export async function runReport(a: ReportArgs): Promise<number> {
   /* Without privilege: what /proc lets anyone read, and which parts need root. */
   if (!privileged()) {
     const report = buildReport(null, null, NEEDS_ROOT);
-    writeOutput(a.json ? renderReportJson(report) : renderReportText(report), a.output, a.mode);
+    writeOutput(renderAs(memReportRenderer, report, a.format), a.output, a.mode);
     process.stderr.write(`kmemtop: report without call sites, slab caches and shrinkers: ${NEEDS_ROOT}\n`);
     return 0;
   }
@@ -97,7 +98,7 @@ export async function runReport(a: ReportArgs): Promise<number> {
   } else {
     report = buildReport(null, null, 'no session runs: kmemtop start, or give --duration SECONDS');
   }
-  writeOutput(a.json ? renderReportJson(report) : renderReportText(report), a.output, a.mode);
+  writeOutput(renderAs(memReportRenderer, report, a.format), a.output, a.mode);
   return 0;
 }
 

@@ -2,6 +2,7 @@
 import type { DiffRow, DiffTotals } from '../model/diff';
 import type { ReportDocument } from './report';
 import { bytes, count, printable, table } from './format';
+import type { Renderer } from './formats';
 import { formatSymbol } from '../sys/kallsyms';
 import { cacheLabel } from '../sys/slabaliases';
 
@@ -102,3 +103,6 @@ export function renderDiffText(doc: DiffDocument): string {
 export function renderDiffJson(doc: DiffDocument): string {
   return JSON.stringify(doc, null, 2) + '\n';
 }
+
+/* The diff document in each format (output/formats.ts). */
+export const diffRenderer: Renderer<DiffDocument> = { text: renderDiffText, json: renderDiffJson };

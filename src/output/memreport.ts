@@ -1,6 +1,7 @@
 /* The memory report as text (one screen, most useful first) and JSON. Pure. */
 import type { MemoryReport } from '../model/memreport';
 import { bytes, count, printable, table } from './format';
+import type { Renderer } from './formats';
 
 function ms(ns: number): string {
   return ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : `${(ns / 1e6).toFixed(1)} ms`;
@@ -71,3 +72,6 @@ export function renderReportText(r: MemoryReport): string {
 export function renderReportJson(r: MemoryReport): string {
   return JSON.stringify(r, null, 2) + '\n';
 }
+
+/* The memory report in each format (output/formats.ts). */
+export const memReportRenderer: Renderer<MemoryReport> = { text: renderReportText, json: renderReportJson };

@@ -4,6 +4,7 @@
  */
 import { Snapshot, Site, SortKey, sortSites } from '../model/snapshot';
 import { bytes, count, printable, table } from './format';
+import type { Renderer } from './formats';
 import { formatSymbol } from '../sys/kallsyms';
 import { cacheLabel } from '../sys/slabaliases';
 import { ByContext, CONTEXTS, sumContexts } from '../abi/layout';
@@ -296,3 +297,6 @@ export function renderText(doc: ReportDocument): string {
   }
   return lines.join('\n') + '\n';
 }
+
+/* The record/snapshot document in each format (output/formats.ts). */
+export const reportRenderer: Renderer<ReportDocument> = { text: renderText, json: renderJson };
