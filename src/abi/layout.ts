@@ -51,6 +51,17 @@ export interface SiteStats {
   sampledAllocs: number;
 }
 
+const CONTEXT_KEYS = CONTEXTS.map((c) => c.key);
+
+export function zeroContexts(): ByContext {
+  return { task: 0, taskBh: 0, softirq: 0, hardirq: 0, nmi: 0, unknown: 0 };
+}
+
+/* to += from, context by context. */
+export function addContexts(to: ByContext, from: ByContext): void {
+  for (const k of CONTEXT_KEYS) to[k] += from[k];
+}
+
 export function sumContexts(b: ByContext): number {
   return b.task + b.taskBh + b.softirq + b.hardirq + b.nmi + b.unknown;
 }

@@ -7,7 +7,6 @@ import { Format, FORMATS } from '../output/formats';
 import yargs, { Argv } from 'yargs';
 import { SORT_KEYS } from '../model/snapshot';
 import { DEFAULTS } from '../config';
-import { SORTS } from '../ui/state';
 import type { CommonArgs, DiffArgs, RecordArgs, ReportArgs, SnapshotArgs, TopArgs, TracerFlags, WatchArgs } from './args';
 
 export type Parsed =
@@ -110,7 +109,7 @@ function common(y: Argv): Argv {
 function topOptions(y: Argv): Argv {
   return focusOptions(tracerOptions(y))
     .option('interval', { alias: 'd', type: 'number', default: 1, describe: 'seconds between refreshes' })
-    .option('sort', { type: 'string', default: 'liveBytes', choices: SORTS.sites as unknown as string[], describe: 'sort call sites by' })
+    .option('sort', { type: 'string', default: 'liveBytes', choices: SORT_KEYS as unknown as string[], describe: 'sort call sites by (the same keys as record)' })
     .option('filter', { type: 'string', default: '', describe: 'show only rows whose function, cache or module contains this text' })
     .option('batch', { alias: 'b', type: 'boolean', default: false, describe: 'print plain-text frames instead of the interactive view (like top -b)' })
     .option('iterations', { alias: 'n', type: 'number', default: 1, describe: 'frames to print in batch mode' });

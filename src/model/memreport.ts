@@ -40,14 +40,14 @@ export function memoryVerdict(m: MemInfo): Verdict {
   return { ...base, dominant: 'lru', share: lru / both, text: `LRU dominates (${pct(lru)}%): almost certainly user space` };
 }
 
-export interface CacheRow {
+export interface SlabCacheRow {
   name: string;
   activeObjects: number;
   objectSize: number;
   memoryBytes: number;
 }
 
-export function topCaches(slabs: Map<string, SlabCache>, n = TOP): CacheRow[] {
+export function topCaches(slabs: Map<string, SlabCache>, n = TOP): SlabCacheRow[] {
   return [...slabs.values()]
     .map((s) => ({ name: s.name, activeObjects: s.activeObjects, objectSize: s.objectSize, memoryBytes: s.memoryBytes || s.totalObjects * s.objectSize }))
     .sort((a, b) => b.memoryBytes - a.memoryBytes || a.name.localeCompare(b.name))
@@ -180,7 +180,7 @@ export interface MemoryReport {
   hostname: string;
   time: string;
   verdict: Verdict | null;
-  topCaches: CacheRow[];
+  topCaches: SlabCacheRow[];
   /* Why topCaches is empty (e.g. /proc/slabinfo is root-only), or null. */
   topCachesUnavailable?: string | null;
   sites: SitesSection | null;

@@ -4,7 +4,7 @@
  */
 import type { RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
 import type { Symbol } from '../sys/kallsyms';
-import { ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumContexts } from '../abi/layout';
+import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import type { Resolver, Site } from './site';
 export type { Resolver, Site };
@@ -206,9 +206,6 @@ export function samplingOf(raw: RawSnapshot): Sampling | null {
   return { oneIn: raw.sampleOneIn, freeEvents: trackedFrees + raw.counters.unsampledFrees + raw.lost.untrackedFrees };
 }
 
-function zeroContexts(): ByContext {
-  return { task: 0, taskBh: 0, softirq: 0, hardirq: 0, nmi: 0, unknown: 0 };
-}
 
 export function totalsOf(sites: Site[], corrections: CacheCorrection[] = []): Totals {
   const t: Totals = {
@@ -230,20 +227,8 @@ export function totalsOf(sites: Site[], corrections: CacheCorrection[] = []): To
   const a = t.allocsByContext;
   const f = t.freesByContext;
   for (const s of sites) {
-    const sa = s.allocsByContext;
-    const sf = s.freesByContext;
-    a.task += sa.task;
-    a.taskBh += sa.taskBh;
-    a.softirq += sa.softirq;
-    a.hardirq += sa.hardirq;
-    a.nmi += sa.nmi;
-    a.unknown += sa.unknown;
-    f.task += sf.task;
-    f.taskBh += sf.taskBh;
-    f.softirq += sf.softirq;
-    f.hardirq += sf.hardirq;
-    f.nmi += sf.nmi;
-    f.unknown += sf.unknown;
+    addContexts(a, s.allocsByContext);
+    addContexts(f, s.freesByContext);
     t.allocs += s.allocs;
     t.frees += s.frees;
     t.freesUnseen += s.freesUnseen;
@@ -366,7 +351,24 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
   };
 }
 
-export const SORT_KEYS = ['liveBytes', 'liveObjects', 'allocs', 'frees', 'bytesAllocated', 'bytesRequested'] as const;
+/*
+ * The sort keys of call sites, one vocabulary for the reports (record,
+ * snapshot) and the live view: totals, and the live view's rates.  Over a
+ * report's window a rate ranks as its count does.
+ */
+export const SORT_KEYS = [
+  'liveBytes',
+  'liveObjects',
+  'allocs',
+  'frees',
+  'bytesAllocated',
+  'bytesRequested',
+  'allocsPerSec',
+  'freesPerSec',
+  'bytesPerSec',
+  'avgSize',
+  'fragmentation',
+] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 
 /*
@@ -375,14 +377,29 @@ export type SortKey = (typeof SORT_KEYS)[number];
  * when the cache agrees with slabinfo), so a phantom never ranks first.
  */
 export function rankValue(s: Site, key: SortKey): number {
-  if (key === 'liveBytes') return s.liveBytesEstimate;
-  if (key === 'liveObjects') return s.liveObjectsEstimate;
-  return s[key];
+  switch (key) {
+    case 'liveBytes':
+      return s.liveBytesEstimate;
+    case 'liveObjects':
+      return s.liveObjectsEstimate;
+    case 'allocsPerSec':
+      return s.allocs;
+    case 'freesPerSec':
+      return s.frees + s.freesUnseen;
+    case 'bytesPerSec':
+      return s.bytesAllocated;
+    case 'avgSize':
+      return s.allocs ? s.bytesRequested / s.allocs : 0;
+    case 'fragmentation':
+      return s.bytesAllocated ? 1 - s.bytesRequested / s.bytesAllocated : 0;
+    default:
+      return s[key];
+  }
 }
 
-/* Sorted copy, largest first (ties by the tracked figure, then name, so output is stable). */
+/* Sorted copy, largest first (ties by the tracked live bytes, then name, so output is stable). */
 export function sortSites(sites: Site[], key: SortKey): Site[] {
   return sites
     .slice()
-    .sort((a, b) => rankValue(b, key) - rankValue(a, key) || b[key] - a[key] || a.function.localeCompare(b.function) || a.offset - b.offset);
+    .sort((a, b) => rankValue(b, key) - rankValue(a, key) || b.liveBytes - a.liveBytes || a.function.localeCompare(b.function) || a.offset - b.offset);
 }

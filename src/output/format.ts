@@ -1,4 +1,5 @@
-/* Number formatting shared by the text outputs. Pure. */
+/* The vocabulary of the text outputs and the live view: sizes, counts, durations, contexts. Pure. */
+import { ContextKey, CONTEXTS } from '../abi/layout';
 
 export function bytes(n: number): string {
   if (!Number.isFinite(n)) return '?';
@@ -11,6 +12,34 @@ export function bytes(n: number): string {
     u++;
   }
   return sign + (u === 0 ? `${v}${units[0]}` : `${v.toFixed(v < 10 ? 1 : 0)}${units[u]}`);
+}
+
+/*
+ * A duration given in nanoseconds: "1.25 s", "12 ms", "0.48 ms";
+ * compact (the live view's narrow columns): "1.3s", "12ms".
+ */
+export function duration(ns: number, compact = false): string {
+  if (!Number.isFinite(ns)) return '?';
+  const sep = compact ? '' : ' ';
+  if (ns >= 1e9) return `${(ns / 1e9).toFixed(compact ? 1 : 2)}${sep}s`;
+  return `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 0)}${sep}ms`;
+}
+
+/* How each event context is named in text (the JSON keys are CONTEXTS' keys). */
+export const CONTEXT_LABELS: Record<ContextKey, string> = {
+  task: 'task',
+  taskBh: 'task-bh',
+  softirq: 'softirq',
+  hardirq: 'hardirq',
+  nmi: 'nmi',
+  unknown: 'unknown',
+};
+
+/* Counts by context, as text: "task 12, softirq 3" ("unknown" only when some are). */
+export function byContext(b: Record<ContextKey, number>, fmt: (n: number) => string): string {
+  return CONTEXTS.filter((c) => c.key !== 'unknown' || b.unknown > 0)
+    .map((c) => `${CONTEXT_LABELS[c.key]} ${fmt(b[c.key])}`)
+    .join(', ');
 }
 
 export function count(n: number): string {

@@ -1,11 +1,8 @@
 /* The memory report as text (one screen, most useful first) and JSON. Pure. */
 import type { MemoryReport } from '../model/memreport';
-import { bytes, count, printable, table } from './format';
+import { bytes, count, duration, printable, table } from './format';
 import type { Renderer } from './formats';
 
-function ms(ns: number): string {
-  return ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : `${(ns / 1e6).toFixed(1)} ms`;
-}
 
 export function renderReportText(r: MemoryReport): string {
   const L: string[] = [];
@@ -47,7 +44,7 @@ export function renderReportText(r: MemoryReport): string {
       L.push(
         ...table(
           ['CALLS', 'ASKED', 'FREED', 'TIME', 'SHRINKER'],
-          r.shrinkers.top.map((x) => [count(x.calls), count(x.requested), count(x.freed), ms(x.timeNs), x.name + (x.freesLittle ? '  <- asked much, freed little' : '')]),
+          r.shrinkers.top.map((x) => [count(x.calls), count(x.requested), count(x.freed), duration(x.timeNs), x.name + (x.freesLittle ? '  <- asked much, freed little' : '')]),
           [true, true, true, true, false],
         ),
       );

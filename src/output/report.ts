@@ -3,11 +3,11 @@
  * see README "JSON output") and as a text table. Pure.
  */
 import { Snapshot, Site, SortKey, sortSites } from '../model/snapshot';
-import { bytes, count, printable, table } from './format';
+import { byContext, bytes, CONTEXT_LABELS, count, duration, printable, table } from './format';
 import type { Renderer } from './formats';
 import { formatSymbol } from '../sys/kallsyms';
 import { cacheLabel } from '../sys/slabaliases';
-import { ByContext, CONTEXTS, sumContexts } from '../abi/layout';
+import { ByContext, sumContexts } from '../abi/layout';
 import type { ReclaimKind } from '../model/shrinkers';
 
 export interface ReportMeta {
@@ -104,18 +104,10 @@ export function interruptShare(b: ByContext): number {
 
 function contextLine(label: string, b: ByContext, source: ReportDocument['contextSource']): string {
   if (source === 'unknown') return `${label} by context: unknown on this kernel (${count(b.unknown)})`;
-  const parts = CONTEXTS.filter((c) => c.key !== 'unknown' || b.unknown > 0).map((c) => `${CONTEXT_LABELS[c.key]} ${count(b[c.key])}`);
-  return `${label} by context: ${parts.join(', ')}`;
+  return `${label} by context: ${byContext(b, count)}`;
 }
 
-export const CONTEXT_LABELS: Record<keyof ByContext, string> = {
-  task: 'task',
-  taskBh: 'task-bh',
-  softirq: 'softirq',
-  hardirq: 'hardirq',
-  nmi: 'nmi',
-  unknown: 'unknown',
-};
+export { CONTEXT_LABELS };
 
 /* Header lines: window, totals, losses.  Shared by every text view. */
 export function headerLines(
@@ -214,9 +206,6 @@ export function siteRows(sites: Site[], estimated = false): string[] {
   return table(header, rows, [true, true, ...(withEst ? [true] : []), true, true, true, true, true, false, false]);
 }
 
-function ms(ns: number): string {
-  return ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 0)} ms`;
-}
 
 /* Shrinkers (those called), then reclaim stalls, kswapd and OOM kills. */
 export function reclaimLines(doc: Pick<ReportDocument, 'shrinkers' | 'reclaim' | 'reclaimUnavailable'>, topShrinkers = 15): string[] {
@@ -238,7 +227,7 @@ export function reclaimLines(doc: Pick<ReportDocument, 'shrinkers' | 'reclaim' |
           count(s.scanned),
           count(s.freed),
           s.requested ? `${Math.round((100 * s.freed) / s.requested)}` : '-',
-          ms(s.timeNs),
+          duration(s.timeNs),
           s.nsPerFreed === null ? '-' : count(s.nsPerFreed),
           count(s.deferred),
           s.name + (s.freesLittle ? '  <- asked much, freed little' : ''),
@@ -249,7 +238,7 @@ export function reclaimLines(doc: Pick<ReportDocument, 'shrinkers' | 'reclaim' |
     if (called.length > topShrinkers) lines.push(`(${called.length - topShrinkers} more shrinkers called)`);
   }
   const kind = (name: string, k: ReclaimKind) =>
-    k.count === 0 ? `${name} reclaim: none` : `${name} reclaim: ${count(k.count)}, stalled ${ms(k.stallNs)} (longest ${ms(k.maxStallNs)}), reclaimed ${count(k.reclaimedPages)} pages`;
+    k.count === 0 ? `${name} reclaim: none` : `${name} reclaim: ${count(k.count)}, stalled ${duration(k.stallNs)} (longest ${duration(k.maxStallNs)}), reclaimed ${count(k.reclaimedPages)} pages`;
   lines.push(kind('direct', r.direct), kind('memcg', r.memcg));
   if (r.node.count) lines.push(kind('node', r.node));
   lines.push(`kswapd: woken ${count(r.kswapdWakeups)} times, ran ${count(r.kswapdRuns)} times`);

@@ -63,6 +63,16 @@ export class SiteRow {
   get allocs(): number {
     return this.site.allocs;
   }
+  /* Frees seen and retired, over the session (the report's sort keys, too). */
+  get frees(): number {
+    return this.site.frees + this.site.freesUnseen;
+  }
+  get bytesAllocated(): number {
+    return this.site.bytesAllocated;
+  }
+  get bytesRequested(): number {
+    return this.site.bytesRequested;
+  }
   get allocsPerSec(): number {
     return perSec(this.dAllocs, this.period.dtMs);
   }

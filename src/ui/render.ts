@@ -4,9 +4,8 @@
  * them.  Columns that do not fit are dropped, least important first; the
  * call site always gets what is left.
  */
-import { bytes, printable } from '../output/format';
-import { CONTEXT_LABELS, siteLabel } from '../output/report';
-import { CONTEXTS } from '../abi/layout';
+import { byContext, bytes, duration, printable } from '../output/format';
+import { siteLabel } from '../output/report';
 import { footerKeys, UiState, VIEWS } from './state';
 import { CacheRow, History, ShrinkerRow, SiteRow, siteLabelShort, UiModel, viewRows } from './model';
 
@@ -62,16 +61,13 @@ const CACHE_COLUMNS: Column<CacheRow>[] = [
   { title: 'SITES', width: 7, priority: 6, sortKey: 'sites', right: true, cell: (r) => String(r.sites) },
 ];
 
-function ms(ns: number): string {
-  return ns >= 1e9 ? `${(ns / 1e9).toFixed(1)}s` : `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 0)}ms`;
-}
 
 const SHRINKER_COLUMNS: Column<ShrinkerRow>[] = [
   { title: 'CALLS', width: 8, priority: 2, sortKey: 'calls', right: true, cell: (r) => compact(r.calls) },
   { title: 'ASKED', width: 9, priority: 0, sortKey: 'requested', right: true, cell: (r) => compact(r.requested) },
   { title: 'FREED', width: 9, priority: 1, sortKey: 'freed', right: true, cell: (r) => compact(r.freed) },
   { title: 'FREED%', width: 7, priority: 3, sortKey: 'unfreed', right: true, cell: (r) => (r.requested ? String(Math.round((100 * r.freed) / r.requested)) : '-') },
-  { title: 'TIME', width: 9, priority: 4, sortKey: 'timeNs', right: true, cell: (r) => ms(r.timeNs) },
+  { title: 'TIME', width: 9, priority: 4, sortKey: 'timeNs', right: true, cell: (r) => duration(r.timeNs, true) },
   { title: 'NS/FREED', width: 8, priority: 5, right: true, cell: (r) => (r.nsPerFreed === null ? '-' : compact(r.nsPerFreed)) },
   { title: 'IN CACHE', width: 8, priority: 6, right: true, cell: (r) => compact(r.objects) },
 ];
@@ -133,10 +129,7 @@ export function sparkline(values: number[], width: number): string {
 
 function detailLines(r: SiteRow, history: History, width: number): Line[] {
   const s = r.site;
-  const ctx = (b: typeof s.freesByContext) =>
-    CONTEXTS.filter((c) => c.key !== 'unknown' || b.unknown > 0)
-      .map((c) => `${CONTEXT_LABELS[c.key]} ${compact(b[c.key])}`)
-      .join(', ');
+  const ctx = (b: typeof s.freesByContext) => byContext(b, compact);
   const lines = [
     `${siteLabel(s)}  ${s.kind === 'kmalloc' ? 'kmalloc size class' : 'slab cache'} ${s.cache}, ${s.objectSize} B per object`,
     `allocs ${compact(s.allocs)} (${ctx(s.allocsByContext)})`,

@@ -2,6 +2,8 @@
  * The live view's state, changed only by reduce(state, key): a pure
  * function, so every key binding is tested without a terminal.
  */
+import { SORT_KEYS } from '../model/snapshot';
+
 export const VIEWS = ['sites', 'caches', 'shrinkers'] as const;
 export type View = (typeof VIEWS)[number];
 
@@ -32,7 +34,8 @@ export interface UiState {
 
 export function initialState(opts: { intervalMs?: number; sort?: string; filter?: string } = {}): UiState {
   const sort = { sites: SORTS.sites[0], caches: SORTS.caches[0], shrinkers: SORTS.shrinkers[0] };
-  if (opts.sort && SORTS.sites.includes(opts.sort)) sort.sites = opts.sort;
+  /* Any site sort key (model/snapshot.ts SORT_KEYS); s, < and > cycle through the columns shown. */
+  if (opts.sort && (SORT_KEYS as readonly string[]).includes(opts.sort)) sort.sites = opts.sort;
   return {
     view: 'sites',
     sort,
