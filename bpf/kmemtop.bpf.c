@@ -51,39 +51,12 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #ifndef bpf_ksym_exists  /* libbpf < 1.2's headers */
 #define bpf_ksym_exists(sym) (!!(sym))
 #endif
-/* Linux 6.14+; weak: on older kernels the programs run with interrupts on (and count with atomics). */
-extern void bpf_local_irq_save(unsigned long *flags) __weak __ksym;
-extern void bpf_local_irq_restore(unsigned long *flags) __weak __ksym;
-
 /*
- * irq_off (--irq-off, off by default): interrupts off for the whole body of
- * every program.  Nothing else then runs on this CPU meanwhile (NMIs do not
- * allocate with these tracepoints), so the per-CPU counters that events of
- * several contexts share take plain adds instead of locked ones.  It does
- * not shrink the window of nested-free skips: an interrupt that arrives
- * meanwhile is delivered when they are turned back on, still inside the
- * kernel's recursion guard.  Measured no faster than the locked adds here
- * (scripts/bench-overhead), so it stays opt-in.
+ * Add to a per-CPU counter that events of several contexts share: an
+ * interrupt's program can land between the load and the store of a plain
+ * add on this CPU, so these are atomic.
  */
-#define IRQ_OFF_BEGIN                                                                  \
-	unsigned long irqflags = 0;                                                    \
-	bool irqs_off = kmemtop_config.irq_off && bpf_ksym_exists(bpf_local_irq_save); \
-	if (irqs_off)                                                                  \
-		bpf_local_irq_save(&irqflags)
-#define IRQ_OFF_END                               \
-	do {                                      \
-		if (irqs_off)                     \
-			bpf_local_irq_restore(&irqflags); \
-	} while (0)
-
-/* Add to a per-CPU counter that events of several contexts share. */
-#define PCPU_ADD(x, v)                                        \
-	do {                                                  \
-		if (kmemtop_config.irq_off)                   \
-			(x) += (v);                           \
-		else                                          \
-			__sync_fetch_and_add(&(x), (v));      \
-	} while (0)
+#define PCPU_ADD(x, v) __sync_fetch_and_add(&(x), (v))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -666,9 +639,7 @@ SEC("tp_btf/kmalloc")
 int BPF_PROG(kmemtop__kmalloc, unsigned long call_site, const void *ptr,
 	     size_t bytes_req, size_t bytes_alloc, gfp_t gfp_flags, int node)
 {
-	IRQ_OFF_BEGIN;
 	on_alloc(call_site, (__u64)ptr, bytes_alloc, bytes_req);
-	IRQ_OFF_END;
 	return 0;
 }
 
@@ -681,9 +652,7 @@ SEC("raw_tp/kmem_cache_alloc")
 int BPF_PROG(kmemtop__kmem_cache_alloc, unsigned long call_site, const void *ptr,
 	     __u64 cache, gfp_t gfp_flags, int node)
 {
-	IRQ_OFF_BEGIN;
 	on_alloc(call_site, (__u64)ptr, cache, 0);
-	IRQ_OFF_END;
 	return 0;
 }
 
@@ -772,18 +741,14 @@ static __always_inline void free_nested(__u64 ptr, __u32 which, enum kmemtop_cou
 SEC("tp_btf/kfree")
 int BPF_PROG(kmemtop__kfree, unsigned long call_site, const void *ptr)
 {
-	IRQ_OFF_BEGIN;
 	free_primary((__u64)ptr, FREE_KFREE);
-	IRQ_OFF_END;
 	return 0;
 }
 
 SEC("tp_btf/kfree")
 int BPF_PROG(kmemtop__kfree_nested, unsigned long call_site, const void *ptr)
 {
-	IRQ_OFF_BEGIN;
 	free_nested((__u64)ptr, FREE_KFREE, KMEMTOP_CNT_NESTED_KFREE);
-	IRQ_OFF_END;
 	return 0;
 }
 
@@ -791,9 +756,7 @@ SEC("tp_btf/kmem_cache_free")
 int BPF_PROG(kmemtop__kmem_cache_free, unsigned long call_site, const void *ptr,
 	     const struct kmem_cache *s)
 {
-	IRQ_OFF_BEGIN;
 	free_primary((__u64)ptr, FREE_CACHE);
-	IRQ_OFF_END;
 	return 0;
 }
 
@@ -801,8 +764,6 @@ SEC("tp_btf/kmem_cache_free")
 int BPF_PROG(kmemtop__kmem_cache_free_nested, unsigned long call_site, const void *ptr,
 	     const struct kmem_cache *s)
 {
-	IRQ_OFF_BEGIN;
 	free_nested((__u64)ptr, FREE_CACHE, KMEMTOP_CNT_NESTED_CACHE_FREE);
-	IRQ_OFF_END;
 	return 0;
 }

@@ -46,8 +46,6 @@ struct kmemtop_config {
 	 * of allocations (per site) and of free events stay exact.
 	 */
 	__u32 sample_one_in;
-	/* 1: run each program with local interrupts off (bpf_local_irq_save), see kmemtop.bpf.c. */
-	__u32 irq_off;
 	/* 1: the *_nested free programs are attached: the primaries record what they handled. */
 	__u32 catch_nested;
 	/* max_entries of live_overflow: a failed spill is "live full" only when it holds that many. */
@@ -58,7 +56,6 @@ struct kmemtop_config {
 	 * them) are counted, not tracked (--include-self: 0).
 	 */
 	__u32 exclude_self;
-	__u32 pad;
 };
 
 /*

@@ -9,10 +9,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { Tracer } from '../src/collect/tracer';
 import { sumContexts } from '../src/abi/layout';
-import { parse } from '../src/cli/options';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Site, Snapshot } from '../src/model/snapshot';
-import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, kmemtopProgs, LOADGEN } from './helpers/bpf';
+import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
 import { Holder, killHolder, releaseHolder, startHolder } from './helpers/loadgen';
 
 const eventfdSites = (snap: Snapshot): Site[] => snap.sites.filter((s) => /eventfd/.test(s.function) && s.kind === 'kmalloc');
@@ -175,25 +174,6 @@ describeBpf('real kernel: per-call-site accounting', () => {
     expect(doc.kind).toBe('snapshot');
     expect(doc.window.durationMs).toBeGreaterThanOrEqual(950);
     expect(doc.window.durationMs).toBeLessThan(3000);
-  });
-
-  it('with --irq-off the programs run with local interrupts off (bpf_local_irq_save), all four; not by default', () => {
-    const calls = (irqOff: boolean) => {
-      const t = Tracer.start({ maxLive: 65536, reclaim: false, irqOff });
-      try {
-        const ours = kmemtopProgs().filter((p) => !progsBefore.includes(p.id) && /^kmemtop__(kmalloc|kmem_cache_alloc|kfree|kmem_cache_free)$/.test(p.name ?? ''));
-        expect(ours).toHaveLength(4);
-        return ours.map((p) => {
-          const x = execFileSync('bpftool', ['prog', 'dump', 'xlated', 'id', String(p.id)], { encoding: 'utf8' });
-          return [p.name, /call bpf_local_irq_save/.test(x) && /call bpf_local_irq_restore/.test(x)];
-        });
-      } finally {
-        t.close();
-      }
-    };
-    expect(calls(true).every(([, on]) => on)).toBe(true);
-    expect(calls(false).some(([, on]) => on)).toBe(false);
-    expect(parse(['record', '--', 'true'])).toMatchObject({ args: { irqOff: false } });
   });
 
   it('nothing of kmemtop stays loaded after the tests', async () => {

@@ -69,7 +69,7 @@ describe('command line', () => {
   it('--sample takes a whole number >= 1, on every tracing command', () => {
     expect(parse(['record', '--sample', '64', '--', 'true'])).toMatchObject({ cmd: 'record', args: { sample: 64 } });
     expect(parse(['top', '--sample', '8'])).toMatchObject({ cmd: 'top', args: { sample: 8 } });
-    expect(parse(['start'])).toMatchObject({ cmd: 'start', args: { sample: 1, catchNested: false, irqOff: false } });
+    expect(parse(['start'])).toMatchObject({ cmd: 'start', args: { sample: 1, catchNested: false } });
     for (const bad of ['0', '2.5', '-3', 'x']) {
       expect(() => parse(['record', '--sample', bad, '--', 'true'])).toThrow(/--sample takes a whole number/);
       expect(() => parse(['top', '--sample', bad])).toThrow(/--sample/);

@@ -75,11 +75,9 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'task_tree', type: 'u32' },
   { c: 'preempt_count_delta', type: 'u64' },
   { c: 'sample_one_in', type: 'u32' },
-  { c: 'irq_off', type: 'u32' },
   { c: 'catch_nested', type: 'u32' },
   { c: 'overflow_max', type: 'u32' },
   { c: 'exclude_self', type: 'u32' },
-  { c: 'pad', type: 'u32' },
 ]);
 
 export const SELF_MAX = 8;
@@ -129,8 +127,6 @@ export interface Config {
   taskTree?: boolean;
   /* Track 1 object in this many (0 or 1: all). */
   sampleOneIn?: number;
-  /* Programs run with local interrupts off (when the kernel has bpf_local_irq_save). */
-  irqOff?: boolean;
   /* The *_nested free programs are attached. */
   catchNested?: boolean;
   /* max_entries of live_overflow. */
@@ -147,7 +143,6 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.taskTree ? 1 : 0, KMEMTOP_CONFIG.offsetOf('task_tree'));
   b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(c.preemptCountDelta)), KMEMTOP_CONFIG.offsetOf('preempt_count_delta'));
   b.writeUInt32LE(c.sampleOneIn ?? 0, KMEMTOP_CONFIG.offsetOf('sample_one_in'));
-  b.writeUInt32LE(c.irqOff ? 1 : 0, KMEMTOP_CONFIG.offsetOf('irq_off'));
   b.writeUInt32LE(c.catchNested ? 1 : 0, KMEMTOP_CONFIG.offsetOf('catch_nested'));
   b.writeUInt32LE(c.overflowMax ?? 0, KMEMTOP_CONFIG.offsetOf('overflow_max'));
   b.writeUInt32LE(c.excludeSelf ? 1 : 0, KMEMTOP_CONFIG.offsetOf('exclude_self'));

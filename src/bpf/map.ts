@@ -4,7 +4,7 @@
  * kernels or map types without batch support fall back to
  * get_next_key + lookup.
  */
-import { raw, errnoNames } from './libbpf';
+import { raw } from './libbpf';
 import { BpfError } from './object';
 
 const ENOENT = 2;
@@ -35,21 +35,16 @@ export function possibleCpus(): number {
   return n;
 }
 
-/* Whether the last run fell back to key-by-key reads (for tests and --verbose). */
-export let lastDumpUsedFallback = false;
-
 /*
  * slot: which of two result buffer sets to fill (see resultBuffers()); a
  * caller that alternates 0 and 1 keeps the previous dump of the map valid
  * next to the new one (the live view compares them).
  */
 export function dumpMap(fd: number, keySize: number, valueSize: number, capacity: number, slot: 0 | 1 = 0): MapDump {
-  lastDumpUsedFallback = false;
   try {
     return dumpBatched(fd, keySize, valueSize, capacity, slot);
   } catch (e) {
     if (e instanceof BpfError && [EINVAL, ENOTSUPP, EOPNOTSUPP].includes(e.errno)) {
-      lastDumpUsedFallback = true;
       return dumpKeyByKey(fd, keySize, valueSize, capacity);
     }
     throw e;
@@ -158,11 +153,3 @@ function dumpKeyByKey(fd: number, keySize: number, valueSize: number, capacity: 
   return { count: total, keySize, valueSize, keys, values };
 }
 
-/* Look up one key; null when absent. */
-export function lookup(fd: number, key: Buffer, valueSize: number): Buffer | null {
-  const v = Buffer.alloc(valueSize);
-  const err = raw.bpf_map_lookup_elem(fd, key, v);
-  if (err === -ENOENT) return null;
-  if (err < 0) throw new BpfError(`bpf_map_lookup_elem: ${errnoNames[-err] ?? -err}`, -err);
-  return v;
-}

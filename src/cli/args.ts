@@ -14,15 +14,13 @@ export interface TracerFlags {
   catchNested: boolean;
   /* --sample N: track 1 object in N (1: all). */
   sample: number;
-  /* --irq-off: run the program bodies with interrupts off (for measurements). */
-  irqOff: boolean;
   /* --include-self: track kmemtop's own allocations too. */
   includeSelf?: boolean;
 }
 
 /* What Tracer.start takes from those flags. */
 export function tracerFlags(a: TracerFlags): TracerOptions {
-  return { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sampleOneIn: a.sample, irqOff: a.irqOff, includeSelf: a.includeSelf ?? false };
+  return { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sampleOneIn: a.sample, includeSelf: a.includeSelf ?? false };
 }
 
 

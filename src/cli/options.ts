@@ -53,12 +53,6 @@ function tracerOptions(y: Argv): Argv {
       default: false,
       describe: "track kmemtop's own allocations too (loading its programs and maps, reading them); by default they are counted on one line and left out",
     })
-    .option('irq-off', {
-      type: 'boolean',
-      default: false,
-      hidden: true,
-      describe: 'run the program bodies with local interrupts off (plain per-CPU adds; for measurements)',
-    })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: "print debug lines and libbpf's log to stderr" });
 }
 
@@ -126,7 +120,7 @@ export function checkTracer(a: Partial<TracerFlags>): string | null {
 
 /* The checked tracer flags of a parsed command line (a usage error when one is bad). */
 function tracerArgs(a: Record<string, unknown>): TracerFlags {
-  const flags = { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sample: a.sample, irqOff: a.irqOff, includeSelf: a.includeSelf } as TracerFlags;
+  const flags = { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sample: a.sample, includeSelf: a.includeSelf } as TracerFlags;
   const problem = checkTracer(flags);
   if (problem) throw new UsageError(problem);
   return flags;

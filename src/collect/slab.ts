@@ -68,8 +68,6 @@ export interface SlabOptions {
   taskTree: boolean;
   /* Track 1 object in this many (chosen by address hash); 1: every object. */
   sampleOneIn: number;
-  /* Run the program bodies with local interrupts off where the kernel allows it. */
-  irqOff: boolean;
   /* Track kmemtop's own allocations too (collect/self.ts). */
   includeSelf: boolean;
 }
@@ -83,7 +81,6 @@ export function slabOptions(o: Partial<SlabOptions>): SlabOptions {
     classifyContext: o.classifyContext ?? true,
     taskTree: o.taskTree ?? false,
     sampleOneIn: Math.max(1, o.sampleOneIn ?? 1),
-    irqOff: o.irqOff ?? false,
     includeSelf: o.includeSelf ?? false,
   };
 }
@@ -157,7 +154,6 @@ export class SlabCollector {
           preemptCountDelta: delta,
           taskTree: opts.taskTree,
           sampleOneIn: opts.sampleOneIn,
-          irqOff: opts.irqOff,
           catchNested: opts.catchNested,
           overflowMax: geo.overflow,
           excludeSelf: !opts.includeSelf,
