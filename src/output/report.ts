@@ -163,7 +163,7 @@ export function headerLines(
     );
   }
   lines.push(
-    `frees of objects allocated before tracing: ${count(l.untrackedFrees)}; ` +
+    `frees of untracked objects (allocated before tracing, or kmemtop's own): ${count(l.untrackedFrees)}; ` +
       `retired by address reuse (free never seen): ${count(l.freesUnseen)}; ` +
       `retired by the sweep (slab gone): ${count(l.slabGone ?? 0)}; kfree(NULL): ${count(doc.counters.nullFrees)}`,
   );
