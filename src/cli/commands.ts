@@ -5,7 +5,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
-import { preflightTracer, Tracer, withTracer } from '../collect/tracer';
+import { preflightTracer, Tracer, withSession, withTracer } from '../collect/tracer';
 import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionRunning, sessionState, writeMeta } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION } from '../model/snapshot';
@@ -209,8 +209,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
     return 1;
   }
   const meta = state.meta;
-  const tracer = Tracer.openSession(meta);
-  try {
+  return withSession(meta, (tracer) => {
     const raw = tracer.read();
     const live = tracer.liveEntries();
     const startedBy = fs.existsSync(`/proc/${meta.pid}`) ? `started by pid ${meta.pid}` : `started by pid ${meta.pid}, since exited`;
@@ -244,9 +243,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
       );
     }
     return 0;
-  } finally {
-    tracer.close();
-  }
+  });
 }
 
 export async function runSnapshot(a: SnapshotArgs): Promise<number> {
@@ -257,12 +254,7 @@ export async function runSnapshot(a: SnapshotArgs): Promise<number> {
     checkWritable(a.output);
     const syms = Kallsyms.load();
     if (a.duration) await new Promise((r) => setTimeout(r, a.duration * 1000));
-    const tracer = Tracer.openSession(meta);
-    try {
-      report(tracer, syms, a, baseMeta('snapshot'));
-    } finally {
-      tracer.close();
-    }
+    await withSession(meta, (tracer) => report(tracer, syms, a, baseMeta('snapshot')));
     return 0;
   }
   if (!a.duration) throw new KmemtopError('kmemtop: no session is running: give --duration SECONDS, or kmemtop start first', 2);

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { preflightTracer, Tracer, withTracer } from '../collect/tracer';
+import { preflightTracer, Tracer, withSession, withTracer } from '../collect/tracer';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
 import { readMeminfo } from '../sys/meminfo';
@@ -76,17 +76,14 @@ export async function runReport(a: ReportArgs): Promise<number> {
     const resolve = (ip: bigint) => syms.resolve(ip);
     if (meta) {
       /* A session runs: two reads a second apart give the growth. */
-      const t = Tracer.openSession(meta);
-      try {
+      report = await withSession(meta, async (t) => {
         const r1 = t.read();
         await sleep(1000);
         const r2 = t.read();
         const s1 = buildSnapshot(r1, t.window, resolve);
         const s2 = buildSnapshot(r2, t.window, resolve);
-        report = buildReport(s2, sitesSection(s2, s1, r2.monotonicMs - r1.monotonicMs, 'session'), null);
-      } finally {
-        t.close();
-      }
+        return buildReport(s2, sitesSection(s2, s1, r2.monotonicMs - r1.monotonicMs, 'session'), null);
+      });
     } else {
       report = await withTracer(tracerFlags(a), async (t) => {
         await sleep(a.duration! * 1000);

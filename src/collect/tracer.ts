@@ -4,6 +4,7 @@
  *   Tracer.start(opts)        load and attach (and pin, for a session)
  *   Tracer.openSession(meta)  read a session another process started
  *   withTracer(opts, fn)      start, run fn, always close
+ *   withSession(meta, fn)     open the session, run fn, always close
  */
 import * as path from 'path';
 import { BpfError, objGet } from '../bpf/object';
@@ -329,5 +330,15 @@ export async function withTracer<T>(opts: TracerOptions, fn: (t: Tracer) => Prom
   } finally {
     tracer.close();
     process.removeListener('exit', closeOnExit);
+  }
+}
+
+/* Open the running session's maps, run fn with them, and close (the session itself keeps running). */
+export async function withSession<T>(meta: SessionMeta, fn: (t: Tracer) => Promise<T> | T): Promise<T> {
+  const tracer = Tracer.openSession(meta);
+  try {
+    return await fn(tracer);
+  } finally {
+    tracer.close();
   }
 }
