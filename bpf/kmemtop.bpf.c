@@ -115,6 +115,21 @@ struct {
 	__type(value, struct kmemtop_state);
 } state SEC(".maps");
 
+/* --stacks: the kernel stacks of allocations (value size and entries set by the host), and counts per (site, stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 8 * sizeof(__u64));
+} stack_traces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct site_stack_key);
+	__type(value, struct site_stack_stats);
+} site_stacks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, KMEMTOP_LOST_MAX);
@@ -394,16 +409,67 @@ static __always_inline struct live_bucket *bucket_of(__u64 ptr)
 	return bpf_map_lookup_elem(&live, &b);
 }
 
+/* ---- stacks (--stacks) ------------------------------------------------- */
+
+/*
+ * The allocation's kernel stack, counted for its site; returns the stack
+ * as stored in the live slot (id + 1), 0 when not recorded (counted lost:
+ * an error is never taken for a stack id).
+ */
+static __always_inline __u32 stack_alloc(void *ctx, __u32 site)
+{
+	struct site_stack_stats *st, one = { .allocs = 1 };
+	struct site_stack_key key = { .site = site };
+	long id;
+
+	if (!kmemtop_config.stacks)
+		return 0;
+	id = bpf_get_stackid(ctx, &stack_traces, 0);
+	if (id < 0) {
+		bump_lost(KMEMTOP_LOST_STACK);
+		return 0;
+	}
+	key.stack = (__u32)id + 1;
+	st = bpf_map_lookup_elem(&site_stacks, &key);
+	if (st) {
+		__sync_fetch_and_add(&st->allocs, 1);
+		return key.stack;
+	}
+	if (bpf_map_update_elem(&site_stacks, &key, &one, BPF_NOEXIST) == 0)
+		return key.stack;
+	st = bpf_map_lookup_elem(&site_stacks, &key);  /* another CPU created it meanwhile */
+	if (st) {
+		__sync_fetch_and_add(&st->allocs, 1);
+		return key.stack;
+	}
+	bump_lost(KMEMTOP_LOST_STACK);
+	return 0;
+}
+
+/* The object allocated at (site, stack) is gone: freed, or retired. */
+static __always_inline void stack_free(__u32 site, __u32 stack)
+{
+	struct site_stack_key key = { .site = site, .stack = stack };
+	struct site_stack_stats *st;
+
+	if (!kmemtop_config.stacks || !stack)
+		return;
+	st = bpf_map_lookup_elem(&site_stacks, &key);
+	if (st)
+		__sync_fetch_and_add(&st->frees, 1);
+}
+
 /*
  * The address was handed out again while still live: its free was never
  * seen (a bulk or per-CPU-cache free path without a tracepoint, or a skipped
  * run).  Retire the old allocation against its own site, and count it.
  */
-static __always_inline void retire_unseen(__u32 site)
+static __always_inline void retire_unseen(__u32 site, __u32 stack)
 {
 	struct site_stats *st;
 
 	bump_lost(KMEMTOP_LOST_FREE_UNSEEN);
+	stack_free(site, stack);
 	st = site ? stats_of(site) : NULL;
 	if (!st) {
 		bump_lost(KMEMTOP_LOST_SITE_MISSING);
@@ -413,14 +479,14 @@ static __always_inline void retire_unseen(__u32 site)
 }
 
 /* Track ptr as live for site; false when it could not be tracked. */
-static __always_inline bool live_insert(__u64 ptr, __u32 site)
+static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 stack)
 {
 	struct live_bucket *bk = bucket_of(ptr);
 	struct kmemtop_state *g;
 	struct live_value *ov, nv = {};
 	struct live_slot *sl;
 	int w, empty = -1;
-	__u32 old;
+	__u32 old, old_stack;
 	long err;
 
 	if (!bk) {
@@ -439,8 +505,10 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site)
 		p = sl->ptr;
 		if (p == ptr) {
 			old = sl->site;
+			old_stack = sl->stack;
 			sl->site = site;
-			retire_unseen(old);
+			sl->stack = stack;
+			retire_unseen(old, old_stack);
 			return true;
 		}
 		if (!p && empty < 0)
@@ -451,8 +519,10 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site)
 		ov = bpf_map_lookup_elem(&live_overflow, &ptr);
 		if (ov) {
 			old = ov->site;
+			old_stack = ov->stack;
 			ov->site = site;
-			retire_unseen(old);
+			ov->stack = stack;
+			retire_unseen(old, old_stack);
 			return true;
 		}
 	}
@@ -460,6 +530,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site)
 	if (empty >= 0) {
 		sl = &bk->slot[empty & (KMEMTOP_LIVE_WAYS - 1)];
 		if (__sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
+			sl->stack = stack;
 			sl->site = site;
 			return true;
 		}
@@ -467,6 +538,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site)
 		for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
 			sl = &bk->slot[w];
 			if (sl->ptr == 0 && __sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
+				sl->stack = stack;
 				sl->site = site;
 				return true;
 			}
@@ -474,6 +546,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site)
 	}
 	/* Bucket full: spill into the overflow hash. */
 	nv.site = site;
+	nv.stack = stack;
 	err = bpf_map_update_elem(&live_overflow, &ptr, &nv, BPF_NOEXIST);
 	if (err) {
 		/*
@@ -496,7 +569,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site)
  * Stop tracking ptr; returns its site, or 0 when it was not tracked (or its
  * site was not yet written: *missing is set then).
  */
-static __always_inline __u32 live_remove(__u64 ptr, bool *tracked)
+static __always_inline __u32 live_remove(__u64 ptr, bool *tracked, __u32 *stack)
 {
 	struct live_bucket *bk = bucket_of(ptr);
 	struct kmemtop_state *g;
@@ -505,6 +578,7 @@ static __always_inline __u32 live_remove(__u64 ptr, bool *tracked)
 	int w;
 
 	*tracked = false;
+	*stack = 0;
 	if (!bk)
 		return 0;
 #pragma unroll
@@ -513,6 +587,7 @@ static __always_inline __u32 live_remove(__u64 ptr, bool *tracked)
 
 		if (sl->ptr == ptr) {
 			site = sl->site;
+			*stack = sl->stack;
 			/*
 			 * Only this object's free writes a slot holding its
 			 * address (claims start from 0, reuse rewrites only the
@@ -534,6 +609,7 @@ static __always_inline __u32 live_remove(__u64 ptr, bool *tracked)
 	if (!ov)
 		return 0;
 	site = ov->site;
+	*stack = ov->stack;
 	if (bpf_map_delete_elem(&live_overflow, &ptr))
 		return 0;
 	__sync_fetch_and_add(&g->overflow_entries, -1);
@@ -547,11 +623,11 @@ static __always_inline __u32 live_remove(__u64 ptr, bool *tracked)
  * An allocation at call_site.  kmalloc: key is (call site, size class),
  * requested bytes counted; kmem_cache_alloc: key is (call site, cache).
  */
-static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_size, __u32 bytes_req)
+static __always_inline void on_alloc(void *pctx, __u64 call_site, __u64 ptr, __u64 cache_or_size, __u32 bytes_req)
 {
 	struct site_key key = { .call_site = call_site, .cache = cache_or_size };
 	struct site_stats *st;
-	__u32 idx, ctx;
+	__u32 idx, ctx, stack;
 
 	if (ptr == ZERO_SIZE_PTR) {
 		bump_counter(KMEMTOP_CNT_ZERO_ALLOCS);
@@ -587,8 +663,11 @@ static __always_inline void on_alloc(__u64 call_site, __u64 ptr, __u64 cache_or_
 			return;
 		st->sampled_allocs += 1;
 	}
-	if (!live_insert(ptr, idx))
+	stack = stack_alloc(pctx, idx);
+	if (!live_insert(ptr, idx, stack)) {
 		st->untracked_allocs += 1;
+		stack_free(idx, stack);
+	}
 }
 
 /*
@@ -617,9 +696,9 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 {
 	struct site_stats *st;
 	bool tracked;
-	__u32 site;
+	__u32 site, stack;
 
-	site = live_remove(ptr, &tracked);
+	site = live_remove(ptr, &tracked, &stack);
 	if (!tracked) {
 		bump_lost(KMEMTOP_LOST_UNTRACKED_FREE);
 		return;
@@ -633,13 +712,14 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 		ctx = KMEMTOP_CTX_UNKNOWN;
 	/* Frees of one site come from both free programs, but never two of one context at once on a CPU. */
 	st->frees[ctx] += 1;
+	stack_free(site, stack);
 }
 
 SEC("tp_btf/kmalloc")
 int BPF_PROG(kmemtop__kmalloc, unsigned long call_site, const void *ptr,
 	     size_t bytes_req, size_t bytes_alloc, gfp_t gfp_flags, int node)
 {
-	on_alloc(call_site, (__u64)ptr, bytes_alloc, bytes_req);
+	on_alloc(ctx, call_site, (__u64)ptr, bytes_alloc, bytes_req);
 	return 0;
 }
 
@@ -652,7 +732,7 @@ SEC("raw_tp/kmem_cache_alloc")
 int BPF_PROG(kmemtop__kmem_cache_alloc, unsigned long call_site, const void *ptr,
 	     __u64 cache, gfp_t gfp_flags, int node)
 {
-	on_alloc(call_site, (__u64)ptr, cache, 0);
+	on_alloc(ctx, call_site, (__u64)ptr, cache, 0);
 	return 0;
 }
 

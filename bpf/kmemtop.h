@@ -56,6 +56,9 @@ struct kmemtop_config {
 	 * them) are counted, not tracked (--include-self: 0).
 	 */
 	__u32 exclude_self;
+	/* 1: record each allocation's kernel stack (--stacks; site_stacks, stack_traces sized by the host). */
+	__u32 stacks;
+	__u32 pad;
 };
 
 /*
@@ -106,7 +109,7 @@ struct site_stats {
 struct live_slot {
 	__u64 ptr;   /* object address; 0 = empty */
 	__u32 site;  /* site index; 0 while the claiming CPU has not written it yet */
-	__u32 pad;
+	__u32 stack; /* --stacks: stack id + 1 in stack_traces; 0 = none */
 };
 
 struct live_bucket {
@@ -116,7 +119,22 @@ struct live_bucket {
 /* Value of live_overflow (key: the object's address, a __u64). */
 struct live_value {
 	__u32 site;
-	__u32 pad;
+	__u32 stack; /* as in struct live_slot */
+};
+
+/*
+ * --stacks: a site's allocations per kernel stack (key of site_stacks; the
+ * stack is its id + 1 in the stack_traces map).  Counted at allocation and
+ * at the free (or retirement) of the same object, so live = allocs - frees.
+ */
+struct site_stack_key {
+	__u32 site;
+	__u32 stack;
+};
+
+struct site_stack_stats {
+	__u64 allocs;  /* allocations with this stack */
+	__u64 frees;   /* of those, freed or retired since */
 };
 
 /* Per-CPU direct-mapped cache of site_key -> site index, in front of site_ids. */
@@ -156,7 +174,8 @@ enum kmemtop_lost_cause {
 	KMEMTOP_LOST_SITE_MISSING = 4,   /* free of a live entry whose site was not yet written (alloc/free race) */
 	KMEMTOP_LOST_FREE_UNSEEN = 5,    /* address handed out again while still live: its free was never seen */
 	KMEMTOP_LOST_SLAB_GONE = 6,      /* retired by the sweep: its address is no longer in a slab of its cache (sweep.bpf.c) */
-	KMEMTOP_LOST_MAX = 7,
+	KMEMTOP_LOST_STACK = 7,          /* --stacks: an allocation's stack not recorded (stack map full or busy, or site_stacks full); its site's figures stay exact */
+	KMEMTOP_LOST_MAX = 8,
 };
 
 /* Counters that are not losses, index into the per-CPU array map "counters". */

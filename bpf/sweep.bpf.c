@@ -70,6 +70,13 @@ struct {
 } state SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct site_stack_key);
+	__type(value, struct site_stack_stats);
+} site_stacks SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, KMEMTOP_LOST_MAX);
 	__type(key, __u32);
@@ -96,11 +103,18 @@ static __always_inline bool still_possible(__u64 ptr, __u32 site)
 	return s->size == want || s->object_size == want;
 }
 
-static __always_inline void retire(__u32 site, struct kmemtop_sweep_stats *out)
+static __always_inline void retire(__u32 site, __u32 stack, struct kmemtop_sweep_stats *out)
 {
 	struct site_stats *st = bpf_map_lookup_elem(&site_stats, &site);
+	struct site_stack_key sk = { .site = site, .stack = stack };
+	struct site_stack_stats *ss;
 	__u32 cause = KMEMTOP_LOST_SLAB_GONE;
 	__u64 *n;
+
+	/* --stacks: the object's stack loses it too (site_stacks is a one-entry dummy without --stacks). */
+	ss = stack ? bpf_map_lookup_elem(&site_stacks, &sk) : NULL;
+	if (ss)
+		__sync_fetch_and_add(&ss->frees, 1);
 
 	/* Atomic: a tracepoint program interrupting this one on the CPU adds to the same counters. */
 	if (st)
@@ -125,6 +139,7 @@ static long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk
 		struct live_slot *sl = &bk->slot[w];
 		__u64 p = sl->ptr;
 		__u32 site = sl->site;
+		__u32 stack = sl->stack;
 
 		if (!p || !site)
 			continue;
@@ -139,7 +154,7 @@ static long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk
 		/* An allocation at p slipped in between the two: give its slot back. */
 		if (sl->site && __sync_val_compare_and_swap(&sl->ptr, 0, p) != 0)
 			out->raced++;
-		retire(site, out);
+		retire(site, stack, out);
 	}
 	return 0;
 }
@@ -149,7 +164,7 @@ static long sweep_spilled(struct bpf_map *map, __u64 *key, struct live_value *ov
 {
 	struct kmemtop_state *g;
 	__u64 ptr = *key;
-	__u32 site = ov->site, zero = 0;
+	__u32 site = ov->site, stack = ov->stack, zero = 0;
 
 	if (!site)
 		return 0;
@@ -163,7 +178,7 @@ static long sweep_spilled(struct bpf_map *map, __u64 *key, struct live_value *ov
 	g = bpf_map_lookup_elem(&state, &zero);
 	if (g)
 		__sync_fetch_and_add(&g->overflow_entries, -1);
-	retire(site, out);
+	retire(site, stack, out);
 	return 0;
 }
 

@@ -5,4 +5,8 @@ export const DEFAULTS = {
   /* Call-site map capacity (per-CPU values). */
   maxSites: 16384,
   maxCaches: 4096,
+  /* --stacks: distinct allocation stacks the stack map holds. */
+  maxStacks: 16384,
+  /* --stacks without a depth: frames kept per stack. */
+  stackDepth: 24,
 };

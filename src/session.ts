@@ -34,6 +34,8 @@ export interface SessionMeta {
   catchNested: boolean;
   /* Track 1 object in this many (absent in sessions of older versions: 1). */
   sampleOneIn?: number;
+  /* --stacks: frames per allocation stack (absent or 0: no stacks). */
+  stackDepth?: number;
   preemptCountDelta: number;
   /* Programs as pinned under PIN_DIR/progs (and reclaim/progs). */
   programs: { name: string; tracepoint: string }[];
@@ -64,6 +66,7 @@ export function metaProblem(m: unknown): string | null {
   if (typeof o.preemptCountDelta !== 'number' || !Number.isSafeInteger(o.preemptCountDelta)) return 'preemptCountDelta';
   if (typeof o.catchNested !== 'boolean') return 'catchNested';
   if (o.sampleOneIn !== undefined && !int('sampleOneIn')) return 'sampleOneIn';
+  if (o.stackDepth !== undefined && !int('stackDepth')) return 'stackDepth';
   const progs = (v: unknown) =>
     Array.isArray(v) && v.every((p) => p && typeof p.name === 'string' && /^[A-Za-z0-9_]{1,64}$/.test(p.name) && typeof p.tracepoint === 'string');
   if (!progs(o.programs)) return 'programs';

@@ -27,6 +27,8 @@ import {
   StructLayout,
   SWEEP_STATS,
   KMEMTOP_SELF,
+  SITE_STACK_KEY,
+  SITE_STACK_STATS,
 } from '../src/abi/layout';
 import { OOM_VICTIM, RECLAIM_CONFIG, RECLAIM_KIND, RECLAIM_KINDS, RECLAIM_STATE, SHRINKER_INFO, SHRINKER_KEY, SHRINKER_STATS } from '../src/abi/reclaim';
 
@@ -87,6 +89,8 @@ describe('kmemtop.h structs against the BPF objects BTF', () => {
     OOM_VICTIM,
     SWEEP_STATS,
     KMEMTOP_SELF,
+    SITE_STACK_KEY,
+    SITE_STACK_STATS,
   ];
 
   it.each(layouts.map((l) => [l.cName, l]))('struct %s: size, field names, offsets and sizes', (_n, layout) => {

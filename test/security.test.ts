@@ -114,29 +114,39 @@ describeBpf('real kernel: a hostile machine (pin path, session file, signals, no
     }
   });
 
-  it.each([60, 120, 150, 170])('SIGKILL at the %ith bpf() call of start: status tells, stop clears everything', async (n) => {
-    const r = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=bpf', '-e', `inject=bpf:signal=SIGKILL:when=${n}`, KMEMTOP, 'start'], {
-      encoding: 'utf8',
-    });
-    /* strace ends as its tracee did: killed. */
-    expect(r.signal ?? r.status).toEqual(r.signal ? 'SIGKILL' : 128 + 9);
-    /* Late kills leave programs attached by pinned links: the case stop must clear. */
-    if (n >= 150) expect(kmemtopProgIds().length).toBeGreaterThan(progsBefore.length);
-    const status = run('status');
-    expect(status.status).toBe(1);
-    expect(status.stdout).toMatch(/^kmemtop: a start \(pid \d+\) was interrupted and left part of a session: kmemtop stop clears it\n$/);
-    const stop = run('stop');
-    expect(stop.status).toBe(0);
-    expect(stop.stdout).toMatch(/^kmemtop: cleared what a session left behind, programs detached/);
-    expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
-    expect(fs.existsSync(PIN_DIR)).toBe(false);
-    expect(fs.existsSync(META_FILE)).toBe(false);
+  it('SIGKILL at four points of start (strace fault injection): status tells, stop clears everything', async () => {
+    /* How many bpf() calls a whole start makes: the late kills land among the pins. */
+    const count = spawnSync('strace', ['-f', '-qq', '-c', '-e', 'trace=bpf', KMEMTOP, 'start'], { encoding: 'utf8' });
+    expect(run('stop').status).toBe(0);
+    const total = Number(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?bpf$/m.exec(count.stderr)?.[1]);
+    expect(total).toBeGreaterThan(100);
+    for (const n of [60, 120, total - 30, total - 10]) {
+      const r = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=bpf', '-e', `inject=bpf:signal=SIGKILL:when=${n}`, KMEMTOP, 'start'], {
+        encoding: 'utf8',
+      });
+      /* strace ends as its tracee did: killed. */
+      expect([n, r.signal ?? r.status]).toEqual([n, r.signal ? 'SIGKILL' : 128 + 9]);
+      /* Late kills leave programs attached by pinned links: the case stop must clear. */
+      if (n >= total - 30) expect([n, kmemtopProgIds().length > progsBefore.length]).toEqual([n, true]);
+      const status = run('status');
+      expect([n, status.status]).toEqual([n, 1]);
+      expect(status.stdout).toMatch(/^kmemtop: a start \(pid \d+\) was interrupted and left part of a session: kmemtop stop clears it\n$/);
+      const stop = run('stop');
+      expect([n, stop.status]).toEqual([n, 0]);
+      expect(stop.stdout).toMatch(/^kmemtop: cleared what a session left behind, programs detached/);
+      expect([n, await kmemtopProgIdsSettled(progsBefore)]).toEqual([n, progsBefore]);
+      expect(fs.existsSync(PIN_DIR)).toBe(false);
+      expect(fs.existsSync(META_FILE)).toBe(false);
+    }
   });
 
   it('SIGINT and SIGTERM while pinning leave a whole session', async () => {
+    const count = spawnSync('strace', ['-f', '-qq', '-c', '-e', 'trace=bpf', KMEMTOP, 'start'], { encoding: 'utf8' });
+    expect(run('stop').status).toBe(0);
+    const pinning = Number(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?bpf$/m.exec(count.stderr)?.[1]) - 20;
     for (const sig of ['SIGINT', 'SIGTERM']) {
       try {
-        const r = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=bpf', '-e', `inject=bpf:signal=${sig}:when=160`, KMEMTOP, 'start'], {
+        const r = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=bpf', '-e', `inject=bpf:signal=${sig}:when=${pinning}`, KMEMTOP, 'start'], {
           encoding: 'utf8',
         });
         expect(r.stderr).toMatch(new RegExp(`${sig} arrived while pinning: the session is whole`));

@@ -78,6 +78,8 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'catch_nested', type: 'u32' },
   { c: 'overflow_max', type: 'u32' },
   { c: 'exclude_self', type: 'u32' },
+  { c: 'stacks', type: 'u32' },
+  { c: 'pad', type: 'u32' },
 ]);
 
 export const SELF_MAX = 8;
@@ -97,14 +99,25 @@ export function encodeSelf(tgids: number[]): Buffer {
 export const LIVE_SLOT = defineStruct('live_slot', [
   { c: 'ptr', type: 'u64' },
   { c: 'site', type: 'u32' },
-  { c: 'pad', type: 'u32' },
+  { c: 'stack', type: 'u32' },
 ]);
 
 export const LIVE_BUCKET = defineStruct('live_bucket', [{ c: 'slot', type: { array: LIVE_SLOT, n: LIVE_WAYS } }]);
 
 export const LIVE_VALUE = defineStruct('live_value', [
   { c: 'site', type: 'u32' },
-  { c: 'pad', type: 'u32' },
+  { c: 'stack', type: 'u32' },
+]);
+
+/* --stacks: counts per (site, stack); the stack is its stack_traces id + 1. */
+export const SITE_STACK_KEY = defineStruct('site_stack_key', [
+  { c: 'site', type: 'u32' },
+  { c: 'stack', type: 'u32' },
+]);
+
+export const SITE_STACK_STATS = defineStruct('site_stack_stats', [
+  { c: 'allocs', type: 'u64' },
+  { c: 'frees', type: 'u64' },
 ]);
 
 export const SITE_CACHE_ENTRY = defineStruct('site_cache_entry', [
@@ -133,6 +146,8 @@ export interface Config {
   overflowMax?: number;
   /* Leave out the allocations of the processes in self_tgids (kmemtop's own). */
   excludeSelf?: boolean;
+  /* Record each allocation's kernel stack (--stacks). */
+  stacks?: boolean;
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -146,6 +161,7 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.catchNested ? 1 : 0, KMEMTOP_CONFIG.offsetOf('catch_nested'));
   b.writeUInt32LE(c.overflowMax ?? 0, KMEMTOP_CONFIG.offsetOf('overflow_max'));
   b.writeUInt32LE(c.excludeSelf ? 1 : 0, KMEMTOP_CONFIG.offsetOf('exclude_self'));
+  b.writeUInt32LE(c.stacks ? 1 : 0, KMEMTOP_CONFIG.offsetOf('stacks'));
   return b;
 }
 
@@ -189,6 +205,7 @@ export const LOST_CAUSES = [
   { c: 'KMEMTOP_LOST_SITE_MISSING', key: 'siteMissing' },
   { c: 'KMEMTOP_LOST_FREE_UNSEEN', key: 'freesUnseen' },
   { c: 'KMEMTOP_LOST_SLAB_GONE', key: 'slabGone' },
+  { c: 'KMEMTOP_LOST_STACK', key: 'stacksLost' },
 ] as const;
 export const LOST_MAX = LOST_CAUSES.length;
 export type LostKey = (typeof LOST_CAUSES)[number]['key'];

@@ -87,6 +87,7 @@ export const raw = {
 
   bpf_map__fd: libbpf.func('int bpf_map__fd(void *map)'),
   bpf_map__set_max_entries: libbpf.func('int bpf_map__set_max_entries(void *map, uint32_t max_entries)'),
+  bpf_map__set_value_size: libbpf.func('int bpf_map__set_value_size(void *map, uint32_t size)'),
   bpf_map__max_entries: libbpf.func('uint32_t bpf_map__max_entries(void *map)'),
   bpf_map__key_size: libbpf.func('uint32_t bpf_map__key_size(void *map)'),
   bpf_map__value_size: libbpf.func('uint32_t bpf_map__value_size(void *map)'),

@@ -61,6 +61,11 @@ export class BpfMap {
     if (err) throw new BpfError(`set max_entries of map ${this.name}`, -err);
   }
 
+  setValueSize(n: number): void {
+    const err = raw.bpf_map__set_value_size(this.ptr, n);
+    if (err) throw new BpfError(`set value size of map ${this.name}`, -err);
+  }
+
   /* Pin the (loaded) map at path on bpffs. */
   pin(path: string): void {
     const err = raw.bpf_map__pin(this.ptr, path);

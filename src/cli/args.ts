@@ -6,7 +6,7 @@
  */
 import type { TracerOptions } from '../collect/tracer';
 import type { SortKey } from '../model/snapshot';
-import type { Format } from '../output/formats';
+import type { Format, Weight } from '../output/formats';
 
 export interface TracerFlags {
   maxLive: number;
@@ -16,11 +16,13 @@ export interface TracerFlags {
   sample: number;
   /* --include-self: track kmemtop's own allocations too. */
   includeSelf?: boolean;
+  /* --stacks[=DEPTH]: frames per allocation stack (0: none). */
+  stackDepth?: number;
 }
 
 /* What Tracer.start takes from those flags. */
 export function tracerFlags(a: TracerFlags): TracerOptions {
-  return { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sampleOneIn: a.sample, includeSelf: a.includeSelf ?? false };
+  return { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sampleOneIn: a.sample, includeSelf: a.includeSelf ?? false, stackDepth: a.stackDepth ?? 0 };
 }
 
 
@@ -30,6 +32,8 @@ export interface CommonArgs extends TracerFlags {
   /* --format (--json: format json, and json true). */
   format: Format;
   json: boolean;
+  /* --weight: what a folded line is weighted by. */
+  weight?: Weight;
   output?: string;
   /* --mode: file mode of what -o writes (default 0600). */
   mode: number;
@@ -56,6 +60,8 @@ export interface DiffArgs {
   /* --format (--json: format json, and json true). */
   format: Format;
   json: boolean;
+  /* --weight: what a folded line is weighted by. */
+  weight?: Weight;
   output?: string;
   mode: number;
   failOnGrowth?: number;
@@ -72,6 +78,8 @@ export interface ReportArgs extends TracerFlags {
   /* --format (--json: format json, and json true). */
   format: Format;
   json: boolean;
+  /* --weight: what a folded line is weighted by. */
+  weight?: Weight;
   output?: string;
   mode: number;
   duration?: number;

@@ -34,7 +34,7 @@ function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta)
   tracer.close();
   const snap = focus(buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip)), { module: a.module, match: matchRegExp(a.match) });
   const doc = toDocument(snap, meta, { sort: a.sort, top: a.top });
-  writeOutput(renderAs(reportRenderer, doc, a.format), a.output, a.mode);
+  writeOutput(renderAs(reportRenderer, doc, a.format, { weight: a.weight ?? 'liveBytes' }), a.output, a.mode);
 }
 
 function baseMeta(kind: ReportMeta['kind']): ReportMeta {

@@ -3,7 +3,7 @@
  * whose messages name the flags, and argv injectable for tests.
  */
 import { parseMode } from '../sys/safefs';
-import { Format, FORMATS } from '../output/formats';
+import { Format, FORMATS, Weight, WEIGHTS } from '../output/formats';
 import yargs, { Argv } from 'yargs';
 import { SORT_KEYS } from '../model/snapshot';
 import { DEFAULTS } from '../config';
@@ -48,6 +48,10 @@ function tracerOptions(y: Argv): Argv {
       default: 1,
       describe: 'track 1 object in N (by address hash): live and per-site free figures become estimates; allocation counts and the number of free events stay exact',
     })
+    .option('stacks', {
+      type: 'string',
+      describe: `record each allocation's kernel stack, DEPTH frames (default ${DEFAULTS.stackDepth}; at most 127): per-site stacks in JSON, --format folded`,
+    })
     .option('include-self', {
       type: 'boolean',
       default: false,
@@ -59,14 +63,15 @@ function tracerOptions(y: Argv): Argv {
 /* --format (text, json; --json is its alias): how a document is written. */
 function formatOption(y: Argv): Argv {
   return y
-    .option('format', { type: 'string', default: 'text', choices: FORMATS as unknown as string[], describe: 'output format' })
+    .option('format', { type: 'string', default: 'text', choices: FORMATS as unknown as string[], describe: 'output format (folded: flamegraph.pl and speedscope; record and snapshot)' })
+    .option('weight', { type: 'string', default: 'liveBytes', choices: WEIGHTS as unknown as string[], describe: 'what a folded line is weighted by' })
     .option('json', { type: 'boolean', default: false, describe: 'write JSON: --format json (see docs/json.md)' });
 }
 
 /* The format a parsed command line asks for, and the json flag the commands test. */
-function formatArgs(a: Record<string, unknown>): { format: Format; json: boolean } {
+function formatArgs(a: Record<string, unknown>): { format: Format; json: boolean; weight: Weight } {
   const format = (a.json ? 'json' : a.format) as Format;
-  return { format, json: format === 'json' };
+  return { format, json: format === 'json', weight: (a.weight ?? 'liveBytes') as Weight };
 }
 
 /* --mode: the file mode of written reports (they name kernel functions and sizes: root-only by default). */
@@ -118,9 +123,25 @@ export function checkTracer(a: Partial<TracerFlags>): string | null {
   return null;
 }
 
+/* --stacks[=DEPTH]: 0 when absent, the default depth when given bare; a usage error when not 1..127. */
+export function stackDepthArg(v: unknown): number {
+  if (v === undefined || v === false) return 0;
+  if (v === '' || v === true) return DEFAULTS.stackDepth;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 127)) throw new UsageError('--stacks takes a depth: a whole number of frames from 1 to 127 (or nothing: the default)');
+  return n;
+}
+
 /* The checked tracer flags of a parsed command line (a usage error when one is bad). */
 function tracerArgs(a: Record<string, unknown>): TracerFlags {
-  const flags = { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sample: a.sample, includeSelf: a.includeSelf } as TracerFlags;
+  const flags = {
+    maxLive: a.maxLive,
+    maxSites: a.maxSites,
+    catchNested: a.catchNested,
+    sample: a.sample,
+    includeSelf: a.includeSelf,
+    stackDepth: stackDepthArg(a.stacks),
+  } as TracerFlags;
   const problem = checkTracer(flags);
   if (problem) throw new UsageError(problem);
   return flags;
@@ -216,7 +237,7 @@ export function parse(argv: string[]): Parsed {
             describe: 'count only allocations made in task context by CMD and its descendants (frees are matched wherever they happen)',
           }),
       (a) => {
-        const args = { ...(a as unknown as RecordArgs), ...formatArgs(a), mode: modeArg(a), command: ((a['--'] as string[] | undefined) ?? []).map(String) };
+        const args = { ...(a as unknown as RecordArgs), ...formatArgs(a), mode: modeArg(a), stackDepth: stackDepthArg(a.stacks), command: ((a['--'] as string[] | undefined) ?? []).map(String) };
         result = { cmd: 'record', args };
       },
     )
@@ -225,7 +246,7 @@ export function parse(argv: string[]): Parsed {
       'report: the running session (kmemtop start), or trace the whole machine for --duration seconds',
       (c) => common(c).option('duration', { alias: 'd', type: 'number', describe: 'seconds to trace (with a session running: wait, then read it)' }),
       (a) => {
-        result = { cmd: 'snapshot', args: { ...(a as unknown as SnapshotArgs), ...formatArgs(a), mode: modeArg(a) } };
+        result = { cmd: 'snapshot', args: { ...(a as unknown as SnapshotArgs), ...formatArgs(a), mode: modeArg(a), stackDepth: stackDepthArg(a.stacks) } };
       },
     )
     .command(

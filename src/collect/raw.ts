@@ -15,6 +15,21 @@ export interface RawSite {
   stats: SiteStats;
 }
 
+/* --stacks: one (site, stack) pair's counts; stack is the stack_traces id + 1. */
+export interface RawSiteStack {
+  site: number;
+  stack: number;
+  allocs: number;
+  frees: number;
+}
+
+/* --stacks: the pairs, and the frames (return addresses, innermost first) of each stack they name. */
+export interface RawStacks {
+  depth: number;
+  pairs: RawSiteStack[];
+  frames: Map<number, bigint[]>;
+}
+
 export interface ProgramStats {
   name: string;
   tracepoint: string;
@@ -103,4 +118,6 @@ export interface RawSnapshot {
   reclaimUnavailable: string | null;
   /* The sweep of live entries whose slab is gone (collect/sweep.ts): run before this read, or why there is none. */
   sweep: SweepInfo;
+  /* --stacks: allocation stacks per site; null when not recorded. */
+  stacks: RawStacks | null;
 }

@@ -25,7 +25,10 @@ import {
   LIVE_WAYS,
   LOST_CAUSES,
   LostKey,
+  readU64,
   SITE_KEY,
+  SITE_STACK_KEY,
+  SITE_STACK_STATS,
   SITE_STATS,
   SiteKey,
   sumPerCpuU64,
@@ -33,7 +36,7 @@ import {
 import { btfPath } from '../sys/preflight';
 import { DEFAULTS } from '../config';
 import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
-import type { MapUsage, RawSite } from './raw';
+import type { MapUsage, RawSite, RawSiteStack, RawStacks } from './raw';
 
 export const SLAB: ObjectSpec = {
   path: objectPath('kmemtop.bpf.o'),
@@ -51,6 +54,8 @@ export const SLAB: ObjectSpec = {
     'free_handled',
     'preempt_count_addr',
     'self_tgids',
+    'stack_traces',
+    'site_stacks',
   ],
 };
 
@@ -70,6 +75,9 @@ export interface SlabOptions {
   sampleOneIn: number;
   /* Track kmemtop's own allocations too (collect/self.ts). */
   includeSelf: boolean;
+  /* --stacks: frames kept per allocation stack (0: no stacks), and how many distinct stacks the maps hold. */
+  stackDepth: number;
+  maxStacks: number;
 }
 
 export function slabOptions(o: Partial<SlabOptions>): SlabOptions {
@@ -82,8 +90,13 @@ export function slabOptions(o: Partial<SlabOptions>): SlabOptions {
     taskTree: o.taskTree ?? false,
     sampleOneIn: Math.max(1, o.sampleOneIn ?? 1),
     includeSelf: o.includeSelf ?? false,
+    stackDepth: Math.min(MAX_STACK_DEPTH, Math.max(0, o.stackDepth ?? 0)),
+    maxStacks: o.maxStacks ?? DEFAULTS.maxStacks,
   };
 }
+
+/* The kernel's limit on stack frames (PERF_MAX_STACK_DEPTH). */
+export const MAX_STACK_DEPTH = 127;
 
 const SITE_CACHE_ENTRIES = 1024;
 
@@ -141,6 +154,12 @@ export class SlabCollector {
       for (const m of ['site_ids', 'site_keys', 'site_stats']) o.map(m).setMaxEntries(opts.maxSites);
       o.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES * CTX_MAX);
       o.map('caches').setMaxEntries(opts.maxCaches);
+      if (opts.stackDepth > 0) {
+        /* Stacks: distinct stacks, and (site, stack) pairs, a few per stack. */
+        o.map('stack_traces').setMaxEntries(opts.maxStacks);
+        o.map('stack_traces').setValueSize(8 * opts.stackDepth);
+        o.map('site_stacks').setMaxEntries(2 * opts.maxStacks);
+      }
       for (const p of o.object.programs()) {
         if (!opts.catchNested && p.name.endsWith('_nested')) p.autoload = false;
         if (!opts.taskTree && /^kmemtop__task_/.test(p.name)) p.autoload = false;
@@ -157,6 +176,7 @@ export class SlabCollector {
           catchNested: opts.catchNested,
           overflowMax: geo.overflow,
           excludeSelf: !opts.includeSelf,
+          stacks: opts.stackDepth > 0,
         }),
       );
       o.load();
@@ -273,6 +293,45 @@ export class SlabCollector {
         },
       },
     };
+  }
+
+  /* Frames by stack id + 1, kept: a stack map entry never changes while the session lasts. */
+  private readonly frames = new Map<number, bigint[]>();
+
+  /* --stacks: every (site, stack) pair's counts, and the frames of the stacks they name; null without --stacks. */
+  readStacks(): RawStacks | null {
+    const depth = this.opts.stackDepth;
+    if (depth <= 0) return null;
+    const m = this.o.map('site_stacks');
+    const d = dumpMap(m.fd, SITE_STACK_KEY.size, SITE_STACK_STATS.size, m.maxEntries);
+    const pairs: RawSiteStack[] = [];
+    const traces = this.mapFd('stack_traces');
+    const key = Buffer.alloc(4);
+    const value = Buffer.alloc(8 * depth);
+    for (let i = 0; i < d.count; i++) {
+      const k = i * SITE_STACK_KEY.size;
+      const v = i * SITE_STACK_STATS.size;
+      const pair = {
+        site: d.keys.readUInt32LE(k + SITE_STACK_KEY.offsetOf('site')),
+        stack: d.keys.readUInt32LE(k + SITE_STACK_KEY.offsetOf('stack')),
+        allocs: readU64(d.values, v + SITE_STACK_STATS.offsetOf('allocs')),
+        frees: readU64(d.values, v + SITE_STACK_STATS.offsetOf('frees')),
+      };
+      pairs.push(pair);
+      if (!this.frames.has(pair.stack)) {
+        key.writeUInt32LE(pair.stack - 1);
+        if (raw.bpf_map_lookup_elem(traces, key, value) === 0) {
+          const ips: bigint[] = [];
+          for (let f = 0; f < depth; f++) {
+            const ip = value.readBigUInt64LE(f * 8);
+            if (ip === 0n) break;
+            ips.push(ip);
+          }
+          this.frames.set(pair.stack, ips);
+        }
+      }
+    }
+    return { depth, pairs, frames: this.frames };
   }
 
   counters(): Record<CounterKey, number> {

@@ -129,7 +129,14 @@ export class Tracer {
       registerSelf(selfFd);
       const slab = SlabCollector.reopen(
         pinDir,
-        { maxLive: meta.maxLive, maxSites: meta.maxSites, maxCaches: meta.maxCaches, catchNested: meta.catchNested, sampleOneIn: meta.sampleOneIn ?? 1 },
+        {
+          maxLive: meta.maxLive,
+          maxSites: meta.maxSites,
+          maxCaches: meta.maxCaches,
+          catchNested: meta.catchNested,
+          sampleOneIn: meta.sampleOneIn ?? 1,
+          stackDepth: meta.stackDepth ?? 0,
+        },
         meta.preemptCountDelta,
       );
       tracer = new Tracer(slab);
@@ -169,6 +176,7 @@ export class Tracer {
       maxCaches: o.maxCaches,
       catchNested: o.catchNested,
       sampleOneIn: o.sampleOneIn,
+      stackDepth: o.stackDepth,
       preemptCountDelta: this.slab.preemptCountDelta,
       programs,
       reclaimPrograms,
@@ -261,6 +269,7 @@ export class Tracer {
       sampleOneIn: this.slab.opts.sampleOneIn,
       slabs,
       slabNames: this.slabNames(),
+      stacks: this.slab.readStacks(),
       maps: { ...s.maps, kernelBytes: this.kernelBytes() },
     };
   }

@@ -41,6 +41,28 @@ export interface Site {
   cacheReclaimable: boolean;
   allocsByContext: ByContext;
   freesByContext: ByContext;
+  /* --stacks: the top allocation stacks (innermost frame first) and what the others add up to. */
+  stacks?: SiteStack[];
+  otherStacks?: OtherStacks | null;
 }
 
 export type Resolver = (ip: bigint) => Symbol | null;
+
+/* --stacks: one allocation stack of a site. */
+export interface SiteStack {
+  /* Innermost first: the call site's function, then its callers. */
+  frames: string[];
+  allocs: number;
+  frees: number;
+  liveObjects: number;
+  liveBytes: number;
+}
+
+/* What the stacks past the top ones add up to. */
+export interface OtherStacks {
+  stacks: number;
+  allocs: number;
+  frees: number;
+  liveObjects: number;
+  liveBytes: number;
+}

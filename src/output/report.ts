@@ -5,6 +5,7 @@
 import { Snapshot, Site, SortKey, sortSites } from '../model/snapshot';
 import { byContext, bytes, CONTEXT_LABELS, count, duration, printable, table } from './format';
 import type { Renderer } from './formats';
+import { renderFolded } from './folded';
 import { formatSymbol } from '../sys/kallsyms';
 import { cacheLabel } from '../sys/slabaliases';
 import { ByContext, sumContexts } from '../abi/layout';
@@ -288,4 +289,4 @@ export function renderText(doc: ReportDocument): string {
 }
 
 /* The record/snapshot document in each format (output/formats.ts). */
-export const reportRenderer: Renderer<ReportDocument> = { text: renderText, json: renderJson };
+export const reportRenderer: Renderer<ReportDocument> = { text: renderText, json: renderJson, folded: renderFolded };

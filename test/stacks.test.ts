@@ -1,0 +1,94 @@
+/*
+ * --stacks on the real kernel: stacks past the call site, counted per
+ * (site, stack) in the kernel, lost stacks counted without touching the
+ * site figures, folded output that adds up.  Needs root and BPF.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Kallsyms } from '../src/sys/kallsyms';
+import { Site, Snapshot } from '../src/model/snapshot';
+import { toDocument } from '../src/output/report';
+import { renderFolded } from '../src/output/folded';
+import { TracerOptions } from '../src/collect/tracer';
+import { traced as tracedWith } from './helpers/trace';
+import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
+
+const sitesOf = (snap: Snapshot, fn: string) => snap.sites.filter((s) => s.function === fn);
+const frameFns = (s: Site) => (s.stacks ?? []).flatMap((st) => st.frames.map((f) => f.replace(/\+0x[0-9a-f]+.*$/, '')));
+
+describeBpf('real kernel: --stacks', () => {
+  let syms: Kallsyms;
+  let progsBefore: number[] = [];
+  let dir: string;
+  beforeAll(() => {
+    assertBpfUsable();
+    syms = Kallsyms.load();
+    progsBefore = kmemtopProgIds();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-stacks-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const traced = (work: () => void, opts: TracerOptions = {}) => tracedWith(syms, work, { reclaim: false, ...opts });
+
+  it('eventfd churn: the do_eventfd stacks start at the call site and reach the syscall; every tracked allocation has its stack', () => {
+    const snap = traced(() => execFileSync(LOADGEN, ['eventfd-churn', '2000']), { stackDepth: 24 });
+    /* The whole machine is traced: a stack of another site can be lost (a stack-map bucket taken), and is counted. */
+    const lostStacks = snap.lost.stacksLost;
+    const [ev] = sitesOf(snap, 'do_eventfd');
+    expect(ev.stacks!.length).toBeGreaterThan(0);
+    for (const st of ev.stacks!) expect(st.frames[0]).toMatch(/^do_eventfd\+0x/);
+    expect(frameFns(ev)).toEqual(expect.arrayContaining([expect.stringMatching(/^__x64_sys_eventfd2?$/)]));
+    const stackAllocs = ev.stacks!.reduce((n, s) => n + s.allocs, 0) + (ev.otherStacks?.allocs ?? 0);
+    expect(stackAllocs).toBeLessThanOrEqual(ev.allocs - ev.untrackedAllocs);
+    expect(stackAllocs).toBeGreaterThanOrEqual(ev.allocs - ev.untrackedAllocs - lostStacks);
+    expect(stackAllocs).toBeGreaterThanOrEqual(2000 - lostStacks);
+    const stackLive = ev.stacks!.reduce((n, s) => n + s.liveObjects, 0) + (ev.otherStacks?.liveObjects ?? 0);
+    expect(stackLive).toBeLessThanOrEqual(ev.liveObjects);
+    expect(stackLive).toBeGreaterThanOrEqual(ev.liveObjects - lostStacks);
+  });
+
+  it('UDP sends: an __alloc_skb stack runs through the UDP send path', () => {
+    const snap = traced(() => execFileSync(LOADGEN, ['udp-stream', '20000']), { stackDepth: 32 });
+    const skb = sitesOf(snap, '__alloc_skb');
+    expect(skb.length).toBeGreaterThan(0);
+    expect(skb.flatMap(frameFns)).toEqual(expect.arrayContaining([expect.stringMatching(/^udp(v6)?_sendmsg$/)]));
+  });
+
+  it('a stack map too small: lost stacks are counted, and the site figures match a run without --stacks', () => {
+    const small = traced(() => execFileSync(LOADGEN, ['eventfd-churn', '3000']), { stackDepth: 24, maxStacks: 2 });
+    const none = traced(() => execFileSync(LOADGEN, ['eventfd-churn', '3000']));
+    expect(small.lost.stacksLost).toBeGreaterThan(0);
+    expect(none.lost.stacksLost).toBe(0);
+    const fig = (snap: Snapshot) => sitesOf(snap, 'do_eventfd').map((s) => [s.allocs, s.frees, s.liveObjects]);
+    expect(fig(small)).toEqual(fig(none));
+    expect(sitesOf(none, 'do_eventfd')[0].stacks).toBeUndefined();
+  });
+
+  it('folded: every line parses, the weights add up to the report, and the CLI writes it', () => {
+    const snap = traced(() => execFileSync(LOADGEN, ['eventfd-churn', '1000']), { stackDepth: 16 });
+    const doc = toDocument(snap, { kind: 'snapshot', kernel: os.release(), hostname: os.hostname() }, { sort: 'liveBytes', top: 0 });
+    for (const weight of ['liveBytes', 'allocs'] as const) {
+      const lines = renderFolded(doc, { weight }).trimEnd().split('\n');
+      let sum = 0;
+      for (const l of lines) {
+        const m = /^(.+) (\d+)$/.exec(l);
+        expect(m).not.toBeNull();
+        sum += Number(m![2]);
+      }
+      const want = doc.sites.reduce((n, s) => n + Math.max(0, weight === 'liveBytes' ? s.liveBytes : s.allocs), 0);
+      expect([weight, sum]).toEqual([weight, want]);
+      expect(lines.some((l) => l.includes(';'))).toBe(true);
+    }
+    const out = path.join(dir, 'folded.txt');
+    const r = spawnSync(KMEMTOP, ['record', '--stacks', '8', '--format', 'folded', '--weight', 'allocs', '--top', '0', '-o', out, '--', LOADGEN, 'eventfd-churn', '100'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toMatch(/do_eventfd\+0x[0-9a-f]+ \d+$/m);
+    const bad = spawnSync(KMEMTOP, ['record', '--stacks', '500', '--', 'true'], { encoding: 'utf8' });
+    expect([bad.status, bad.stderr]).toEqual([2, 'kmemtop: --stacks takes a depth: a whole number of frames from 1 to 127 (or nothing: the default)\n']);
+  });
+
+  it('leaves nothing loaded', async () => {
+    expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
+  });
+});
