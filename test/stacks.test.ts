@@ -11,6 +11,9 @@ import { Kallsyms } from '../src/sys/kallsyms';
 import { Site, Snapshot } from '../src/model/snapshot';
 import { toDocument } from '../src/output/report';
 import { renderFolded } from '../src/output/folded';
+import { encodePprof } from '../src/output/pprof';
+import { Profile } from 'pprof-format';
+import { gunzipSync } from 'zlib';
 import { TracerOptions } from '../src/collect/tracer';
 import { traced as tracedWith } from './helpers/trace';
 import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
@@ -86,6 +89,24 @@ describeBpf('real kernel: --stacks', () => {
     expect(fs.readFileSync(out, 'utf8')).toMatch(/do_eventfd\+0x[0-9a-f]+ \d+$/m);
     const bad = spawnSync(KMEMTOP, ['record', '--stacks', '500', '--', 'true'], { encoding: 'utf8' });
     expect([bad.status, bad.stderr]).toEqual([2, 'kmemtop: --stacks takes a depth: a whole number of frames from 1 to 127 (or nothing: the default)\n']);
+  });
+
+  it('--pprof: a gzipped heap profile with the four sample types whose inuse totals are the report\'s; go tool pprof reads it', () => {
+    const snap = traced(() => execFileSync(LOADGEN, ['eventfd-churn', '1000']), { stackDepth: 16 });
+    const profile = Profile.decode(gunzipSync(encodePprof({ sites: snap.sites, window: snap.window })));
+    const str = (i: number | bigint) => profile.stringTable.strings[Number(i)];
+    expect(profile.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`)).toEqual(['alloc_objects/count', 'alloc_space/bytes', 'inuse_objects/count', 'inuse_space/bytes']);
+    const total = (i: number) => profile.sample.reduce((n, x) => n + Number(x.value[i]), 0);
+    expect(total(2)).toBe(snap.sites.reduce((n, s) => n + Math.max(0, s.liveObjects), 0));
+    expect(total(3)).toBe(snap.sites.reduce((n, s) => n + Math.max(0, s.liveBytes), 0));
+    expect(total(0)).toBe(snap.sites.reduce((n, s) => n + s.allocs, 0));
+    /* Through the CLI, read by Go's own pprof. */
+    const out = path.join(dir, 'heap.pb.gz');
+    const r = spawnSync(KMEMTOP, ['record', '--stacks', '--pprof', out, '--', LOADGEN, 'eventfd-churn', '200'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(fs.statSync(out).mode & 0o777).toBe(0o600);
+    const top = spawnSync('go', ['tool', 'pprof', '-top', '-sample_index=alloc_objects', out], { encoding: 'utf8' });
+    expect([top.status, top.stdout]).toEqual([0, expect.stringMatching(/Type: alloc_objects[\s\S]*do_eventfd/)]);
   });
 
   it('leaves nothing loaded', async () => {

@@ -42,6 +42,8 @@ export interface CommonArgs extends TracerFlags {
   verbose: boolean;
   /* --bpf-stats: kernel run-time statistics of the programs while tracing (record, snapshot). */
   bpfStats: boolean;
+  /* --pprof FILE: also a pprof heap profile of every site (record, snapshot). */
+  pprof?: string;
 }
 
 export interface RecordArgs extends CommonArgs {

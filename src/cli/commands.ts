@@ -18,6 +18,8 @@ import { KmemtopError } from '../errors';
 import { matchRegExp } from './options';
 import { CommonArgs, DiffArgs, RecordArgs, SnapshotArgs, tracerFlags } from './args';
 import { checkWritable, writeOutput } from '../output/write';
+import { encodePprof } from '../output/pprof';
+import { writeFileSafely } from '../sys/safefs';
 import * as log from '../log';
 import { checkPrivileges } from '../sys/preflight';
 
@@ -25,6 +27,7 @@ import { checkPrivileges } from '../sys/preflight';
 async function traced<T>(a: CommonArgs & { taskTree?: boolean }, fn: (t: Tracer, syms: Kallsyms) => Promise<T>): Promise<T> {
   preflightTracer();
   checkWritable(a.output);
+  checkWritable(a.pprof);
   const syms = Kallsyms.load();
   return withTracer({ ...tracerFlags(a), taskTree: a.taskTree, bpfStats: a.bpfStats }, (tracer) => fn(tracer, syms));
 }
@@ -35,6 +38,7 @@ function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta)
   const snap = focus(buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip)), { module: a.module, match: matchRegExp(a.match) });
   const doc = toDocument(snap, meta, { sort: a.sort, top: a.top });
   writeOutput(renderAs(reportRenderer, doc, a.format, { weight: a.weight ?? 'liveBytes' }), a.output, a.mode);
+  if (a.pprof) writeFileSafely(a.pprof, encodePprof({ sites: snap.sites, window: snap.window }), a.mode);
 }
 
 function baseMeta(kind: ReportMeta['kind']): ReportMeta {

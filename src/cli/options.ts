@@ -99,6 +99,7 @@ function focusOptions(y: Argv): Argv {
 /* Options of the commands that write a report: record and snapshot. */
 function common(y: Argv): Argv {
   return formatOption(modeOption(focusOptions(tracerOptions(y))))
+    .option('pprof', { type: 'string', describe: 'also write a gzipped pprof heap profile of every site to FILE (go tool pprof, speedscope; with --stacks, by stack)' })
     .option('bpf-stats', { type: 'boolean', default: false, describe: "measure the programs' own run time per event (kernel bpf_stats; adds two clock reads per event)" })
     .option('output', { alias: 'o', type: 'string', describe: 'write the report to FILE instead of stdout (mode --mode)' })
     .option('top', { type: 'number', default: 25, describe: 'number of call sites to show (0: all)' })

@@ -83,7 +83,8 @@ export function checkNoPlantedLink(dir: string): void {
  * Write text to file safely (see above); mode applies to a file created
  * here.  Errors are one line naming the file.
  */
-export function writeFileSafely(file: string, text: string, mode = DEFAULT_FILE_MODE): void {
+export function writeFileSafely(file: string, content: string | Uint8Array, mode = DEFAULT_FILE_MODE): void {
+  const text = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   checkNoPlantedLink(path.dirname(path.resolve(file)));
   const special = specialTarget(file);
   if (special) {
