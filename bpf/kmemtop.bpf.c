@@ -24,6 +24,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "kmemtop.h"
+#include "live_maps.h"
 
 #define ZERO_SIZE_PTR 16
 #define E2BIG 7
@@ -59,39 +60,11 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define PCPU_ADD(x, v) __sync_fetch_and_add(&(x), (v))
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1 << 17);
-	__type(key, __u32);
-	__type(value, struct live_bucket);
-} live SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct live_value);
-} live_overflow SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct site_key);
 	__type(value, __u32);
 } site_ids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct site_key);
-} site_keys SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct site_stats);
-} site_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -108,34 +81,13 @@ struct {
 	__type(value, struct cache_info);
 } caches SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct kmemtop_state);
-} state SEC(".maps");
-
-/* --stacks: the kernel stacks of allocations (value size and entries set by the host), and counts per (site, stack). */
+/* --stacks: the kernel stacks of allocations (value size and entries set by the host; the counts per (site, stack) are site_stacks, live_maps.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, 8 * sizeof(__u64));
 } stack_traces SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, struct site_stack_key);
-	__type(value, struct site_stack_stats);
-} site_stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KMEMTOP_LOST_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

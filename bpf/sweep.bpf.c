@@ -19,13 +19,14 @@
  * large kmallocs (pages, no slab) are never checked.  Run by the host from
  * user space (BPF_PROG_TEST_RUN), off the per-event path.
  *
- * The maps are kmemtop.bpf.c's own (the host reuses their fds before load);
- * their definitions here only have to match in type, key and value.
+ * The maps are kmemtop.bpf.c's own (the host reuses their fds before
+ * load): both objects take their definitions from live_maps.h.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "kmemtop.h"
+#include "live_maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -33,55 +34,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define KMALLOC_MAX_CACHE_SIZE 8192
 
 extern struct kmem_cache *bpf_get_kmem_cache(__u64 addr) __ksym;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct live_bucket);
-} live SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, __u64);
-	__type(value, struct live_value);
-} live_overflow SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct site_key);
-} site_keys SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct site_stats);
-} site_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct kmemtop_state);
-} state SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, struct site_stack_key);
-	__type(value, struct site_stack_stats);
-} site_stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KMEMTOP_LOST_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
 
 /* Can the object at ptr, allocated at site, still be live? */
 static __always_inline bool still_possible(__u64 ptr, __u32 site)
