@@ -15,6 +15,28 @@ export function trimToCaller(ips: bigint[], callSite: bigint): bigint[] {
   return at < 0 ? ips : ips.slice(at);
 }
 
+/*
+ * Symbolized frames of a stack from a call site, kept per frames array: the
+ * collector hands back the same array for a stack on every read, so the
+ * live view symbolizes each stack once, not once per refresh.
+ */
+const symbolized = new WeakMap<bigint[], Map<bigint, string[]>>();
+
+function framesOf(ips: bigint[] | undefined, callSite: bigint, resolve: Resolver): string[] {
+  if (!ips) return [];
+  let bySite = symbolized.get(ips);
+  if (!bySite) symbolized.set(ips, (bySite = new Map()));
+  let out = bySite.get(callSite);
+  if (!out) {
+    out = trimToCaller(ips, callSite).map((ip) => {
+      const sym = resolve(ip);
+      return sym ? formatSymbol(sym) : '[unknown]';
+    });
+    bySite.set(callSite, out);
+  }
+  return out;
+}
+
 /* (site, stack) pairs grouped by site index. */
 export function pairsBySite(stacks: RawStacks): Map<number, RawSiteStack[]> {
   const out = new Map<number, RawSiteStack[]>();
@@ -43,10 +65,7 @@ export function siteStacks(
   const all = pairs.map((p) => {
     const liveObjects = Math.max(0, p.allocs - p.frees) * scale;
     return {
-      frames: trimToCaller(frames.get(p.stack) ?? [], callSite).map((ip) => {
-        const sym = resolve(ip);
-        return sym ? formatSymbol(sym) : '[unknown]';
-      }),
+      frames: framesOf(frames.get(p.stack), callSite, resolve),
       allocs: p.allocs * scale,
       frees: p.frees * scale,
       liveObjects,
