@@ -32,8 +32,13 @@ export interface RecursionSample {
  */
 export function sampleRecursion(counters: () => Record<CounterKey, number>, programs: { name: string; fd: number }[]): RecursionSample {
   const c = counters();
-  const caught = Object.fromEntries(Object.entries(NESTED_CAUGHT).map(([tp, key]) => [tp, c[key]]));
-  const misses = Object.fromEntries(programs.map((p) => [p.name, progStats(p.fd).recursionMisses]));
+  return sampleOf(c, programStats(programs.map((p) => ({ ...p, tracepoint: '' }))));
+}
+
+/* The same from counters and program statistics already read, in that order (one read of each per refresh). */
+export function sampleOf(counters: Record<CounterKey, number>, programs: ProgramStats[]): RecursionSample {
+  const caught = Object.fromEntries(Object.entries(NESTED_CAUGHT).map(([tp, key]) => [tp, counters[key]]));
+  const misses = Object.fromEntries(programs.map((p) => [p.name, p.recursionMisses]));
   return { caught, misses };
 }
 

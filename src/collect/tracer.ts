@@ -19,7 +19,7 @@ import { SLAB, SlabCollector, SlabOptions } from './slab';
 import { ReclaimCollector } from './reclaim';
 import { Sweeper } from './sweep';
 import { registerSelf, unregisterSelf } from './self';
-import { programStats, recursionAccounts, RecursionSample, sampleRecursion } from './recursion';
+import { programStats, recursionAccounts, RecursionSample, sampleOf, sampleRecursion } from './recursion';
 import type { RawSnapshot, SweepInfo } from './raw';
 
 export interface TracerOptions extends Partial<SlabOptions> {
@@ -261,7 +261,8 @@ export class Tracer {
       lost: s.lost,
       counters: s.counters,
       programs,
-      recursion: recursionAccounts(programs, this.recursionEnd ?? sampleRecursion(() => s.counters, this.programs())),
+      /* The counters (slab.read) were read before the programs' misses, as sampleRecursion orders them. */
+      recursion: recursionAccounts(programs, this.recursionEnd ?? sampleOf(s.counters, programs)),
       reclaim: this.reclaim ? this.reclaim.read() : null,
       reclaimUnavailable: this.reclaimUnavailable,
       sweep: this.sweepInfo(),
