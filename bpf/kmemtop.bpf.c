@@ -81,13 +81,28 @@ struct {
 	__type(value, struct cache_info);
 } caches SEC(".maps");
 
-/* --stacks: the kernel stacks of allocations (value size and entries set by the host; the counts per (site, stack) are site_stacks, live_maps.h). */
+/* --stacks: the kernel stacks of allocations (value size and entries set by the host). */
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, 8 * sizeof(__u64));
 } stack_traces SEC(".maps");
+
+/* Details (kmemtop.h): key -> index, and index -> key; the counters are detail_stats (live_maps.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct detail_key);
+	__type(value, __u32);
+} detail_ids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct detail_info);
+} detail_keys SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -361,52 +376,108 @@ static __always_inline struct live_bucket *bucket_of(__u64 ptr)
 	return bpf_map_lookup_elem(&live, &b);
 }
 
-/* ---- stacks (--stacks) ------------------------------------------------- */
+/* ---- details (--stacks, --by-cgroup, --by-task) ------------------------ */
 
-/*
- * The allocation's kernel stack, counted for its site; returns the stack
- * as stored in the live slot (id + 1), 0 when not recorded (counted lost:
- * an error is never taken for a stack id).
- */
-static __always_inline __u32 stack_alloc(void *ctx, __u32 site)
+static __always_inline bool details_on(void)
 {
-	struct site_stack_stats *st, one = { .allocs = 1 };
-	struct site_stack_key key = { .site = site };
-	long id;
-
-	if (!kmemtop_config.stacks)
-		return 0;
-	id = bpf_get_stackid(ctx, &stack_traces, 0);
-	if (id < 0) {
-		bump_lost(KMEMTOP_LOST_STACK);
-		return 0;
-	}
-	key.stack = (__u32)id + 1;
-	st = bpf_map_lookup_elem(&site_stacks, &key);
-	if (st) {
-		__sync_fetch_and_add(&st->allocs, 1);
-		return key.stack;
-	}
-	if (bpf_map_update_elem(&site_stacks, &key, &one, BPF_NOEXIST) == 0)
-		return key.stack;
-	st = bpf_map_lookup_elem(&site_stacks, &key);  /* another CPU created it meanwhile */
-	if (st) {
-		__sync_fetch_and_add(&st->allocs, 1);
-		return key.stack;
-	}
-	bump_lost(KMEMTOP_LOST_STACK);
-	return 0;
+	return kmemtop_config.stacks || kmemtop_config.by_cgroup || kmemtop_config.by_task;
 }
 
-/* The object allocated at (site, stack) is gone: freed, or retired. */
-static __always_inline void stack_free(__u32 site, __u32 stack)
+/*
+ * The memory cgroup of the current task: the kernfs id of its cgroup in the
+ * hierarchy that holds the memory controller (v1 or v2), which is that
+ * directory's inode number; the host finds the path.  0: no memory
+ * controller.  Plain loads through the task's BTF pointers (RCU-protected
+ * in a tracepoint program): no helper call.
+ */
+static __always_inline __u64 memcg_of_current(void)
 {
-	struct site_stack_key key = { .site = site, .stack = stack };
-	struct site_stack_stats *st;
+	int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct cgroup_subsys_state *css;
 
-	if (!kmemtop_config.stacks || !stack)
+	if (id < 0 || id >= CGROUP_SUBSYS_COUNT)
+		return 0;
+	css = t->cgroups->subsys[id];
+	if (!css)
+		return 0;
+	return css->cgroup->kn->id;
+}
+
+/* A new detail: take the next index, publish its key (and the thread's name). */
+static __noinline __u32 detail_create(const struct detail_key *key)
+{
+	struct kmemtop_state *g = global_state();
+	struct detail_info *slot;
+	__u32 idx, *existing;
+
+	if (!g)
+		return 0;
+	idx = __sync_fetch_and_add(&g->next_detail, 1) + 1;
+	slot = bpf_map_lookup_elem(&detail_keys, &idx);
+	if (!slot) {  /* index full */
+		bump_lost(KMEMTOP_LOST_DETAIL);
+		return 0;
+	}
+	slot->key = *key;
+	bpf_get_current_comm(slot->comm, sizeof(slot->comm));
+	if (bpf_map_update_elem(&detail_ids, key, &idx, BPF_NOEXIST)) {
+		/* Another CPU created it first (or the hash is full): give this index up. */
+		__builtin_memset(&slot->key, 0, sizeof(slot->key));
+		existing = bpf_map_lookup_elem(&detail_ids, key);
+		if (!existing)
+			bump_lost(KMEMTOP_LOST_DETAIL);
+		return existing ? *existing : 0;
+	}
+	return idx;
+}
+
+/*
+ * Who made this allocation of site: its detail index (0 when not recorded:
+ * counted lost; the site's own figures stay exact), with the allocation
+ * counted.  A failed stack id is never taken for a stack: the detail is then
+ * "no stack", and the failure is counted.  In interrupt context the current
+ * task is whoever was interrupted: no cgroup and no process then.
+ */
+static __always_inline __u32 detail_alloc(void *ctx, __u32 site, __u32 ectx)
+{
+	struct detail_key key = { .site = site };
+	struct detail_stats *st;
+	__u32 idx, *found;
+	long id;
+
+	if (!details_on())
+		return 0;
+	if (kmemtop_config.stacks) {
+		id = bpf_get_stackid(ctx, &stack_traces, 0);
+		if (id < 0)
+			bump_lost(KMEMTOP_LOST_STACK);
+		else
+			key.stack = (__u32)id + 1;
+	}
+	if (ectx == KMEMTOP_CTX_TASK || ectx == KMEMTOP_CTX_TASK_BH) {
+		if (kmemtop_config.by_cgroup)
+			key.cgroup = memcg_of_current();
+		if (kmemtop_config.by_task)
+			key.tgid = bpf_get_current_pid_tgid() >> 32;
+	}
+	found = bpf_map_lookup_elem(&detail_ids, &key);
+	idx = found ? *found : detail_create(&key);
+	st = idx ? bpf_map_lookup_elem(&detail_stats, &idx) : NULL;
+	if (!st)
+		return 0;
+	__sync_fetch_and_add(&st->allocs, 1);
+	return idx;
+}
+
+/* The object allocated with this detail is gone: freed, or retired. */
+static __always_inline void detail_free(__u32 detail)
+{
+	struct detail_stats *st;
+
+	if (!detail)
 		return;
-	st = bpf_map_lookup_elem(&site_stacks, &key);
+	st = bpf_map_lookup_elem(&detail_stats, &detail);
 	if (st)
 		__sync_fetch_and_add(&st->frees, 1);
 }
@@ -416,12 +487,12 @@ static __always_inline void stack_free(__u32 site, __u32 stack)
  * seen (a bulk or per-CPU-cache free path without a tracepoint, or a skipped
  * run).  Retire the old allocation against its own site, and count it.
  */
-static __always_inline void retire_unseen(__u32 site, __u32 stack)
+static __always_inline void retire_unseen(__u32 site, __u32 detail)
 {
 	struct site_stats *st;
 
 	bump_lost(KMEMTOP_LOST_FREE_UNSEEN);
-	stack_free(site, stack);
+	detail_free(detail);
 	st = site ? stats_of(site) : NULL;
 	if (!st) {
 		bump_lost(KMEMTOP_LOST_SITE_MISSING);
@@ -431,14 +502,14 @@ static __always_inline void retire_unseen(__u32 site, __u32 stack)
 }
 
 /* Track ptr as live for site; false when it could not be tracked. */
-static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 stack)
+static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 {
 	struct live_bucket *bk = bucket_of(ptr);
 	struct kmemtop_state *g;
 	struct live_value *ov, nv = {};
 	struct live_slot *sl;
 	int w, empty = -1;
-	__u32 old, old_stack;
+	__u32 old, old_detail;
 	long err;
 
 	if (!bk) {
@@ -457,10 +528,10 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 stack)
 		p = sl->ptr;
 		if (p == ptr) {
 			old = sl->site;
-			old_stack = sl->stack;
+			old_detail = sl->detail;
 			sl->site = site;
-			sl->stack = stack;
-			retire_unseen(old, old_stack);
+			sl->detail = detail;
+			retire_unseen(old, old_detail);
 			return true;
 		}
 		if (!p && empty < 0)
@@ -471,10 +542,10 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 stack)
 		ov = bpf_map_lookup_elem(&live_overflow, &ptr);
 		if (ov) {
 			old = ov->site;
-			old_stack = ov->stack;
+			old_detail = ov->detail;
 			ov->site = site;
-			ov->stack = stack;
-			retire_unseen(old, old_stack);
+			ov->detail = detail;
+			retire_unseen(old, old_detail);
 			return true;
 		}
 	}
@@ -482,7 +553,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 stack)
 	if (empty >= 0) {
 		sl = &bk->slot[empty & (KMEMTOP_LIVE_WAYS - 1)];
 		if (__sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
-			sl->stack = stack;
+			sl->detail = detail;
 			sl->site = site;
 			return true;
 		}
@@ -490,7 +561,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 stack)
 		for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
 			sl = &bk->slot[w];
 			if (sl->ptr == 0 && __sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
-				sl->stack = stack;
+				sl->detail = detail;
 				sl->site = site;
 				return true;
 			}
@@ -498,7 +569,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 stack)
 	}
 	/* Bucket full: spill into the overflow hash. */
 	nv.site = site;
-	nv.stack = stack;
+	nv.detail = detail;
 	err = bpf_map_update_elem(&live_overflow, &ptr, &nv, BPF_NOEXIST);
 	if (err) {
 		/*
@@ -521,7 +592,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 stack)
  * Stop tracking ptr; returns its site, or 0 when it was not tracked (or its
  * site was not yet written: *missing is set then).
  */
-static __always_inline __u32 live_remove(__u64 ptr, bool *tracked, __u32 *stack)
+static __always_inline __u32 live_remove(__u64 ptr, bool *tracked, __u32 *detail)
 {
 	struct live_bucket *bk = bucket_of(ptr);
 	struct kmemtop_state *g;
@@ -530,7 +601,7 @@ static __always_inline __u32 live_remove(__u64 ptr, bool *tracked, __u32 *stack)
 	int w;
 
 	*tracked = false;
-	*stack = 0;
+	*detail = 0;
 	if (!bk)
 		return 0;
 #pragma unroll
@@ -539,7 +610,7 @@ static __always_inline __u32 live_remove(__u64 ptr, bool *tracked, __u32 *stack)
 
 		if (sl->ptr == ptr) {
 			site = sl->site;
-			*stack = sl->stack;
+			*detail = sl->detail;
 			/*
 			 * Only this object's free writes a slot holding its
 			 * address (claims start from 0, reuse rewrites only the
@@ -561,7 +632,7 @@ static __always_inline __u32 live_remove(__u64 ptr, bool *tracked, __u32 *stack)
 	if (!ov)
 		return 0;
 	site = ov->site;
-	*stack = ov->stack;
+	*detail = ov->detail;
 	if (bpf_map_delete_elem(&live_overflow, &ptr))
 		return 0;
 	__sync_fetch_and_add(&g->overflow_entries, -1);
@@ -579,7 +650,7 @@ static __always_inline void on_alloc(void *pctx, __u64 call_site, __u64 ptr, __u
 {
 	struct site_key key = { .call_site = call_site, .cache = cache_or_size };
 	struct site_stats *st;
-	__u32 idx, ctx, stack;
+	__u32 idx, ctx, detail;
 
 	if (ptr == ZERO_SIZE_PTR) {
 		bump_counter(KMEMTOP_CNT_ZERO_ALLOCS);
@@ -615,10 +686,10 @@ static __always_inline void on_alloc(void *pctx, __u64 call_site, __u64 ptr, __u
 			return;
 		st->sampled_allocs += 1;
 	}
-	stack = stack_alloc(pctx, idx);
-	if (!live_insert(ptr, idx, stack)) {
+	detail = detail_alloc(pctx, idx, ctx);
+	if (!live_insert(ptr, idx, detail)) {
 		st->untracked_allocs += 1;
-		stack_free(idx, stack);
+		detail_free(detail);
 	}
 }
 
@@ -648,9 +719,9 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 {
 	struct site_stats *st;
 	bool tracked;
-	__u32 site, stack;
+	__u32 site, detail;
 
-	site = live_remove(ptr, &tracked, &stack);
+	site = live_remove(ptr, &tracked, &detail);
 	if (!tracked) {
 		bump_lost(KMEMTOP_LOST_UNTRACKED_FREE);
 		return;
@@ -664,7 +735,7 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 		ctx = KMEMTOP_CTX_UNKNOWN;
 	/* Frees of one site come from both free programs, but never two of one context at once on a CPU. */
 	st->frees[ctx] += 1;
-	stack_free(site, stack);
+	detail_free(detail);
 }
 
 SEC("tp_btf/kmalloc")

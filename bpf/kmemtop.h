@@ -56,9 +56,12 @@ struct kmemtop_config {
 	 * them) are counted, not tracked (--include-self: 0).
 	 */
 	__u32 exclude_self;
-	/* 1: record each allocation's kernel stack (--stacks; site_stacks, stack_traces sized by the host). */
+	/* 1: record each allocation's kernel stack (--stacks; stack_traces sized by the host). */
 	__u32 stacks;
-	__u32 pad;
+	/* 1: attribute each allocation to the memory cgroup of the allocating task (--by-cgroup). */
+	__u32 by_cgroup;
+	/* 1: attribute each allocation to the allocating process (--by-task). */
+	__u32 by_task;
 };
 
 /*
@@ -107,9 +110,9 @@ struct site_stats {
  * full bucket spills into the live_overflow hash map.
  */
 struct live_slot {
-	__u64 ptr;   /* object address; 0 = empty */
-	__u32 site;  /* site index; 0 while the claiming CPU has not written it yet */
-	__u32 stack; /* --stacks: stack id + 1 in stack_traces; 0 = none */
+	__u64 ptr;    /* object address; 0 = empty */
+	__u32 site;   /* site index; 0 while the claiming CPU has not written it yet */
+	__u32 detail; /* --stacks/--by-cgroup/--by-task: detail index (detail_stats); 0 = none */
 };
 
 struct live_bucket {
@@ -119,21 +122,34 @@ struct live_bucket {
 /* Value of live_overflow (key: the object's address, a __u64). */
 struct live_value {
 	__u32 site;
-	__u32 stack; /* as in struct live_slot */
+	__u32 detail; /* as in struct live_slot */
 };
 
 /*
- * --stacks: a site's allocations per kernel stack (key of site_stacks; the
- * stack is its id + 1 in the stack_traces map).  Counted at allocation and
- * at the free (or retirement) of the same object, so live = allocs - frees.
+ * Details (--stacks, --by-cgroup, --by-task): a site's allocations split by
+ * who made them.  A detail is a (site, stack, memory cgroup, process) tuple
+ * with the dimensions not asked for left 0; details are numbered from 1 in
+ * order of first use like sites (detail_ids: key -> index; detail_keys[idx]:
+ * the key, all zero for an index lost to a creation race).  The live slot
+ * keeps the index, so a free (or retirement) finds its counters without a
+ * hash lookup: live = allocs - frees.
  */
-struct site_stack_key {
+struct detail_key {
 	__u32 site;
-	__u32 stack;
+	__u32 stack;    /* stack id + 1 in stack_traces; 0: none (no --stacks, or the stack was not recorded) */
+	__u64 cgroup;   /* kernfs id (inode number) of the allocating task's memory cgroup; 0: none or interrupt context */
+	__u32 tgid;     /* allocating process; 0: none or interrupt context */
+	__u32 pad;
 };
 
-struct site_stack_stats {
-	__u64 allocs;  /* allocations with this stack */
+/* Value of detail_keys: the key, and the allocating thread's name when the detail was created. */
+struct detail_info {
+	struct detail_key key;
+	char comm[16];
+};
+
+struct detail_stats {
+	__u64 allocs;  /* allocations with this detail */
 	__u64 frees;   /* of those, freed or retired since */
 };
 
@@ -153,6 +169,7 @@ struct kmemtop_self {
 struct kmemtop_state {
 	__u64 next_site;         /* last site index handed out */
 	__u64 overflow_entries;  /* entries in live_overflow now */
+	__u64 next_detail;       /* last detail index handed out */
 };
 
 /* Value of the caches map (key: the struct kmem_cache pointer, a __u64). */
@@ -174,8 +191,9 @@ enum kmemtop_lost_cause {
 	KMEMTOP_LOST_SITE_MISSING = 4,   /* free of a live entry whose site was not yet written (alloc/free race) */
 	KMEMTOP_LOST_FREE_UNSEEN = 5,    /* address handed out again while still live: its free was never seen */
 	KMEMTOP_LOST_SLAB_GONE = 6,      /* retired by the sweep: its address is no longer in a slab of its cache (sweep.bpf.c) */
-	KMEMTOP_LOST_STACK = 7,          /* --stacks: an allocation's stack not recorded (stack map full or busy, or site_stacks full); its site's figures stay exact */
-	KMEMTOP_LOST_MAX = 8,
+	KMEMTOP_LOST_STACK = 7,          /* --stacks: an allocation's stack not recorded (its stack map bucket held another stack, or the map was full); counted under "no stack" */
+	KMEMTOP_LOST_DETAIL = 8,         /* --stacks/--by-*: an allocation not attributed (detail index full); its site's figures stay exact */
+	KMEMTOP_LOST_MAX = 9,
 };
 
 /* Counters that are not losses, index into the per-CPU array map "counters". */

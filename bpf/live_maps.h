@@ -43,12 +43,13 @@ struct {
 	__type(value, struct kmemtop_state);
 } state SEC(".maps");
 
+/* Details (kmemtop.h): counters by index, shared by all CPUs (atomic adds); one entry without --stacks/--by-*. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__type(key, struct site_stack_key);
-	__type(value, struct site_stack_stats);
-} site_stacks SEC(".maps");
+	__type(key, __u32);
+	__type(value, struct detail_stats);
+} detail_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -55,18 +55,17 @@ static __always_inline bool still_possible(__u64 ptr, __u32 site)
 	return s->size == want || s->object_size == want;
 }
 
-static __always_inline void retire(__u32 site, __u32 stack, struct kmemtop_sweep_stats *out)
+static __always_inline void retire(__u32 site, __u32 detail, struct kmemtop_sweep_stats *out)
 {
 	struct site_stats *st = bpf_map_lookup_elem(&site_stats, &site);
-	struct site_stack_key sk = { .site = site, .stack = stack };
-	struct site_stack_stats *ss;
+	struct detail_stats *ds;
 	__u32 cause = KMEMTOP_LOST_SLAB_GONE;
 	__u64 *n;
 
-	/* --stacks: the object's stack loses it too (site_stacks is a one-entry dummy without --stacks). */
-	ss = stack ? bpf_map_lookup_elem(&site_stacks, &sk) : NULL;
-	if (ss)
-		__sync_fetch_and_add(&ss->frees, 1);
+	/* --stacks/--by-*: the object's detail loses it too. */
+	ds = detail ? bpf_map_lookup_elem(&detail_stats, &detail) : NULL;
+	if (ds)
+		__sync_fetch_and_add(&ds->frees, 1);
 
 	/* Atomic: a tracepoint program interrupting this one on the CPU adds to the same counters. */
 	if (st)
@@ -91,7 +90,7 @@ static long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk
 		struct live_slot *sl = &bk->slot[w];
 		__u64 p = sl->ptr;
 		__u32 site = sl->site;
-		__u32 stack = sl->stack;
+		__u32 detail = sl->detail;
 
 		if (!p || !site)
 			continue;
@@ -106,7 +105,7 @@ static long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk
 		/* An allocation at p slipped in between the two: give its slot back. */
 		if (sl->site && __sync_val_compare_and_swap(&sl->ptr, 0, p) != 0)
 			out->raced++;
-		retire(site, stack, out);
+		retire(site, detail, out);
 	}
 	return 0;
 }
@@ -116,7 +115,7 @@ static long sweep_spilled(struct bpf_map *map, __u64 *key, struct live_value *ov
 {
 	struct kmemtop_state *g;
 	__u64 ptr = *key;
-	__u32 site = ov->site, stack = ov->stack, zero = 0;
+	__u32 site = ov->site, detail = ov->detail, zero = 0;
 
 	if (!site)
 		return 0;
@@ -130,7 +129,7 @@ static long sweep_spilled(struct bpf_map *map, __u64 *key, struct live_value *ov
 	g = bpf_map_lookup_elem(&state, &zero);
 	if (g)
 		__sync_fetch_and_add(&g->overflow_entries, -1);
-	retire(site, stack, out);
+	retire(site, detail, out);
 	return 0;
 }
 

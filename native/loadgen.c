@@ -22,6 +22,8 @@
  *                             them until stdin reaches EOF
  *   loadgen unix-hold N       create N UNIX stream sockets (unconnected),
  *                             print "ready", hold them until stdin EOF
+ *   loadgen memfd-hold N      create N memfds (shmem inodes), print "ready",
+ *                             hold them until stdin EOF
  *
  * With LOADGEN_WAIT=1 in the environment, a mode first prints "waiting" and
  * reads one line from stdin before it starts (a test can then snapshot
@@ -37,6 +39,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -153,6 +156,15 @@ static int unix_hold(long n)
 	for (long i = 0; i < n; i++)
 		if (socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) < 0)
 			die("socket(AF_UNIX)");
+	return hold_until_eof(n);
+}
+
+static int memfd_hold(long n)
+{
+	room_for(n);
+	for (long i = 0; i < n; i++)
+		if (memfd_create("kmemtop-loadgen", MFD_CLOEXEC) < 0)
+			die("memfd_create");
 	return hold_until_eof(n);
 }
 
@@ -306,7 +318,7 @@ static int netns(long n)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|bench-unix|udp-flood|udp-stream|spawn|netns|anon|epoll-churn|files-hold|unix-hold N\n");
+		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|bench-unix|udp-flood|udp-stream|spawn|netns|anon|epoll-churn|files-hold|unix-hold|memfd-hold N\n");
 		return 2;
 	}
 	long n = parse_count(argv[2]);
@@ -344,6 +356,8 @@ int main(int argc, char **argv)
 		return files_hold(n);
 	if (!strcmp(argv[1], "unix-hold"))
 		return unix_hold(n);
+	if (!strcmp(argv[1], "memfd-hold"))
+		return memfd_hold(n);
 	fprintf(stderr, "loadgen: unknown mode '%s'\n", argv[1]);
 	return 2;
 }

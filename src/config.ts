@@ -7,6 +7,8 @@ export const DEFAULTS = {
   maxCaches: 4096,
   /* --stacks: distinct allocation stacks the stack map holds. */
   maxStacks: 16384,
+  /* --stacks/--by-cgroup/--by-task: distinct (site, stack, cgroup, process) tuples counted. */
+  maxDetails: 65536,
   /* --stacks without a depth: frames kept per stack. */
   stackDepth: 24,
 };

@@ -27,8 +27,9 @@ import {
   StructLayout,
   SWEEP_STATS,
   KMEMTOP_SELF,
-  SITE_STACK_KEY,
-  SITE_STACK_STATS,
+  DETAIL_KEY,
+  DETAIL_INFO,
+  DETAIL_STATS,
 } from '../src/abi/layout';
 import { OOM_VICTIM, RECLAIM_CONFIG, RECLAIM_KIND, RECLAIM_KINDS, RECLAIM_STATE, SHRINKER_INFO, SHRINKER_KEY, SHRINKER_STATS } from '../src/abi/reclaim';
 
@@ -89,8 +90,9 @@ describe('kmemtop.h structs against the BPF objects BTF', () => {
     OOM_VICTIM,
     SWEEP_STATS,
     KMEMTOP_SELF,
-    SITE_STACK_KEY,
-    SITE_STACK_STATS,
+    DETAIL_KEY,
+    DETAIL_INFO,
+    DETAIL_STATS,
   ];
 
   it.each(layouts.map((l) => [l.cName, l]))('struct %s: size, field names, offsets and sizes', (_n, layout) => {

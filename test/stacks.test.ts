@@ -14,7 +14,10 @@ import { renderFolded } from '../src/output/folded';
 import { encodePprof } from '../src/output/pprof';
 import { Profile } from 'pprof-format';
 import { gunzipSync } from 'zlib';
-import { TracerOptions } from '../src/collect/tracer';
+import { Tracer, TracerOptions } from '../src/collect/tracer';
+import { buildSnapshot } from '../src/model/snapshot';
+import { MemCgroup } from './helpers/cgroup';
+import { Holder, releaseHolder, startHolder } from './helpers/loadgen';
 import { traced as tracedWith } from './helpers/trace';
 import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
 
@@ -107,6 +110,75 @@ describeBpf('real kernel: --stacks', () => {
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
     const top = spawnSync('go', ['tool', 'pprof', '-top', '-sample_index=alloc_objects', out], { encoding: 'utf8' });
     expect([top.status, top.stdout]).toEqual([0, expect.stringMatching(/Type: alloc_objects[\s\S]*do_eventfd/)]);
+  });
+
+  it('--by-cgroup, --by-task: 2000 memfds held in a memory cgroup show under its path; the same outside it do not', async () => {
+    const cg = new MemCgroup('kmemtop-bycg', 1 << 30);
+    const holders: Holder[] = [];
+    const t = Tracer.start({ byCgroup: true, byTask: true, reclaim: false });
+    let snap: Snapshot;
+    try {
+      holders.push(await startHolder('memfd-hold', 2000, 30000, (argv) => cg.wrap(argv)));
+      holders.push(await startHolder('memfd-hold', 2000));
+      t.detach();
+      snap = buildSnapshot(t.read(), t.window, (ip) => syms.resolve(ip));
+    } finally {
+      t.close();
+      for (const h of holders) await releaseHolder(h);
+      cg.remove();
+    }
+    const cgPath = '/' + path.basename(cg.dir);
+    const [shm] = sitesOf(snap, 'shmem_alloc_inode');
+    expect(shm.liveObjects).toBeGreaterThanOrEqual(4000);
+    /* Exactly the 2000 of the process inside; the 2000 outside are under another path. */
+    expect(shm.cgroups!.find((c) => c.path === cgPath)).toMatchObject({ allocs: 2000, liveObjects: 2000, liveBytes: 2000 * shm.objectSize });
+    const elsewhere = shm.cgroups!.filter((c) => c.path !== cgPath).reduce((n, c) => n + c.liveObjects, 0) + (shm.otherCgroups?.liveObjects ?? 0);
+    expect(elsewhere).toBeGreaterThanOrEqual(2000);
+    const split = shm.cgroups!.reduce((n, c) => n + c.liveObjects, 0) + (shm.otherCgroups?.liveObjects ?? 0);
+    expect(snap.lost.detailsLost).toBe(0);
+    expect(split).toBe(shm.liveObjects);
+    /* Per process: each holder's 2000, under its own pid. */
+    for (const h of holders) expect(shm.tasks!.find((x) => x.tgid === h.pid)).toMatchObject({ comm: 'loadgen', liveObjects: 2000 });
+    /* The totals per cgroup name the cgroup, with at least those objects, and the hierarchy it lives in. */
+    expect(snap.cgroups!.find((c) => c.path === cgPath)!.liveObjects).toBeGreaterThanOrEqual(2000);
+    expect(snap.memcgHierarchy).toMatch(/^cgroup v[12] \/sys\/fs\/cgroup/);
+    expect(snap.tasks!.find((x) => x.tgid === holders[0].pid)!.topSite).toMatch(/^shmem_alloc_inode /);
+  });
+
+  it('a detail index too small: unattributed allocations are counted, and the site figures stay exact', () => {
+    const small = traced(() => execFileSync(LOADGEN, ['eventfd-churn', '3000']), { byTask: true, maxDetails: 2 });
+    expect(small.lost.detailsLost).toBeGreaterThan(0);
+    const [ev] = sitesOf(small, 'do_eventfd');
+    expect(ev.allocs).toBeGreaterThanOrEqual(3000);
+    const attributed = ev.tasks!.reduce((n, x) => n + x.allocs, 0) + (ev.otherTasks?.allocs ?? 0);
+    expect(attributed).toBeLessThan(ev.allocs);
+  });
+
+  it('a session with --stacks: diff --by-stack reports the growth by stack; a report without stacks is refused in one line', async () => {
+    const run = (...args: string[]) => spawnSync(KMEMTOP, args, { encoding: 'utf8' });
+    const before = path.join(dir, 'before.json');
+    const after = path.join(dir, 'after.json');
+    expect(run('start', '--stacks', '16').status).toBe(0);
+    let holder: Holder | null = null;
+    try {
+      expect(run('snapshot', '--json', '--top', '0', '-o', before).status).toBe(0);
+      holder = await startHolder('eventfd-hold', 1000);
+      expect(run('snapshot', '--json', '--top', '0', '-o', after).status).toBe(0);
+    } finally {
+      if (holder) await releaseHolder(holder);
+      run('stop');
+    }
+    const r = run('diff', '--by-stack', '--json', before, after);
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout).rows as { function: string; stack: string[]; liveObjectsDelta: number }[];
+    const grew = rows.filter((x) => x.function === 'do_eventfd' && x.stack.some((f) => /^__x64_sys_eventfd2?$/.test(f)));
+    expect(grew.reduce((n, x) => n + x.liveObjectsDelta, 0)).toBeGreaterThanOrEqual(1000);
+    const text = run('diff', '--by-stack', before, after);
+    expect(text.stdout).toMatch(/do_eventfd <- .*__x64_sys_eventfd2?/);
+    const plain = path.join(dir, 'plain.json');
+    expect(run('record', '--json', '-o', plain, '--', 'true').status).toBe(0);
+    const bad = run('diff', '--by-stack', plain, after);
+    expect([bad.status, bad.stderr]).toEqual([2, `kmemtop: ${plain} has no stacks: --by-stack needs reports written with --stacks\n`]);
   });
 
   it('leaves nothing loaded', async () => {

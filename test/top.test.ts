@@ -50,7 +50,7 @@ describeBpf('live view in a terminal (tmux)', () => {
 
   it('shows the view at 80x24 and reacts to sort, filter, detail, views, help and quit', async () => {
     start('-d 0.5');
-    let s = await waitFor(/^\[1 sites\]/m);
+    let s = await waitFor(/^\[1:sites\]/m);
     expect(s).toMatch(/^kmemtop \d+s +live /m);
     expect(s).toMatch(/^memory: slab .* dominates/m);
     /*
@@ -79,17 +79,17 @@ describeBpf('live view in a terminal (tmux)', () => {
     expect(s).toMatch(/live bytes over the session/);
 
     tmux('send-keys', '-t', 'kt', 'Escape', '/', 'C-u', 'Enter', 'Tab');
-    s = await waitFor(/\[2 caches\]/);
+    s = await waitFor(/\[2:caches\]/);
     expect(s).toMatch(/PHANTOM/);
 
     tmux('send-keys', '-t', 'kt', '3');
-    s = await waitFor(/\[3 shrinkers\]/);
+    s = await waitFor(/\[3:shrinkers\]/);
     expect(s).toMatch(/ASKED|shrinkers:/);
 
     tmux('send-keys', '-t', 'kt', '?');
     s = await waitFor(/^Views +Tab/m);
     tmux('send-keys', '-t', 'kt', 'x');
-    await waitFor(/\[3 shrinkers\]/);
+    await waitFor(/\[3:shrinkers\]/);
 
     tmux('send-keys', '-t', 'kt', 'q');
     s = await waitFor(/^EXITED 0$/m);
@@ -100,7 +100,7 @@ describeBpf('live view in a terminal (tmux)', () => {
 
   it('follows a terminal resize, and NO_COLOR leaves colors out', async () => {
     tmux('new-session', '-d', '-s', 'kt', '-x', '132', '-y', '40', `NO_COLOR=1 ${KMEMTOP} -d 0.5; echo EXITED $?; sleep 600`);
-    let s = await waitFor(/^\[1 sites\]/m);
+    let s = await waitFor(/^\[1:sites\]/m);
     expect(s).toMatch(/MODULE/); /* wide enough for every column */
     tmux('resize-window', '-t', 'kt', '-x', '80', '-y', '24');
     s = await waitFor(/^q quit/m);
@@ -117,7 +117,7 @@ describeBpf('live view in a terminal (tmux)', () => {
 
   it.each([['SIGTERM'], ['SIGINT']])('%s ends it cleanly: terminal restored, programs detached', async (sig) => {
     start('-d 0.5', 100, 30);
-    await waitFor(/^\[1 sites\]/m);
+    await waitFor(/^\[1:sites\]/m);
     expect(kmemtopProgIds().length).toBeGreaterThan(progsBefore.length);
     process.kill(kmemtopPid(), sig as NodeJS.Signals);
     await waitFor(/^EXITED 0$/m);

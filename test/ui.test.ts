@@ -46,11 +46,13 @@ describe('reducer', () => {
     expect(reduce(s0, 'down', 1).selected).toBe(0);
   });
 
-  it('switches views with Tab, Shift-Tab and 1-3', () => {
+  it('switches views with Tab, Shift-Tab and 1-4', () => {
     expect(keys(s0, 'tab').view).toBe('caches');
     expect(keys(s0, 'tab', 'tab').view).toBe('shrinkers');
-    expect(keys(s0, 'tab', 'tab', 'tab').view).toBe('sites');
-    expect(keys(s0, 'S-tab').view).toBe('shrinkers');
+    expect(keys(s0, 'tab', 'tab', 'tab').view).toBe('cgroups');
+    expect(keys(s0, 'tab', 'tab', 'tab', 'tab').view).toBe('sites');
+    expect(keys(s0, 'S-tab').view).toBe('cgroups');
+    expect(keys(s0, '4').view).toBe('cgroups');
     expect(keys(s0, '3').view).toBe('shrinkers');
     expect(keys(s0, 'down', '2')).toMatchObject({ view: 'caches', selected: 0 });
   });
@@ -142,7 +144,7 @@ describe('rendering', () => {
     expect(t).toMatch(/^kmemtop \d+s {2}live \S+ \S+ obj {2}alloc \S+\/s {2}free \S+\/s \(irq \d+%\)/);
     expect(t).toMatch(/LRU dominates \(91%\)/);
     expect(t).toMatch(/^lost events: none/m);
-    expect(t).toMatch(/\[1 sites\]/);
+    expect(t).toMatch(/\[1:sites\]/);
     expect(t).toMatch(/^q quit {2}\? help/m);
   });
 

@@ -79,7 +79,8 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'overflow_max', type: 'u32' },
   { c: 'exclude_self', type: 'u32' },
   { c: 'stacks', type: 'u32' },
-  { c: 'pad', type: 'u32' },
+  { c: 'by_cgroup', type: 'u32' },
+  { c: 'by_task', type: 'u32' },
 ]);
 
 export const SELF_MAX = 8;
@@ -99,26 +100,58 @@ export function encodeSelf(tgids: number[]): Buffer {
 export const LIVE_SLOT = defineStruct('live_slot', [
   { c: 'ptr', type: 'u64' },
   { c: 'site', type: 'u32' },
-  { c: 'stack', type: 'u32' },
+  { c: 'detail', type: 'u32' },
 ]);
 
 export const LIVE_BUCKET = defineStruct('live_bucket', [{ c: 'slot', type: { array: LIVE_SLOT, n: LIVE_WAYS } }]);
 
 export const LIVE_VALUE = defineStruct('live_value', [
   { c: 'site', type: 'u32' },
-  { c: 'stack', type: 'u32' },
+  { c: 'detail', type: 'u32' },
 ]);
 
-/* --stacks: counts per (site, stack); the stack is its stack_traces id + 1. */
-export const SITE_STACK_KEY = defineStruct('site_stack_key', [
+/* --stacks/--by-cgroup/--by-task: a site's allocations by (stack, memory cgroup, process). */
+export const DETAIL_KEY = defineStruct('detail_key', [
   { c: 'site', type: 'u32' },
   { c: 'stack', type: 'u32' },
+  { c: 'cgroup', type: 'u64' },
+  { c: 'tgid', type: 'u32' },
+  { c: 'pad', type: 'u32' },
 ]);
 
-export const SITE_STACK_STATS = defineStruct('site_stack_stats', [
+export const COMM_LEN = 16;
+
+export const DETAIL_INFO = defineStruct('detail_info', [
+  { c: 'key', type: DETAIL_KEY },
+  { c: 'comm', type: { char: COMM_LEN } },
+]);
+
+export const DETAIL_STATS = defineStruct('detail_stats', [
   { c: 'allocs', type: 'u64' },
   { c: 'frees', type: 'u64' },
 ]);
+
+export interface DetailInfo {
+  site: number;
+  /* stack_traces id + 1; 0: none */
+  stack: number;
+  /* kernfs id of the memory cgroup; 0n: none (not asked, or interrupt context) */
+  cgroup: bigint;
+  /* 0: none */
+  tgid: number;
+  comm: string;
+}
+
+export function decodeDetailInfo(buf: Buffer, off = 0): DetailInfo {
+  const k = off + DETAIL_INFO.offsetOf('key');
+  return {
+    site: buf.readUInt32LE(k + DETAIL_KEY.offsetOf('site')),
+    stack: buf.readUInt32LE(k + DETAIL_KEY.offsetOf('stack')),
+    cgroup: buf.readBigUInt64LE(k + DETAIL_KEY.offsetOf('cgroup')),
+    tgid: buf.readUInt32LE(k + DETAIL_KEY.offsetOf('tgid')),
+    comm: cString(buf, off + DETAIL_INFO.offsetOf('comm'), COMM_LEN),
+  };
+}
 
 export const SITE_CACHE_ENTRY = defineStruct('site_cache_entry', [
   { c: 'key', type: SITE_KEY },
@@ -129,6 +162,7 @@ export const SITE_CACHE_ENTRY = defineStruct('site_cache_entry', [
 export const KMEMTOP_STATE = defineStruct('kmemtop_state', [
   { c: 'next_site', type: 'u64' },
   { c: 'overflow_entries', type: 'u64' },
+  { c: 'next_detail', type: 'u64' },
 ]);
 
 export interface Config {
@@ -148,6 +182,9 @@ export interface Config {
   excludeSelf?: boolean;
   /* Record each allocation's kernel stack (--stacks). */
   stacks?: boolean;
+  /* Attribute allocations to the allocating task's memory cgroup (--by-cgroup), process (--by-task). */
+  byCgroup?: boolean;
+  byTask?: boolean;
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -162,18 +199,22 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.overflowMax ?? 0, KMEMTOP_CONFIG.offsetOf('overflow_max'));
   b.writeUInt32LE(c.excludeSelf ? 1 : 0, KMEMTOP_CONFIG.offsetOf('exclude_self'));
   b.writeUInt32LE(c.stacks ? 1 : 0, KMEMTOP_CONFIG.offsetOf('stacks'));
+  b.writeUInt32LE(c.byCgroup ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_cgroup'));
+  b.writeUInt32LE(c.byTask ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_task'));
   return b;
 }
 
 export interface KmemtopState {
   nextSite: number;
   overflowEntries: number;
+  nextDetail: number;
 }
 
 export function decodeState(buf: Buffer, off = 0): KmemtopState {
   return {
     nextSite: readU64(buf, off + KMEMTOP_STATE.offsetOf('next_site')),
     overflowEntries: readU64(buf, off + KMEMTOP_STATE.offsetOf('overflow_entries')),
+    nextDetail: readU64(buf, off + KMEMTOP_STATE.offsetOf('next_detail')),
   };
 }
 
@@ -206,6 +247,7 @@ export const LOST_CAUSES = [
   { c: 'KMEMTOP_LOST_FREE_UNSEEN', key: 'freesUnseen' },
   { c: 'KMEMTOP_LOST_SLAB_GONE', key: 'slabGone' },
   { c: 'KMEMTOP_LOST_STACK', key: 'stacksLost' },
+  { c: 'KMEMTOP_LOST_DETAIL', key: 'detailsLost' },
 ] as const;
 export const LOST_MAX = LOST_CAUSES.length;
 export type LostKey = (typeof LOST_CAUSES)[number]['key'];

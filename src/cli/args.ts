@@ -18,11 +18,19 @@ export interface TracerFlags {
   includeSelf?: boolean;
   /* --stacks[=DEPTH]: frames per allocation stack (0: none). */
   stackDepth?: number;
+  /* --by-cgroup, --by-task: allocations by the allocating task's memory cgroup, process. */
+  byCgroup?: boolean;
+  byTask?: boolean;
 }
 
 /* What Tracer.start takes from those flags. */
 export function tracerFlags(a: TracerFlags): TracerOptions {
-  return { maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sampleOneIn: a.sample, includeSelf: a.includeSelf ?? false, stackDepth: a.stackDepth ?? 0 };
+  return {
+    maxLive: a.maxLive, maxSites: a.maxSites, catchNested: a.catchNested, sampleOneIn: a.sample, includeSelf: a.includeSelf ?? false,
+    stackDepth: a.stackDepth ?? 0,
+    byCgroup: a.byCgroup ?? false,
+    byTask: a.byTask ?? false,
+  };
 }
 
 
@@ -70,6 +78,8 @@ export interface DiffArgs {
   /* Count growth in reclaimable caches (dentries, inodes) against --fail-on-growth too. */
   includeReclaimable: boolean;
   minChange: number;
+  /* --by-stack: match and report per allocation stack (both reports written with --stacks). */
+  byStack?: boolean;
   module?: string;
   match?: string;
   verbose: boolean;

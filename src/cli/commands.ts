@@ -9,11 +9,12 @@ import { preflightTracer, Tracer, withSession, withTracer } from '../collect/tra
 import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionRunning, sessionState, writeMeta } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION } from '../model/snapshot';
-import { diffSites, filterSites, focus, phantomByGroup } from '../model/diff';
+import { diffSites, DiffSite, filterSites, focus, hasStacks, phantomByGroup, stackSites } from '../model/diff';
 import { loadReport } from '../output/load';
 import { DiffDocument, diffRenderer, side } from '../output/diff';
 import { ReportMeta, reportRenderer, toDocument } from '../output/report';
 import { renderAs } from '../output/formats';
+import { printable } from '../output/format';
 import { KmemtopError } from '../errors';
 import { matchRegExp } from './options';
 import { CommonArgs, DiffArgs, RecordArgs, SnapshotArgs, tracerFlags } from './args';
@@ -230,7 +231,15 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
       lost: raw.lost,
       sampleOneIn: meta.sampleOneIn ?? 1,
       catchNested: meta.catchNested,
+      stackDepth: meta.stackDepth ?? 0,
+      byCgroup: meta.byCgroup ?? false,
+      byTask: meta.byTask ?? false,
     };
+    const splits = [
+      status.stackDepth ? `stacks (${status.stackDepth} frames)` : '',
+      status.byCgroup ? 'memory cgroups' : '',
+      status.byTask ? 'processes' : '',
+    ].filter(Boolean);
     if (a.json) {
       process.stdout.write(JSON.stringify(status, null, 2) + '\n');
     } else {
@@ -243,6 +252,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
           `caches named: ${status.maps.caches.entries} of ${status.maps.caches.maxEntries}`,
           `kernel memory of the maps: ${(raw.maps.kernelBytes / 1048576).toFixed(1)} MiB (bounded by --max-live and --max-sites at start)`,
           `tracking: ${status.sampleOneIn > 1 ? `1 object in ${status.sampleOneIn} (--sample)` : 'every object'}; nested frees ${status.catchNested ? 'caught (--catch-nested)' : 'counted when skipped'}`,
+          `per site also: ${splits.length ? splits.join(', ') : 'nothing (--stacks, --by-cgroup, --by-task at start)'}`,
         ].join('\n') + '\n',
       );
     }
@@ -287,7 +297,16 @@ export function runDiff(a: DiffArgs): number {
   const before = loadReport(a.before);
   const after = loadReport(a.after);
   const f = { module: a.module, match: matchRegExp(a.match) };
-  const { rows, totals } = diffSites(filterSites(before.sites, f), filterSites(after.sites, f), phantomByGroup(before.caches), phantomByGroup(after.caches));
+  let sitesBefore: DiffSite[] = filterSites(before.sites, f);
+  let sitesAfter: DiffSite[] = filterSites(after.sites, f);
+  if (a.byStack) {
+    for (const [file, doc] of [[a.before, before], [a.after, after]] as const) {
+      if (!hasStacks(doc.sites)) throw new KmemtopError(printable(`kmemtop: ${file} has no stacks: --by-stack needs reports written with --stacks`), 2);
+    }
+    sitesBefore = stackSites(sitesBefore);
+    sitesAfter = stackSites(sitesAfter);
+  }
+  const { rows, totals } = diffSites(sitesBefore, sitesAfter, phantomByGroup(before.caches), phantomByGroup(after.caches));
   const doc: DiffDocument = {
     tool: 'kmemtop',
     schemaVersion: SCHEMA_VERSION,

@@ -52,6 +52,12 @@ function tracerOptions(y: Argv): Argv {
       type: 'string',
       describe: `record each allocation's kernel stack, DEPTH frames (default ${DEFAULTS.stackDepth}; at most 127): per-site stacks in JSON, --format folded`,
     })
+    .option('by-cgroup', {
+      type: 'boolean',
+      default: false,
+      describe: "split each site's allocations by the memory cgroup (v1 or v2) of the allocating task: per-site cgroups in JSON, a cgroups section and view",
+    })
+    .option('by-task', { type: 'boolean', default: false, describe: "split each site's allocations by the allocating process (tgid and name)" })
     .option('include-self', {
       type: 'boolean',
       default: false,
@@ -142,6 +148,8 @@ function tracerArgs(a: Record<string, unknown>): TracerFlags {
     sample: a.sample,
     includeSelf: a.includeSelf,
     stackDepth: stackDepthArg(a.stacks),
+    byCgroup: a.byCgroup,
+    byTask: a.byTask,
   } as TracerFlags;
   const problem = checkTracer(flags);
   if (problem) throw new UsageError(problem);
@@ -334,6 +342,11 @@ export function parse(argv: string[]): Parsed {
             describe: 'count growth in reclaimable caches (dentries, inodes) against --fail-on-growth too',
           })
           .option('min-change', { type: 'number', default: 0, describe: 'hide sites whose live bytes changed by less than this' })
+          .option('by-stack', {
+            type: 'boolean',
+            default: false,
+            describe: 'match and report per allocation stack (callers past the call site, by function name); both reports written with --stacks',
+          })
           .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print debug lines' }),
       (a) => {
         const args: DiffArgs = {
@@ -345,6 +358,7 @@ export function parse(argv: string[]): Parsed {
           failOnGrowth: a.failOnGrowth as number | undefined,
           includeReclaimable: a.includeReclaimable as boolean,
           minChange: a.minChange as number,
+          byStack: a.byStack as boolean,
           module: a.module as string | undefined,
           match: a.match as string | undefined,
           verbose: a.verbose as boolean,

@@ -15,18 +15,35 @@ export interface RawSite {
   stats: SiteStats;
 }
 
-/* --stacks: one (site, stack) pair's counts; stack is the stack_traces id + 1. */
-export interface RawSiteStack {
+/*
+ * --stacks/--by-cgroup/--by-task: one detail's counts (a site's allocations
+ * by one stack, memory cgroup and process; a dimension not recorded is 0).
+ */
+export interface RawDetail {
   site: number;
+  /* stack_traces id + 1; 0: none */
   stack: number;
+  /* kernfs id of the memory cgroup, 0n: none (not asked, or interrupt context) */
+  cgroup: bigint;
+  /* Its path in the memory controller's hierarchy ("/" the root); null: unknown (removed since) or none. */
+  cgroupPath: string | null;
+  /* 0: none */
+  tgid: number;
+  /* The allocating thread's name when the detail was first seen. */
+  comm: string;
   allocs: number;
   frees: number;
 }
 
-/* --stacks: the pairs, and the frames (return addresses, innermost first) of each stack they name. */
-export interface RawStacks {
-  depth: number;
-  pairs: RawSiteStack[];
+/* The details, what they record, and the frames (return addresses, innermost first) of each stack they name. */
+export interface RawDetails {
+  /* Frames kept per stack; 0: no stacks. */
+  stackDepth: number;
+  byCgroup: boolean;
+  byTask: boolean;
+  /* The memory controller's hierarchy: "v1 /sys/fs/cgroup/memory"-like; null without --by-cgroup or without a memory controller. */
+  memcgHierarchy: string | null;
+  details: RawDetail[];
   frames: Map<number, bigint[]>;
 }
 
@@ -118,6 +135,6 @@ export interface RawSnapshot {
   reclaimUnavailable: string | null;
   /* The sweep of live entries whose slab is gone (collect/sweep.ts): run before this read, or why there is none. */
   sweep: SweepInfo;
-  /* --stacks: allocation stacks per site; null when not recorded. */
-  stacks: RawStacks | null;
+  /* --stacks/--by-cgroup/--by-task: allocations per site by stack, cgroup, process; null when none recorded. */
+  details: RawDetails | null;
 }

@@ -26,9 +26,11 @@ import {
   LOST_CAUSES,
   LostKey,
   readU64,
+  decodeDetailInfo,
+  DETAIL_INFO,
+  DETAIL_STATS,
+  DetailInfo,
   SITE_KEY,
-  SITE_STACK_KEY,
-  SITE_STACK_STATS,
   SITE_STATS,
   SiteKey,
   sumPerCpuU64,
@@ -36,7 +38,8 @@ import {
 import { btfPath } from '../sys/preflight';
 import { DEFAULTS } from '../config';
 import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
-import type { MapUsage, RawSite, RawSiteStack, RawStacks } from './raw';
+import { CgroupPaths } from '../sys/cgroups';
+import type { MapUsage, RawDetail, RawDetails, RawSite } from './raw';
 
 export const SLAB: ObjectSpec = {
   path: objectPath('kmemtop.bpf.o'),
@@ -55,7 +58,9 @@ export const SLAB: ObjectSpec = {
     'preempt_count_addr',
     'self_tgids',
     'stack_traces',
-    'site_stacks',
+    'detail_ids',
+    'detail_keys',
+    'detail_stats',
   ],
 };
 
@@ -78,6 +83,16 @@ export interface SlabOptions {
   /* --stacks: frames kept per allocation stack (0: no stacks), and how many distinct stacks the maps hold. */
   stackDepth: number;
   maxStacks: number;
+  /* --by-cgroup, --by-task: attribute allocations to the allocating task's memory cgroup, process. */
+  byCgroup: boolean;
+  byTask: boolean;
+  /* Distinct (site, stack, cgroup, process) details counted. */
+  maxDetails: number;
+}
+
+/* Are any details (stacks, cgroups, processes) recorded? */
+export function detailsOn(o: SlabOptions): boolean {
+  return o.stackDepth > 0 || o.byCgroup || o.byTask;
 }
 
 export function slabOptions(o: Partial<SlabOptions>): SlabOptions {
@@ -92,6 +107,9 @@ export function slabOptions(o: Partial<SlabOptions>): SlabOptions {
     includeSelf: o.includeSelf ?? false,
     stackDepth: Math.min(MAX_STACK_DEPTH, Math.max(0, o.stackDepth ?? 0)),
     maxStacks: o.maxStacks ?? DEFAULTS.maxStacks,
+    byCgroup: o.byCgroup ?? false,
+    byTask: o.byTask ?? false,
+    maxDetails: o.maxDetails ?? DEFAULTS.maxDetails,
   };
 }
 
@@ -155,11 +173,10 @@ export class SlabCollector {
       o.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES * CTX_MAX);
       o.map('caches').setMaxEntries(opts.maxCaches);
       if (opts.stackDepth > 0) {
-        /* Stacks: distinct stacks, and (site, stack) pairs, a few per stack. */
         o.map('stack_traces').setMaxEntries(opts.maxStacks);
         o.map('stack_traces').setValueSize(8 * opts.stackDepth);
-        o.map('site_stacks').setMaxEntries(2 * opts.maxStacks);
       }
+      if (detailsOn(opts)) for (const m of ['detail_ids', 'detail_keys', 'detail_stats']) o.map(m).setMaxEntries(opts.maxDetails);
       for (const p of o.object.programs()) {
         if (!opts.catchNested && p.name.endsWith('_nested')) p.autoload = false;
         if (!opts.taskTree && /^kmemtop__task_/.test(p.name)) p.autoload = false;
@@ -177,6 +194,8 @@ export class SlabCollector {
           overflowMax: geo.overflow,
           excludeSelf: !opts.includeSelf,
           stacks: opts.stackDepth > 0,
+          byCgroup: opts.byCgroup,
+          byTask: opts.byTask,
         }),
       );
       o.load();
@@ -297,41 +316,64 @@ export class SlabCollector {
 
   /* Frames by stack id + 1, kept: a stack map entry never changes while the session lasts. */
   private readonly frames = new Map<number, bigint[]>();
+  /* Detail keys by index: a published key never changes (an index lost to a creation race never counts an allocation). */
+  private readonly detailKeys = new Map<number, DetailInfo>();
+  private cgroups: CgroupPaths | null = null;
+  private reads = 0;
 
-  /* --stacks: every (site, stack) pair's counts, and the frames of the stacks they name; null without --stacks. */
-  readStacks(): RawStacks | null {
-    const depth = this.opts.stackDepth;
-    if (depth <= 0) return null;
-    const m = this.o.map('site_stacks');
-    const d = dumpMap(m.fd, SITE_STACK_KEY.size, SITE_STACK_STATS.size, m.maxEntries);
-    const pairs: RawSiteStack[] = [];
-    const traces = this.mapFd('stack_traces');
+  /* --stacks/--by-cgroup/--by-task: every detail's counts, and the frames of the stacks they name; null without them. */
+  readDetails(): RawDetails | null {
+    const o = this.opts;
+    if (!detailsOn(o)) return null;
+    this.reads++;
+    if (o.byCgroup && !this.cgroups) this.cgroups = new CgroupPaths();
+    const n = Math.min(this.readState().nextDetail + 1, o.maxDetails);
+    if (n > this.detailKeys.size + 1) {
+      const kd = dumpMap(this.mapFd('detail_keys'), 4, DETAIL_INFO.size, n);
+      for (let i = 0; i < kd.count; i++) {
+        const idx = kd.keys.readUInt32LE(i * 4);
+        const info = decodeDetailInfo(kd.values, i * DETAIL_INFO.size);
+        if (info.site && !this.detailKeys.has(idx)) this.detailKeys.set(idx, info);
+      }
+    }
+    const sd = dumpMap(this.mapFd('detail_stats'), 4, DETAIL_STATS.size, n);
+    const details: RawDetail[] = [];
+    const traces = o.stackDepth > 0 ? this.mapFd('stack_traces') : -1;
     const key = Buffer.alloc(4);
-    const value = Buffer.alloc(8 * depth);
-    for (let i = 0; i < d.count; i++) {
-      const k = i * SITE_STACK_KEY.size;
-      const v = i * SITE_STACK_STATS.size;
-      const pair = {
-        site: d.keys.readUInt32LE(k + SITE_STACK_KEY.offsetOf('site')),
-        stack: d.keys.readUInt32LE(k + SITE_STACK_KEY.offsetOf('stack')),
-        allocs: readU64(d.values, v + SITE_STACK_STATS.offsetOf('allocs')),
-        frees: readU64(d.values, v + SITE_STACK_STATS.offsetOf('frees')),
-      };
-      pairs.push(pair);
-      if (!this.frames.has(pair.stack)) {
-        key.writeUInt32LE(pair.stack - 1);
+    const value = Buffer.alloc(8 * Math.max(1, o.stackDepth));
+    for (let i = 0; i < sd.count; i++) {
+      const allocs = readU64(sd.values, i * DETAIL_STATS.size + DETAIL_STATS.offsetOf('allocs'));
+      if (!allocs) continue;
+      const info = this.detailKeys.get(sd.keys.readUInt32LE(i * 4));
+      if (!info) continue; /* published after the keys were read: next time */
+      details.push({
+        ...info,
+        cgroupPath: this.cgroups ? this.cgroups.pathOf(info.cgroup, this.reads) : null,
+        allocs,
+        frees: readU64(sd.values, i * DETAIL_STATS.size + DETAIL_STATS.offsetOf('frees')),
+      });
+      if (info.stack && !this.frames.has(info.stack)) {
+        key.writeUInt32LE(info.stack - 1);
         if (raw.bpf_map_lookup_elem(traces, key, value) === 0) {
           const ips: bigint[] = [];
-          for (let f = 0; f < depth; f++) {
+          for (let f = 0; f < o.stackDepth; f++) {
             const ip = value.readBigUInt64LE(f * 8);
             if (ip === 0n) break;
             ips.push(ip);
           }
-          this.frames.set(pair.stack, ips);
+          this.frames.set(info.stack, ips);
         }
       }
     }
-    return { depth, pairs, frames: this.frames };
+    const m = this.cgroups?.mount;
+    return {
+      stackDepth: o.stackDepth,
+      byCgroup: o.byCgroup,
+      byTask: o.byTask,
+      memcgHierarchy: m ? `cgroup v${m.version} ${m.dir}` : null,
+      details,
+      frames: this.frames,
+    };
   }
 
   counters(): Record<CounterKey, number> {

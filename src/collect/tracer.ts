@@ -136,6 +136,8 @@ export class Tracer {
           catchNested: meta.catchNested,
           sampleOneIn: meta.sampleOneIn ?? 1,
           stackDepth: meta.stackDepth ?? 0,
+          byCgroup: meta.byCgroup ?? false,
+          byTask: meta.byTask ?? false,
         },
         meta.preemptCountDelta,
       );
@@ -177,6 +179,8 @@ export class Tracer {
       catchNested: o.catchNested,
       sampleOneIn: o.sampleOneIn,
       stackDepth: o.stackDepth,
+      byCgroup: o.byCgroup,
+      byTask: o.byTask,
       preemptCountDelta: this.slab.preemptCountDelta,
       programs,
       reclaimPrograms,
@@ -270,7 +274,7 @@ export class Tracer {
       sampleOneIn: this.slab.opts.sampleOneIn,
       slabs,
       slabNames: this.slabNames(),
-      stacks: this.slab.readStacks(),
+      details: this.slab.readDetails(),
       maps: { ...s.maps, kernelBytes: this.kernelBytes() },
     };
   }

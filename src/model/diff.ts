@@ -22,6 +22,12 @@ export interface DiffRow {
    * growth may be nothing but phantoms.
    */
   status: 'new' | 'gone' | 'changed' | 'uncertain' | 'same';
+  /*
+   * --by-stack: the callers past the call site (function names, innermost
+   * first; offsets dropped so builds compare), or ["(other stacks)"] for
+   * what the report did not list by stack.  Absent without --by-stack.
+   */
+  stack?: string[];
   liveBytesBefore: number;
   liveBytesAfter: number;
   liveBytesDelta: number;
@@ -72,7 +78,45 @@ export function focus(snap: Snapshot, f: SiteFilter): Snapshot {
 
 /* What diff reads of a site (reports of older versions lack the optional fields). */
 export type DiffSite = Pick<Site, 'function' | 'module' | 'cache' | 'liveBytes' | 'liveObjects' | 'allocs'> &
-  Partial<Pick<Site, 'objectSize' | 'cacheAliases' | 'kind' | 'cacheReclaimable'>>;
+  Partial<Pick<Site, 'objectSize' | 'cacheAliases' | 'kind' | 'cacheReclaimable' | 'stacks'>> & {
+    /* Set by stackSites(): the stack this entry stands for. */
+    stack?: string[];
+  };
+
+export const OTHER_STACKS = '(other stacks)';
+
+/* "func+0x1a/0x40 [mod]" -> "func [mod]": a frame as it compares across builds. */
+export function frameName(frame: string): string {
+  return frame.replace(/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?/i, '');
+}
+
+/* Does every site of a report with live objects or allocations carry stacks (it was written with --stacks)? */
+export function hasStacks(sites: DiffSite[]): boolean {
+  return sites.some((s) => s.stacks !== undefined);
+}
+
+/*
+ * --by-stack: each site as one entry per listed stack (callers past the call
+ * site), and one "(other stacks)" entry for the rest of the site's figures
+ * (stacks past the report's top ones, allocations whose stack was not
+ * recorded), so the entries of a site add up to the site.
+ */
+export function stackSites(sites: DiffSite[]): DiffSite[] {
+  const out: DiffSite[] = [];
+  for (const s of sites) {
+    let liveBytes = s.liveBytes;
+    let liveObjects = s.liveObjects;
+    let allocs = s.allocs;
+    for (const st of s.stacks ?? []) {
+      out.push({ ...s, stacks: undefined, stack: st.frames.slice(1).map(frameName), liveBytes: st.liveBytes, liveObjects: st.liveObjects, allocs: st.allocs });
+      liveBytes -= st.liveBytes;
+      liveObjects -= st.liveObjects;
+      allocs -= st.allocs;
+    }
+    if (liveBytes || liveObjects || allocs || !s.stacks?.length) out.push({ ...s, stacks: undefined, stack: [OTHER_STACKS], liveBytes, liveObjects, allocs });
+  }
+  return out;
+}
 
 /*
  * The most dead objects each cache (slabinfo group) could hide among its
@@ -104,12 +148,13 @@ type Agg = {
   liveObjects: number;
   allocs: number;
   objectSize: number;
+  stack?: string[];
 };
 
 function aggregate(sites: DiffSite[]): Map<string, Agg> {
   const out = new Map<string, Agg>();
   for (const s of sites) {
-    const key = `${s.function}\0${s.module ?? ''}\0${s.cache}`;
+    const key = `${s.function}\0${s.module ?? ''}\0${s.cache}${s.stack ? `\0${s.stack.join(';')}` : ''}`;
     const a = out.get(key) ?? {
       function: s.function,
       module: s.module,
@@ -120,6 +165,7 @@ function aggregate(sites: DiffSite[]): Map<string, Agg> {
       liveObjects: 0,
       allocs: 0,
       objectSize: s.objectSize ?? 0,
+      stack: s.stack,
     };
     a.liveBytes += s.liveBytes;
     a.liveObjects += s.liveObjects;
@@ -173,6 +219,7 @@ export function diffSites(
       allocsDelta,
       phantomBoundObjects: bound,
       certainGrowthBytes,
+      ...(base.stack ? { stack: base.stack } : {}),
     });
   }
   rows.sort(
@@ -181,7 +228,8 @@ export function diffSites(
       q.liveBytesDelta - p.liveBytesDelta ||
       q.liveObjectsDelta - p.liveObjectsDelta ||
       p.function.localeCompare(q.function) ||
-      p.cache.localeCompare(q.cache),
+      p.cache.localeCompare(q.cache) ||
+      (p.stack ?? []).join(';').localeCompare((q.stack ?? []).join(';')),
   );
   const totals: DiffTotals = { liveBytesDelta: 0, liveObjectsDelta: 0, allocsDelta: 0, growthBytes: 0, reclaimableGrowthBytes: 0, uncertainGrowthBytes: 0 };
   for (const r of rows) {

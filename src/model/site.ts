@@ -44,6 +44,12 @@ export interface Site {
   /* --stacks: the top allocation stacks (innermost frame first) and what the others add up to. */
   stacks?: SiteStack[];
   otherStacks?: OtherStacks | null;
+  /* --by-cgroup: the top memory cgroups of the allocating tasks, and what the others add up to. */
+  cgroups?: SiteCgroup[];
+  otherCgroups?: (Counts & { cgroups: number }) | null;
+  /* --by-task: the top allocating processes, and what the others add up to. */
+  tasks?: SiteTask[];
+  otherTasks?: (Counts & { tasks: number }) | null;
 }
 
 export type Resolver = (ip: bigint) => Symbol | null;
@@ -65,4 +71,25 @@ export interface OtherStacks {
   frees: number;
   liveObjects: number;
   liveBytes: number;
+}
+
+/* What a site's split (a stack, cgroup or process) counts; live = allocs - frees. */
+export interface Counts {
+  allocs: number;
+  frees: number;
+  liveObjects: number;
+  liveBytes: number;
+}
+
+/* --by-cgroup: the allocations of a site by the tasks of one memory cgroup. */
+export interface SiteCgroup extends Counts {
+  /* Path in the memory controller's hierarchy ("/" the root); "(interrupt context)" or "(removed cgroup)". */
+  path: string;
+}
+
+/* --by-task: the allocations of a site by one process. */
+export interface SiteTask extends Counts {
+  /* 0 with comm "(interrupt context)": allocations made in interrupt context (no task to name). */
+  tgid: number;
+  comm: string;
 }

@@ -7,7 +7,7 @@ import type { Symbol } from '../sys/kallsyms';
 import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import type { Resolver, Site } from './site';
-import { pairsBySite, siteStacks, STACKS_PER_SITE } from './stacks';
+import { cgroupRows, CgroupRow, taskRows, TaskRow, withDetails } from './details';
 export type { Resolver, Site };
 import { Reclaim, reclaimSummary, Shrinker, shrinkerRows } from './shrinkers';
 import type { SlabNames } from '../sys/slabaliases';
@@ -65,6 +65,11 @@ export interface Snapshot {
   recursion: RecursionAccount[];
   maps: RawSnapshot['maps'];
   sites: Site[];
+  /* --by-cgroup: totals per memory cgroup of the allocating tasks (null without it), and the hierarchy the paths are in. */
+  cgroups: CgroupRow[] | null;
+  /* --by-task: totals per allocating process (null without it). */
+  tasks: TaskRow[] | null;
+  memcgHierarchy: string | null;
   /* Shrinkers and reclaim; null (with the reason) when not traced. */
   shrinkers: Shrinker[] | null;
   reclaim: Reclaim | null;
@@ -311,18 +316,6 @@ export function eventsLostToRecursion(accounts: RecursionAccount[]): number {
 /* Site of each RawSite object already seen, per sampling rate (inputs are never mutated: same object, same Site). */
 const siteMemo = new Map<number, WeakMap<RawSnapshot['sites'][number], Site>>();
 
-/* --stacks: each site with its stacks (new objects for those sites; the rest as they are). */
-function withStacks(sites: Site[], raw: RawSnapshot, resolve: Resolver): Site[] {
-  if (!raw.stacks) return sites;
-  const bySite = pairsBySite(raw.stacks);
-  const callSites = new Map(raw.sites.map((r) => [r.idx, r.key.callSite]));
-  return sites.map((s) => {
-    const pairs = bySite.get(s.id);
-    if (!pairs) return { ...s, stacks: [], otherStacks: null };
-    return { ...s, ...siteStacks(callSites.get(s.id) ?? 0n, s.objectSize, pairs, raw.stacks!.frames, resolve, STACKS_PER_SITE, raw.sampleOneIn) };
-  });
-}
-
 export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monotonicMs: number }, resolve: Resolver): Snapshot {
   let memo = siteMemo.get(raw.sampleOneIn);
   if (!memo) siteMemo.set(raw.sampleOneIn, (memo = new WeakMap()));
@@ -335,7 +328,8 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     return site;
   });
   const caches = raw.slabs ? reconcile(tracked, raw.slabs) : null;
-  const sites = withStacks(boundSites(tracked, caches ?? []), raw, resolve);
+  const callSites = new Map(raw.sites.map((r) => [r.idx, r.key.callSite]));
+  const sites = withDetails(boundSites(tracked, caches ?? []), raw.details, callSites, resolve, raw.sampleOneIn);
   const lost = { ...raw.lost, recursionMisses: eventsLostToRecursion(raw.recursion) };
   const sampling = samplingOf(raw);
   const totals = totalsOf(sites, caches ?? []);
@@ -357,6 +351,9 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     recursion: raw.recursion,
     maps: raw.maps,
     sites,
+    cgroups: cgroupRows(sites, raw.details, raw.sampleOneIn),
+    tasks: taskRows(sites, raw.details, raw.sampleOneIn),
+    memcgHierarchy: raw.details?.memcgHierarchy ?? null,
     shrinkers: raw.reclaim ? shrinkerRows(raw.reclaim, resolve, raw.wallTime) : null,
     reclaim: raw.reclaim ? reclaimSummary(raw.reclaim, raw.wallTime) : null,
     reclaimUnavailable: raw.reclaimUnavailable,

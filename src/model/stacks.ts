@@ -3,7 +3,6 @@
  * counted them per (site, stack), symbolized and trimmed to start at the
  * call site (the allocator's own frames above it dropped).
  */
-import type { RawSiteStack, RawStacks } from '../collect/raw';
 import { formatSymbol } from '../sys/kallsyms';
 import type { OtherStacks, Resolver, SiteStack } from './site';
 
@@ -37,15 +36,11 @@ function framesOf(ips: bigint[] | undefined, callSite: bigint, resolve: Resolver
   return out;
 }
 
-/* (site, stack) pairs grouped by site index. */
-export function pairsBySite(stacks: RawStacks): Map<number, RawSiteStack[]> {
-  const out = new Map<number, RawSiteStack[]>();
-  for (const p of stacks.pairs) {
-    const l = out.get(p.site) ?? [];
-    l.push(p);
-    out.set(p.site, l);
-  }
-  return out;
+/* One stack's counts within a site (the details of the site with that stack, summed). */
+export interface StackCounts {
+  stack: number;
+  allocs: number;
+  frees: number;
 }
 
 /*
@@ -56,7 +51,7 @@ export function pairsBySite(stacks: RawStacks): Map<number, RawSiteStack[]> {
 export function siteStacks(
   callSite: bigint,
   objectSize: number,
-  pairs: RawSiteStack[],
+  pairs: StackCounts[],
   frames: Map<number, bigint[]>,
   resolve: Resolver,
   top = STACKS_PER_SITE,

@@ -64,6 +64,14 @@ function accuracyText(s: DiffSide): string {
   return `${s.file}: ${parts.join('; ')}`;
 }
 
+/* --by-stack: the callers after the site, the first few (the JSON has them all). */
+const STACK_FRAMES_SHOWN = 6;
+function stackText(stack: string[] | undefined): string {
+  if (!stack) return '';
+  const shown = stack.slice(0, STACK_FRAMES_SHOWN).join(' <- ');
+  return ` <- ${shown || '(no caller frames)'}${stack.length > STACK_FRAMES_SHOWN ? ' <- ...' : ''}`;
+}
+
 function signed(n: number, fmt: (x: number) => string): string {
   return n > 0 ? `+${fmt(n)}` : n < 0 ? `-${fmt(-n)}` : '0';
 }
@@ -91,7 +99,7 @@ export function renderDiffText(doc: DiffDocument): string {
       signed(r.allocsDelta, count),
       r.status === 'changed' && r.reclaimable && r.liveObjectsDelta > 0 ? 'reclaimable' : r.status,
       cacheLabel(r.cache, r.function, r.cacheAliases),
-      formatSymbol({ function: r.function, offset: 0, module: r.module }).replace('+0x0', ''),
+      formatSymbol({ function: r.function, offset: 0, module: r.module }).replace('+0x0', '') + stackText(r.stack),
     ]),
     [true, true, true, false, false, false],
   );

@@ -49,6 +49,23 @@ function fields(o: unknown, at: string, spec: Record<string, Check>): string | n
   return null;
 }
 
+const STACK: Record<string, Check> = {
+  frames: names,
+  liveBytes: wholeNumber,
+  liveObjects: wholeNumber,
+  allocs: wholeNumber,
+};
+
+/* A site's stacks (--stacks): a list of STACK entries. */
+const stacks: Check = (v, at) => {
+  if (!Array.isArray(v) || v.length > 4096) return `${at} is not a list of stacks`;
+  for (let i = 0; i < v.length; i++) {
+    const p = fields(v[i], `${at}[${i}]`, STACK);
+    if (p) return p;
+  }
+  return null;
+};
+
 const SITE: Record<string, Check> = {
   function: name,
   module: orNull(name),
@@ -59,6 +76,7 @@ const SITE: Record<string, Check> = {
   objectSize: optional(wholeNumber),
   cacheAliases: optional(names),
   cacheReclaimable: optional(bool),
+  stacks: optional(stacks),
 };
 
 const CACHE: Record<string, Check> = {

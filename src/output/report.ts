@@ -53,6 +53,10 @@ export interface ReportDocument {
   sweep: Snapshot['sweep'];
   sitesShown: number;
   sites: Site[];
+  /* --by-cgroup / --by-task: totals per memory cgroup / process (the first --top of them); null when not recorded. */
+  cgroups: Snapshot['cgroups'];
+  tasks: Snapshot['tasks'];
+  memcgHierarchy: Snapshot['memcgHierarchy'];
 }
 
 export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions): ReportDocument {
@@ -82,6 +86,9 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     sweep: snap.sweep,
     sitesShown: sites.length,
     sites,
+    cgroups: snap.cgroups && (opts.top > 0 ? snap.cgroups.slice(0, opts.top) : snap.cgroups),
+    tasks: snap.tasks && (opts.top > 0 ? snap.tasks.slice(0, opts.top) : snap.tasks),
+    memcgHierarchy: snap.memcgHierarchy,
   };
   if (meta.command) {
     doc.command = meta.command;
@@ -273,6 +280,7 @@ export function renderText(doc: ReportDocument): string {
   if (doc.sitesShown < doc.totals.sites) {
     lines.push(`(${doc.totals.sites - doc.sitesShown} more call sites; --top 0 shows all)`);
   }
+  lines.push(...groupLines(doc));
   lines.push('', ...reclaimLines(doc));
   const phantom = (doc.caches ?? []).filter((c) => c.phantomObjects > 0);
   if (phantom.length) {
@@ -286,6 +294,34 @@ export function renderText(doc: ReportDocument): string {
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/* --by-cgroup, --by-task: the totals per memory cgroup and per process. */
+export function groupLines(doc: Pick<ReportDocument, 'cgroups' | 'tasks' | 'memcgHierarchy'>): string[] {
+  const lines: string[] = [];
+  const live = (r: { liveBytes: number; liveUpperBound: boolean }) => `${r.liveUpperBound ? '<=' : ''}${bytes(r.liveBytes)}`;
+  const objs = (r: { liveObjects: number; liveUpperBound: boolean }) => `${r.liveUpperBound ? '<=' : ''}${count(r.liveObjects)}`;
+  if (doc.cgroups) {
+    lines.push('', `By memory cgroup of the allocating task (${doc.memcgHierarchy ?? 'no memory controller found: every allocation is "(removed cgroup)"'})`);
+    lines.push(
+      ...table(
+        ['CGROUP', 'LIVE', 'LIVE OBJS', 'ALLOCS', 'SITES', 'TOP SITE'],
+        doc.cgroups.map((c) => [printable(c.path), live(c), objs(c), count(c.allocs), count(c.sites), printable(c.topSite ?? '-')]),
+        [false, true, true, true, true, false],
+      ),
+    );
+  }
+  if (doc.tasks) {
+    lines.push('', 'By allocating process (name when first seen allocating)');
+    lines.push(
+      ...table(
+        ['PID', 'COMMAND', 'LIVE', 'LIVE OBJS', 'ALLOCS', 'SITES', 'TOP SITE'],
+        doc.tasks.map((t) => [t.tgid ? String(t.tgid) : '-', printable(t.comm), live(t), objs(t), count(t.allocs), count(t.sites), printable(t.topSite ?? '-')]),
+        [true, false, true, true, true, true, false],
+      ),
+    );
+  }
+  return lines;
 }
 
 /* The record/snapshot document in each format (output/formats.ts). */

@@ -11,6 +11,7 @@ import { cacheLabel } from '../sys/slabaliases';
 import { sumContexts } from '../abi/layout';
 import type { MemInfo } from '../sys/meminfo';
 import { memoryVerdict, Verdict } from '../model/memreport';
+import type { CgroupRow } from '../model/details';
 import { SORTS, UiState, View } from './state';
 
 export const HISTORY_SAMPLES = 60;
@@ -104,6 +105,12 @@ export interface CacheRow {
   phantomObjects: number;
 }
 
+/* --by-cgroup: one memory cgroup's totals over all sites, with its allocation rate. */
+export interface CgroupViewRow extends CgroupRow {
+  key: string;
+  allocsPerSec: number;
+}
+
 export interface ShrinkerRow extends Shrinker {
   key: string;
   unfreed: number;
@@ -134,6 +141,9 @@ export interface UiModel {
   caches: CacheRow[];
   shrinkers: ShrinkerRow[] | null;
   reclaimUnavailable: string | null;
+  /* null: not recorded (no --by-cgroup). */
+  cgroups: CgroupViewRow[] | null;
+  memcgHierarchy: string | null;
 }
 
 /* The call site without its module, as the site column shows it. */
@@ -268,15 +278,23 @@ export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number,
     caches: [...caches.values()],
     shrinkers: cur.shrinkers ? cur.shrinkers.map((s) => ({ ...s, key: s.name, unfreed: s.requested - s.freed })) : null,
     reclaimUnavailable: cur.reclaimUnavailable,
+    cgroups: cgroupViewRows(cur, prev, dtMs),
+    memcgHierarchy: cur.memcgHierarchy,
   };
 }
 
-type AnyRow = SiteRow | CacheRow | ShrinkerRow;
+function cgroupViewRows(cur: Snapshot, prev: Snapshot | null, dtMs: number): CgroupViewRow[] | null {
+  if (!cur.cgroups) return null;
+  const before = new Map((prev?.cgroups ?? []).map((c) => [c.path, c.allocs]));
+  return cur.cgroups.map((c) => ({ ...c, key: c.path, allocsPerSec: perSec(c.allocs - (before.get(c.path) ?? 0), dtMs) }));
+}
+
+type AnyRow = SiteRow | CacheRow | ShrinkerRow | CgroupViewRow;
 
 function matches(r: AnyRow, filter: string): boolean {
   if (!filter) return true;
   const f = filter.toLowerCase();
-  const text = 'site' in r ? `${r.site.function} ${r.cache} ${r.module}` : 'cache' in r ? r.cache : r.name;
+  const text = 'site' in r ? `${r.site.function} ${r.cache} ${r.module}` : 'cache' in r ? r.cache : 'path' in r ? `${r.path} ${r.topSite ?? ''}` : r.name;
   return text.toLowerCase().includes(f);
 }
 
@@ -296,7 +314,7 @@ export function viewRows(m: UiModel, s: UiState): AnyRow[] {
 }
 
 function computeViewRows(m: UiModel, s: UiState): AnyRow[] {
-  const rows: AnyRow[] = s.view === 'sites' ? m.sites : s.view === 'caches' ? m.caches : (m.shrinkers ?? []);
+  const rows: AnyRow[] = s.view === 'sites' ? m.sites : s.view === 'caches' ? m.caches : s.view === 'cgroups' ? (m.cgroups ?? []) : (m.shrinkers ?? []);
   const key = s.sort[s.view];
   const value = (r: AnyRow) => (r as unknown as Record<string, number>)[key] ?? 0;
   const tie = (a: AnyRow, b: AnyRow) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);

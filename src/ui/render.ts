@@ -6,8 +6,9 @@
  */
 import { byContext, bytes, duration, printable } from '../output/format';
 import { siteLabel } from '../output/report';
-import { footerKeys, UiState, VIEWS } from './state';
-import { CacheRow, History, ShrinkerRow, SiteRow, siteLabelShort, UiModel, viewRows } from './model';
+import { footerKeys, Split, SPLITS, UiState, VIEWS } from './state';
+import { CacheRow, CgroupViewRow, History, ShrinkerRow, SiteRow, siteLabelShort, UiModel, viewRows } from './model';
+import type { Site } from '../model/site';
 
 export type Style = 'normal' | 'alert' | 'heading' | 'selected' | 'dim';
 export interface Line {
@@ -61,6 +62,14 @@ const CACHE_COLUMNS: Column<CacheRow>[] = [
   { title: 'SITES', width: 7, priority: 6, sortKey: 'sites', right: true, cell: (r) => String(r.sites) },
 ];
 
+const CGROUP_COLUMNS: Column<CgroupViewRow>[] = [
+  { title: 'LIVE BYTES', width: 11, priority: 0, sortKey: 'liveBytes', right: true, cell: (r) => (r.liveUpperBound ? '<=' : '') + bytes(r.liveBytes) },
+  { title: 'LIVE OBJS', width: 10, priority: 1, sortKey: 'liveObjects', right: true, cell: (r) => (r.liveUpperBound ? '<=' : '') + compact(r.liveObjects) },
+  { title: 'ALLOC/s', width: 8, priority: 2, sortKey: 'allocsPerSec', right: true, cell: (r) => compact(r.allocsPerSec) },
+  { title: 'ALLOCS', width: 9, priority: 4, sortKey: 'allocs', right: true, cell: (r) => compact(r.allocs) },
+  { title: 'SITES', width: 6, priority: 5, sortKey: 'sites', right: true, cell: (r) => String(r.sites) },
+  { title: 'TOP SITE', width: 30, priority: 3, right: false, cell: (r) => r.topSite ?? '-' },
+];
 
 const SHRINKER_COLUMNS: Column<ShrinkerRow>[] = [
   { title: 'CALLS', width: 8, priority: 2, sortKey: 'calls', right: true, cell: (r) => compact(r.calls) },
@@ -127,7 +136,7 @@ export function sparkline(values: number[], width: number): string {
   return v.map((x) => marks[hi === lo ? 0 : Math.round(((x - lo) / (hi - lo)) * (marks.length - 1))]).join('');
 }
 
-function detailLines(r: SiteRow, history: History, width: number): Line[] {
+function detailLines(r: SiteRow, history: History, width: number, split: Split): Line[] {
   const s = r.site;
   const ctx = (b: typeof s.freesByContext) => byContext(b, compact);
   const lines = [
@@ -139,16 +148,54 @@ function detailLines(r: SiteRow, history: History, width: number): Line[] {
       ? `live: tracked <=${bytes(s.liveBytes)} (${compact(s.liveObjects)} obj) is an upper bound: ${s.cache} holds fewer objects than tracked; estimate ~${bytes(s.liveBytesEstimate)}`
       : `live: ${bytes(s.liveBytes)} (${compact(s.liveObjects)} obj)` + (s.cacheAliases.length ? `; ${s.cache} also serves ${s.cacheAliases.join(', ')}` : ''),
     `live bytes over the session: ${sparkline(history.get(r.key), Math.max(10, width - 40))} now ${bytes(s.liveBytesEstimate)}`,
+    ...splitLines(s, split),
   ];
   return [{ text: '-'.repeat(width), style: 'dim' }, ...lines.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }))];
+}
+
+/* The splits this site has (recorded with --stacks, --by-cgroup, --by-task). */
+function splitsOf(s: Site): Split[] {
+  return SPLITS.filter((k) => s[k] !== undefined);
+}
+
+/*
+ * The detail pane's list of who allocates at the site: its top stacks (the
+ * callers past the call site, outermost last), memory cgroups or processes;
+ * c walks the ones recorded.
+ */
+function splitLines(s: Site, want: Split): string[] {
+  const have = splitsOf(s);
+  if (!have.length) return [];
+  const split = have.includes(want) ? want : have[0];
+  const up = s.liveObjectsUpperBound ? '<=' : '';
+  const row = (live: number, objs: number, allocs: number, what: string) =>
+    `  ${(up + bytes(live)).padStart(10)} ${(up + compact(objs)).padStart(8)} obj ${compact(allocs).padStart(7)} allocs  ${what}`;
+  const more = have.length > 1 ? `  (c: ${have.filter((k) => k !== split).join(', ')})` : '';
+  const out: string[] = [];
+  if (split === 'stacks') {
+    out.push(`top callers by live bytes${more}`);
+    for (const st of s.stacks ?? []) out.push(row(st.liveBytes, st.liveObjects, st.allocs, st.frames.length > 1 ? st.frames.slice(1).join(' <- ') : st.frames.length ? '(no caller frames)' : '(stack not recorded)'));
+    if (s.otherStacks) out.push(row(s.otherStacks.liveBytes, s.otherStacks.liveObjects, s.otherStacks.allocs, `${s.otherStacks.stacks} other stacks`));
+  } else if (split === 'cgroups') {
+    out.push(`memory cgroups of the allocating tasks${more}`);
+    for (const c of s.cgroups ?? []) out.push(row(c.liveBytes, c.liveObjects, c.allocs, c.path));
+    if (s.otherCgroups) out.push(row(s.otherCgroups.liveBytes, s.otherCgroups.liveObjects, s.otherCgroups.allocs, `${s.otherCgroups.cgroups} other cgroups`));
+  } else {
+    out.push(`allocating processes${more}`);
+    for (const t of s.tasks ?? []) out.push(row(t.liveBytes, t.liveObjects, t.allocs, t.tgid ? `${t.tgid} ${t.comm}` : t.comm));
+    if (s.otherTasks) out.push(row(s.otherTasks.liveBytes, s.otherTasks.liveObjects, s.otherTasks.allocs, `${s.otherTasks.tasks} other processes`));
+  }
+  if (out.length === 1) out.push('  (none yet)');
+  return out;
 }
 
 export const HELP = [
   'kmemtop: kernel memory allocations per call site, live',
   '',
-  'Views      Tab / Shift-Tab / 1 2 3: call sites, slab caches, shrinkers',
+  'Views      Tab / Shift-Tab / 1 2 3 4: call sites, slab caches, shrinkers, memory cgroups (--by-cgroup)',
   'Move       up/down or j/k, PgUp/PgDn, g/G (first/last)',
   'Detail     Enter: details of the selected call site (contexts, sizes, history); Esc closes',
+  '           c: its top callers (--stacks), memory cgroups (--by-cgroup), processes (--by-task) in turn',
   'Sort       s or >: next column, <: previous column, r: reverse',
   'Filter     /: type text (function, cache or module), Enter to apply, Esc to cancel; empty clears',
   'Pause      p or space: freeze the screen (tracing goes on)',
@@ -184,8 +231,9 @@ function headerLines(m: UiModel, s: UiState, width: number): Line[] {
     h.phantomObjects > 0
       ? `; ${compact(h.upperBoundSites)} sites are upper bounds (~ estimates): phantom ${compact(h.phantomObjects)} obj (caches view)`
       : '';
-  const tabs = VIEWS.map((v, i) => (v === s.view ? `[${i + 1} ${v}]` : ` ${i + 1} ${v} `)).join(' ');
-  const l4 = `${tabs}   sort ${s.sort[s.view]}${s.reverse ? ' (reversed)' : ''}${s.filter ? `   filter "${s.filter}"` : ''}${s.paused ? '   PAUSED' : ''}`;
+  /* Views as "1:sites" (the key, then the name), the current one in brackets. */
+  const tabs = VIEWS.map((v, i) => (v === s.view ? `[${i + 1}:${v}]` : `${i + 1}:${v}`)).join(' ');
+  const l4 = `${tabs}  sort ${s.sort[s.view]}${s.reverse ? ' (reversed)' : ''}${s.filter ? `  filter "${s.filter}"` : ''}${s.paused ? '  PAUSED' : ''}`;
   return [
     { text: fit(l1, width, false), style: 'normal' },
     { text: fit(l2, width, false), style: 'normal' },
@@ -201,7 +249,7 @@ export function renderFrame(m: UiModel, s: UiState, history: History, width: num
   const footer: Line = { text: fit(footerKeys(s), width, false), style: 'dim' };
   const rows = viewRows(m, s);
   const selectedSite = s.view === 'sites' && s.detail ? (rows[s.selected] as SiteRow | undefined) : undefined;
-  const detail = selectedSite ? detailLines(selectedSite, history, width) : [];
+  const detail = selectedSite ? detailLines(selectedSite, history, width, s.split) : [];
   const bodyHeight = Math.max(1, height - header.length - 1 - detail.length);
   let body: Line[];
   if (s.help) {
@@ -210,6 +258,13 @@ export function renderFrame(m: UiModel, s: UiState, history: History, width: num
     body = tableLines(SITE_COLUMNS, 'CALL SITE', (r: SiteRow) => siteLabelShort(r.site), rows as SiteRow[], s, width, bodyHeight);
   } else if (s.view === 'caches') {
     body = tableLines(CACHE_COLUMNS, 'CACHE', (r: CacheRow) => r.cache, rows as CacheRow[], s, width, bodyHeight);
+  } else if (s.view === 'cgroups') {
+    body = m.cgroups
+      ? [
+          { text: fit(`memory cgroups of the allocating tasks (${m.memcgHierarchy ?? 'no memory controller found'}); interrupt-context allocations have no task`, width, false), style: 'dim' as Style },
+          ...tableLines(CGROUP_COLUMNS, 'CGROUP', (r: CgroupViewRow) => r.path, rows as CgroupViewRow[], s, width, bodyHeight - 1),
+        ]
+      : [{ text: fit('memory cgroups: not recorded; start kmemtop with --by-cgroup', width, false), style: 'alert' }];
   } else if (m.shrinkers === null) {
     body = [{ text: fit(`shrinkers: ${m.reclaimUnavailable ?? 'not traced'}`, width, false), style: 'alert' }];
   } else {

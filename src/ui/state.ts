@@ -4,7 +4,7 @@
  */
 import { SORT_KEYS } from '../model/snapshot';
 
-export const VIEWS = ['sites', 'caches', 'shrinkers'] as const;
+export const VIEWS = ['sites', 'caches', 'shrinkers', 'cgroups'] as const;
 export type View = (typeof VIEWS)[number];
 
 /* Sort columns per view, in the order < and > walk them. */
@@ -12,7 +12,12 @@ export const SORTS: Record<View, readonly string[]> = {
   sites: ['liveBytes', 'liveObjects', 'allocsPerSec', 'freesPerSec', 'bytesPerSec', 'avgSize', 'fragmentation', 'allocs'],
   caches: ['liveBytes', 'liveObjects', 'allocsPerSec', 'freesPerSec', 'phantomObjects', 'sites'],
   shrinkers: ['freed', 'requested', 'calls', 'timeNs', 'unfreed'],
+  cgroups: ['liveBytes', 'liveObjects', 'allocsPerSec', 'allocs', 'sites'],
 };
+
+/* What the detail pane lists under a site, in the order c walks them (those recorded). */
+export const SPLITS = ['stacks', 'cgroups', 'tasks'] as const;
+export type Split = (typeof SPLITS)[number];
 
 export const MIN_INTERVAL_MS = 250;
 export const MAX_INTERVAL_MS = 60000;
@@ -29,11 +34,13 @@ export interface UiState {
   intervalMs: number;
   help: boolean;
   detail: boolean;
+  /* Which of the site's splits the detail pane lists (c cycles; those not recorded are skipped). */
+  split: Split;
   quit: boolean;
 }
 
 export function initialState(opts: { intervalMs?: number; sort?: string; filter?: string } = {}): UiState {
-  const sort = { sites: SORTS.sites[0], caches: SORTS.caches[0], shrinkers: SORTS.shrinkers[0] };
+  const sort = { sites: SORTS.sites[0], caches: SORTS.caches[0], shrinkers: SORTS.shrinkers[0], cgroups: SORTS.cgroups[0] };
   /* Any site sort key (model/snapshot.ts SORT_KEYS); s, < and > cycle through the columns shown. */
   if (opts.sort && (SORT_KEYS as readonly string[]).includes(opts.sort)) sort.sites = opts.sort;
   return {
@@ -47,6 +54,7 @@ export function initialState(opts: { intervalMs?: number; sort?: string; filter?
     intervalMs: clampInterval(opts.intervalMs ?? 1000),
     help: false,
     detail: false,
+    split: 'stacks',
     quit: false,
   };
 }
@@ -113,7 +121,10 @@ export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, 
     case '1':
     case '2':
     case '3':
+    case '4':
       return viewAt(VIEWS[Number(key) - 1]);
+    case 'c':
+      return { ...s, split: SPLITS[(SPLITS.indexOf(s.split) + 1) % SPLITS.length] };
     case 's':
     case '>':
       return sortAt(1);

@@ -39,7 +39,7 @@ export function fixtureRaw(): RawSnapshot {
     sampleOneIn: j.sampleOneIn ?? 1,
     slabs: fixtureSlabinfo(),
     slabNames: null,
-    stacks: null,
+    details: null,
     sweep: { available: true, reason: null, runs: 1, last: { examined: 0, retired: 0, raced: 0, durationMs: 0 } },
     reclaim: j.reclaim && {
       ...j.reclaim,

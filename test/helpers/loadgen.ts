@@ -29,9 +29,13 @@ async function awaitWord(child: Holder, word: string, what: string, timeoutMs: n
   });
 }
 
-/* Start `loadgen MODE N`, resolve once it printed "ready"; reject on early exit or timeout. */
-export async function startHolder(mode: string, n: number, timeoutMs = 30000): Promise<Holder> {
-  const child = spawn(LOADGEN, [mode, String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
+/*
+ * Start `loadgen MODE N`, resolve once it printed "ready"; reject on early
+ * exit or timeout.  wrap: runs it through another argv (e.g. into a cgroup).
+ */
+export async function startHolder(mode: string, n: number, timeoutMs = 30000, wrap: (argv: string[]) => string[] = (a) => a): Promise<Holder> {
+  const [cmd, ...args] = wrap([LOADGEN, mode, String(n)]);
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   await awaitWord(child, 'ready', `loadgen ${mode} ${n}`, timeoutMs);
   return child;
 }
