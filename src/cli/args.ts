@@ -106,6 +106,15 @@ export interface WatchArgs extends TracerFlags {
   perSeconds: number;
 }
 
+export interface ServeArgs extends TracerFlags {
+  verbose: boolean;
+  /* --listen HOST:PORT */
+  host: string;
+  port: number;
+  /* --top: sites exported with their own series. */
+  top: number;
+}
+
 export interface TopArgs extends TracerFlags {
   module?: string;
   match?: string;

@@ -17,7 +17,7 @@ import { renderAs } from '../output/formats';
 import { printable } from '../output/format';
 import { KmemtopError } from '../errors';
 import { matchRegExp } from './options';
-import { CommonArgs, DiffArgs, RecordArgs, SnapshotArgs, tracerFlags } from './args';
+import { CommonArgs, DiffArgs, RecordArgs, SnapshotArgs, TracerFlags, tracerFlags } from './args';
 import { checkWritable, writeOutput } from '../output/write';
 import { encodePprof } from '../output/pprof';
 import { writeFileSafely } from '../sys/safefs';
@@ -129,6 +129,18 @@ export async function runStart(a: CommonArgs): Promise<number> {
     throw new KmemtopError(`kmemtop: a session is already running (since ${state.meta.startedAt}): kmemtop stop ends it`);
   }
   if (state.kind === 'starting') throw new KmemtopError(`kmemtop: another kmemtop start (pid ${state.meta.pid}) is under way`);
+  const { started, held } = await pinSession(a);
+  process.stdout.write(`kmemtop: session started at ${started}; kmemtop snapshot reads it, kmemtop stop ends it\n`);
+  if (held.length) process.stderr.write(`kmemtop: ${held[0]} arrived while pinning: the session is whole; kmemtop stop ends it\n`);
+  return held.length ? 128 + (os.constants.signals[held[0]] ?? 0) : 0;
+}
+
+/*
+ * Pin a new session (none may be running or starting): settings first, then
+ * the pins, with SIGINT, SIGTERM and SIGHUP held until it is whole; returns
+ * when it started and the signals held meanwhile.
+ */
+export async function pinSession(a: TracerFlags): Promise<{ started: string; held: NodeJS.Signals[] }> {
   removeSession(); /* leftovers of a session whose pins or settings were lost */
   ensureBpffs();
   const held: NodeJS.Signals[] = [];
@@ -153,13 +165,11 @@ export async function runStart(a: CommonArgs): Promise<number> {
   } finally {
     for (const [s, h] of handlers) process.removeListener(s, h);
   }
-  process.stdout.write(`kmemtop: session started at ${started}; kmemtop snapshot reads it, kmemtop stop ends it\n`);
-  if (held.length) process.stderr.write(`kmemtop: ${held[0]} arrived while pinning: the session is whole; kmemtop stop ends it\n`);
-  return held.length ? 128 + (os.constants.signals[held[0]] ?? 0) : 0;
+  return { started, held };
 }
 
 /* The settings a start writes before pinning anything, so an interrupted start is recognised. */
-function startingMeta(a: CommonArgs): SessionMeta {
+function startingMeta(a: TracerFlags): SessionMeta {
   return {
     version: 1,
     state: 'starting',

@@ -6,6 +6,7 @@ import { parse, UsageError } from './options';
 import { runDiff, runRecord, runSnapshot, runStart, runStatus, runStop } from './commands';
 import { runTop } from './top';
 import { runReport, runWatch } from './report';
+import { runServe } from './serve';
 import { isKmemtopError } from '../errors';
 import * as log from '../log';
 
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     if (p.cmd === 'start') return await runStart(p.args);
     if (p.cmd === 'report') return await runReport(p.args);
     if (p.cmd === 'watch') return await runWatch(p.args);
+    if (p.cmd === 'serve') return await runServe(p.args);
     if (p.cmd === 'stop') return await runStop();
     if (p.cmd === 'status') return await runStatus(p.args);
     return p.cmd === 'record' ? await runRecord(p.args) : await runSnapshot(p.args);

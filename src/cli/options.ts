@@ -7,11 +7,18 @@ import { Format, FORMATS, Weight, WEIGHTS } from '../output/formats';
 import yargs, { Argv } from 'yargs';
 import { SORT_KEYS } from '../model/snapshot';
 import { DEFAULTS } from '../config';
-import type { CommonArgs, DiffArgs, RecordArgs, ReportArgs, SnapshotArgs, TopArgs, TracerFlags, WatchArgs } from './args';
+import type { CommonArgs, DiffArgs, RecordArgs, ReportArgs, ServeArgs, SnapshotArgs, TopArgs, TracerFlags, WatchArgs } from './args';
+import { parseListen } from '../serve/server';
+import { DEFAULT_TOP_SITES } from '../output/metrics';
+
+/* serve: where, and 1 object in how many it tracks unless told (measured near the dispatch floor: docs/overhead.md). */
+export const DEFAULT_LISTEN = '127.0.0.1:9713';
+export const SERVE_SAMPLE = 64;
 
 export type Parsed =
   | { cmd: 'report'; args: ReportArgs }
   | { cmd: 'watch'; args: WatchArgs }
+  | { cmd: 'serve'; args: ServeArgs }
   | { cmd: 'start'; args: CommonArgs }
   | { cmd: 'stop'; args: { verbose: boolean } }
   | { cmd: 'status'; args: { json: boolean; format: Format; verbose: boolean } }
@@ -32,6 +39,7 @@ export const EXAMPLES: [string, string][] = [
   ['kmemtop diff before.json after.json --fail-on-growth 1048576', 'what grew between two reports; exit 1 past 1 MiB (CI)'],
   ['kmemtop report --duration 5', 'what dominates memory, the largest caches, sites, shrinkers, fragmentation'],
   ['kmemtop watch --on-oom -o /var/log/kmemtop', 'a report at each OOM kill, rate limited'],
+  ['kmemtop serve --listen 127.0.0.1:9713', 'always on: /metrics for Prometheus, /debug/pprof/heap for pprof (docs/serve.md)'],
 ];
 
 function tracerOptions(y: Argv): Argv {
@@ -297,6 +305,26 @@ export function parse(argv: string[]): Parsed {
             verbose: a.verbose as boolean,
           },
         };
+      },
+    )
+    .command(
+      'serve',
+      'stay running and serve /metrics (Prometheus, OpenMetrics), /debug/pprof/heap, /snapshot and /healthz over HTTP; starts a session, or adopts the running one',
+      (c) =>
+        tracerOptions(c)
+          .option('sample', {
+            type: 'number',
+            default: SERVE_SAMPLE,
+            describe: 'track 1 object in N (by address hash); serve samples by default (live figures become estimates, allocation counts stay exact); 1: every object',
+          })
+          .option('listen', { type: 'string', default: DEFAULT_LISTEN, describe: 'HOST:PORT to serve on ([V6]:PORT for IPv6); localhost by default' })
+          .option('top', { type: 'number', default: DEFAULT_TOP_SITES, describe: 'sites exported with their own series, by live bytes; the rest are one function="other" series (0: all)' }),
+      (a) => {
+        const addr = parseListen(String(a.listen));
+        if (!addr) throw new UsageError('--listen takes HOST:PORT (e.g. 127.0.0.1:9713, or [::1]:9713), port 1-65535');
+        const top = a.top as number;
+        if (!(Number.isInteger(top) && top >= 0)) throw new UsageError('--top takes a whole number of sites (0: all)');
+        result = { cmd: 'serve', args: { ...tracerArgs(a), host: addr.host, port: addr.port, top, verbose: a.verbose as boolean } };
       },
     )
     .command(

@@ -1,0 +1,127 @@
+/*
+ * `kmemtop serve`: a daemon over a pinned session.  It binds first (a busy
+ * port is one line and exit 1, before anything is loaded), then adopts the
+ * running session or starts one, and serves until SIGTERM or SIGINT.  The
+ * session stays pinned when it exits, so a restart adopts it with its
+ * counters; `kmemtop stop` ends it.  If the session goes away meanwhile
+ * (kmemtop stop), serve exits 1 (a service manager then restarts it with a
+ * new one).
+ */
+import * as http from 'http';
+import { preflightTracer, Tracer } from '../collect/tracer';
+import { Kallsyms } from '../sys/kallsyms';
+import { buildSnapshot, Snapshot } from '../model/snapshot';
+import { sessionRunning, sessionState } from '../session';
+import { KmemtopError } from '../errors';
+import { ServeHandler, SnapshotSource } from '../serve/server';
+import { pinSession } from './commands';
+import type { ServeArgs } from './args';
+import * as log from '../log';
+
+/* Scrapes within this long of a read share it (a scrape every second reads once a second). */
+const MIN_READ_INTERVAL_MS = 1000;
+/* How often the session's presence is checked. */
+const SESSION_CHECK_MS = 2000;
+
+async function listen(server: http.Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : (e.code ?? e.message);
+      reject(new KmemtopError(`kmemtop: cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}`));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.removeListener('error', onError);
+      resolve();
+    });
+  });
+}
+
+/* Snapshots of the session, read at most once per MIN_READ_INTERVAL_MS. */
+class SessionSource implements SnapshotSource {
+  private last: { snap: Snapshot; at: number } | null = null;
+  gone: string | null = null;
+
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly syms: Kallsyms,
+  ) {}
+
+  snapshot(): Snapshot {
+    const now = Date.now();
+    if (!this.last || now - this.last.at >= MIN_READ_INTERVAL_MS) {
+      const raw = this.tracer.read({ slabinfoMaxAgeMs: 4500, sweepMaxAgeMs: 4500 });
+      this.last = { snap: buildSnapshot(raw, this.tracer.window, (ip) => this.syms.resolve(ip)), at: now };
+    }
+    return this.last.snap;
+  }
+
+  problem(): string | null {
+    return this.gone;
+  }
+}
+
+export async function runServe(a: ServeArgs): Promise<number> {
+  preflightTracer();
+  const server = http.createServer();
+  server.keepAliveTimeout = 65_000; /* longer than Prometheus's idle connection reuse */
+  await listen(server, a.host, a.port);
+  let tracer: Tracer | null = null;
+  let stopSignal: NodeJS.Signals | null = null;
+  let wake: () => void = () => {};
+  const onSignal = (sig: NodeJS.Signals) => {
+    stopSignal = sig;
+    wake();
+  };
+  const handlers = (['SIGINT', 'SIGTERM'] as NodeJS.Signals[]).map((s) => [s, () => onSignal(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  try {
+    const state = sessionState();
+    if (state.kind === 'starting') throw new KmemtopError(`kmemtop: a kmemtop start (pid ${state.meta.pid}) is under way: try again in a moment`);
+    const adopted = state.kind === 'running';
+    if (!adopted) {
+      const { held } = await pinSession(a);
+      if (held.length) stopSignal = held[0];
+    }
+    const meta = sessionRunning();
+    if (!meta) throw new KmemtopError('kmemtop: the session went away while starting: try again');
+    tracer = Tracer.openSession(meta);
+    const source = new SessionSource(tracer, Kallsyms.load());
+    const handler = new ServeHandler(source, { top: a.top });
+    server.on('request', handler.handle);
+    const sampling = (meta.sampleOneIn ?? 1) > 1 ? `1 object in ${meta.sampleOneIn} tracked` : 'every object tracked';
+    process.stderr.write(
+      `kmemtop serve: http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/metrics; ${adopted ? 'adopted the session' : 'started a session'} of ${meta.startedAt} (${sampling}); ` +
+        'it stays pinned when serve exits (kmemtop stop ends it)\n',
+    );
+    if (adopted && a.sample !== (meta.sampleOneIn ?? 1)) log.debug(`--sample ${a.sample} not applied: the adopted session tracks 1 in ${meta.sampleOneIn ?? 1}`);
+    /* Until a signal, or until the session is gone. */
+    let code = 0;
+    while (!stopSignal) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, SESSION_CHECK_MS).unref();
+      });
+      if (stopSignal) break;
+      let now: ReturnType<typeof sessionState>;
+      try {
+        now = sessionState();
+      } catch {
+        continue;
+      }
+      if (now.kind !== 'running' || now.meta.startedAt !== meta.startedAt) {
+        source.gone = 'the session was stopped (kmemtop stop)';
+        process.stderr.write('kmemtop serve: the session was stopped (kmemtop stop): exiting\n');
+        code = 1;
+        break;
+      }
+    }
+    if (stopSignal) process.stderr.write(`kmemtop serve: ${stopSignal}: stopping; the session stays pinned\n`);
+    return code;
+  } finally {
+    for (const [s, h] of handlers) process.removeListener(s, h);
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    tracer?.close();
+  }
+}
