@@ -1,4 +1,5 @@
 import { check, parse, UsageError } from '../src/cli/options';
+import { parseSize } from '../src/cli/options';
 
 describe('command line', () => {
   it('parses record with the command after --', () => {
@@ -59,6 +60,10 @@ describe('command line', () => {
       args: { before: 'a.json', after: 'b.json', failOnGrowth: 100, module: 'xfs', minChange: 0 },
     });
     expect(() => parse(['diff', 'a.json'])).toThrow(UsageError);
+    expect(parse(['diff', 'a', 'b', '--min-change', '4K', '--fail-on-growth', '1.5M'])).toMatchObject({ args: { minChange: 4096, failOnGrowth: 1572864 } });
+    expect(parse(['diff', 'a', 'b', '--fail-on-growth', '1GiB'])).toMatchObject({ args: { failOnGrowth: 1 << 30 } });
+    expect(() => parse(['diff', 'a', 'b', '--min-change', '4X'])).toThrow(/--min-change takes a number of bytes, or with a unit/);
+    expect([parseSize('4096'), parseSize('4k'), parseSize('4KB'), parseSize('2 MiB'), parseSize('512B'), parseSize('-1'), parseSize('')]).toEqual([4096, 4096, 4096, 2 << 20, 512, null, null]);
     expect(() => parse(['diff', 'a', 'b', '--min-change', '-1'])).toThrow(/--min-change/);
   });
 

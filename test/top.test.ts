@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
+import { Holder, releaseHolder, startHolder } from './helpers/loadgen';
 
 const SOCKET = `kmemtop-test-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
@@ -59,12 +60,12 @@ describeBpf('live view in a terminal (tmux)', () => {
      * much the figures may be off.
      */
     expect(s).toMatch(/^(lost events: none|LOST EVENTS: recursion \d+: live figures approximate \(\+\/-\d+ objects\))/m);
-    expect(s).toMatch(/LIVE BYTESv/);
+    expect(s).toMatch(/LIVE BYTES v/);
     expect(s).toMatch(/^q quit/m);
     for (const line of s.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
 
     tmux('send-keys', '-t', 'kt', 's');
-    s = await waitFor(/LIVE OBJSv/);
+    s = await waitFor(/LIVE OBJS v/);
     expect(s).toMatch(/sort liveObjects/);
 
     execFileSync(LOADGEN, ['eventfd-churn', '500']);
@@ -101,12 +102,12 @@ describeBpf('live view in a terminal (tmux)', () => {
   it('follows a terminal resize, and NO_COLOR leaves colors out', async () => {
     tmux('new-session', '-d', '-s', 'kt', '-x', '132', '-y', '40', `NO_COLOR=1 ${KMEMTOP} -d 0.5; echo EXITED $?; sleep 600`);
     let s = await waitFor(/^\[1:sites\]/m);
-    expect(s).toMatch(/MODULE/); /* wide enough for every column */
+    expect(s).toMatch(/ALLOCS/); /* wide enough for every column (MODULE only on a kernel with module sites) */
     tmux('resize-window', '-t', 'kt', '-x', '80', '-y', '24');
     s = await waitFor(/^q quit/m);
     await sleep(1200);
     s = screen();
-    expect(s).not.toMatch(/MODULE/);
+    expect(s).not.toMatch(/ALLOCS/);
     expect(s.split('\n').filter((l) => l.length > 80)).toEqual([]);
     /* With escapes: attributes (bold, inverse) but no foreground or background colors. */
     const esc = tmux('capture-pane', '-t', 'kt', '-p', '-e');
@@ -123,6 +124,50 @@ describeBpf('live view in a terminal (tmux)', () => {
     await waitFor(/^EXITED 0$/m);
     expect(tmux('display-message', '-t', 'kt', '-p', '#{alternate_on}').trim()).toBe('0');
     expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
+  });
+
+  it.each([
+    [80, 24],
+    [120, 40],
+  ])('at %ix%i: b marks, 2000 eventfds held after it show +2000 (1500 before it do not), the call site whole; ? then q closes help', async (w, h) => {
+    start('-d 0.5 --filter do_eventfd', w, h);
+    await waitFor(/^\[1:sites\]/m);
+    const before = await startHolder('eventfd-hold', 1500);
+    let after: Holder | null = null;
+    try {
+      await waitFor(/^\s*\S+\s+1500\s.*do_eventfd\+0x[0-9a-f]+$/m);
+      tmux('send-keys', '-t', 'kt', 'b');
+      await waitFor(/ since \d\d:\d\d:\d\d /);
+      after = await startHolder('eventfd-hold', 2000);
+      const s = await waitFor(/^\s*\+\S+\s+\+2000\s.*do_eventfd\+0x[0-9a-f]+$/m);
+      expect(s).toMatch(/^\+LIVE BYTES v \+LIVE OBJS/m);
+      /* The whole name: the row ends with it, nothing cut. */
+      expect(s).not.toMatch(/do_eventfd\S*…/);
+      tmux('send-keys', '-t', 'kt', 'B');
+      await waitFor(/^\s*\S+\s+3500\s.*do_eventfd\+0x[0-9a-f]+$/m);
+      tmux('send-keys', '-t', 'kt', '?');
+      await waitFor(/^Baseline +b: mark now/m);
+      tmux('send-keys', '-t', 'kt', 'q');
+      await waitFor(/^\[1:sites\]/m);
+      await sleep(700);
+      expect(screen()).not.toMatch(/^EXITED/m);
+      tmux('send-keys', '-t', 'kt', 'q');
+      await waitFor(/^EXITED 0$/m);
+    } finally {
+      await releaseHolder(before);
+      if (after) await releaseHolder(after);
+    }
+  });
+
+  it('top -b -n 2 --json is two JSON documents, one per line; batch text has whole names and no tabs or key footer', () => {
+    const r = spawnSync(KMEMTOP, ['top', '-b', '-n', '2', '-d', '0.5', '--json', '--view', 'caches'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const docs = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(docs).toHaveLength(2);
+    for (const d of docs) expect(d).toMatchObject({ tool: 'kmemtop', kind: 'top', view: 'caches', rows: expect.any(Array) });
+    const t = spawnSync(KMEMTOP, ['top', '-b', '-n', '1', '-d', '0.5'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '' } });
+    expect(t.stdout).toMatch(/^view sites {2}sort liveBytes$/m);
+    expect(t.stdout).not.toMatch(/\[1:sites\]|^q quit|…/m);
   });
 
   it('batch mode prints plain frames; without a terminal and -b it says so', () => {

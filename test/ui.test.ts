@@ -3,8 +3,9 @@ import { buildSnapshot, totalsOf } from '../src/model/snapshot';
 import { parseMeminfo } from '../src/sys/meminfo';
 import { memoryVerdict } from '../src/model/memreport';
 import { initialState, reduce, SORTS, UiState, footerKeys, clampInterval } from '../src/ui/state';
-import { buildUiModel, History, viewRows, SiteRow } from '../src/ui/model';
-import { compact, frameText, renderFrame, sparkline, HELP } from '../src/ui/render';
+import { buildUiModel, History, viewRows, SiteRow, markBaseline, reportBaseline, siteLabelShort } from '../src/ui/model';
+import { batchWidth } from '../src/ui/top';
+import { compact, fitMiddle, frameText, renderFrame, sparkline, HELP } from '../src/ui/render';
 import { fixtureKallsyms, fixtureRaw } from './helpers/fixtures';
 
 const raw = fixtureRaw();
@@ -81,10 +82,35 @@ describe('reducer', () => {
     expect(keys(s0, 'h', 'x').help).toBe(false);
     expect(keys(s0, 'enter').detail).toBe(true);
     expect(keys(s0, 'enter', 'escape').detail).toBe(false);
-    expect(keys(s0, '+').intervalMs).toBe(2000);
-    expect(keys(s0, '-', '-', '-', '-').intervalMs).toBe(250);
-    expect(keys(s0, ...Array(20).fill('+')).intervalMs).toBe(60000);
+    /* + refreshes more often, - less, as the help says. */
+    expect(keys(s0, '-').intervalMs).toBe(2000);
+    expect(keys(s0, '+', '+', '+', '+').intervalMs).toBe(250);
+    expect(keys(s0, ...Array(20).fill('-')).intervalMs).toBe(60000);
     expect(clampInterval(10)).toBe(250);
+  });
+
+  it('help closes on any key, q included; Ctrl-C still quits', () => {
+    expect(keys(s0, '?', 'q')).toMatchObject({ help: false, quit: false });
+    expect(keys(s0, '?', 'C-c').quit).toBe(true);
+  });
+
+  it('d asks for the delay in seconds; R reverses like r', () => {
+    expect(keys(s0, 'd').delayEdit).toBe('');
+    expect(keys(s0, 'd', '2', '.', '5', 'enter')).toMatchObject({ intervalMs: 2500, delayEdit: null });
+    expect(keys(s0, 'd', '9', '9', 'enter').intervalMs).toBe(60000);
+    expect(keys(s0, 'd', 'x', 'enter').intervalMs).toBe(1000);
+    expect(keys(s0, 'd', '3', 'escape')).toMatchObject({ intervalMs: 1000, delayEdit: null });
+    expect(footerKeys(keys(s0, 'd', '3'))).toMatch(/^delay \(seconds, 0.25 to 60\): 3_/);
+    expect(keys(s0, 'R').reverse).toBe(true);
+  });
+
+  it('b marks a baseline (sorted by growth), B clears it', () => {
+    const b = keys(s0, 'tab', 'b');
+    expect(b).toMatchObject({ baseline: true, markSeq: 1, view: 'sites', sort: { sites: 'growthBytes' } });
+    expect(keys(b, 'b').markSeq).toBe(2);
+    expect(keys(b, 'B')).toMatchObject({ baseline: false, sort: { sites: 'liveBytes' } });
+    expect(footerKeys(b)).toMatch(/B unmark/);
+    expect(initialState({ baseline: true }).sort.sites).toBe('growthBytes');
   });
 
   it('takes --sort and --filter as the starting state', () => {
@@ -150,7 +176,7 @@ describe('rendering', () => {
 
   it('marks the sort column, the selection, and highlights losses', () => {
     const f = frame(keys(initialState(), 'down'));
-    expect(f.lines[4].text).toMatch(/LIVE BYTESv/);
+    expect(f.lines[4].text).toMatch(/LIVE BYTES v/);
     expect(f.lines.filter((l) => l.style === 'selected')).toHaveLength(1);
     expect(f.lines[6].style).toBe('selected');
     const lossy = buildUiModel({ ...cur, lost: { ...cur.lost, recursionMisses: 3 }, accuracy: { ...cur.accuracy, maxLiveObjectsError: 3 } }, prev, 1000, MEM);
@@ -160,10 +186,52 @@ describe('rendering', () => {
 
   it('drops columns that do not fit, never the call site or the sort column', () => {
     const narrow = frameText(frame({ ...initialState(), sort: { ...initialState().sort, sites: 'avgSize' } }, 80, 24));
-    expect(narrow).toMatch(/AVGv/);
+    expect(narrow).toMatch(/AVG v/);
     expect(narrow).toMatch(/CALL SITE/);
-    expect(narrow).not.toMatch(/MODULE/);
-    expect(frameText(frame(initialState(), 200, 24))).toMatch(/MODULE/);
+    /* No site of this kernel is in a module: no MODULE column at any width; with one, at a wide one. */
+    expect(frameText(frame(initialState(), 200, 24))).not.toMatch(/MODULE/);
+    const withModule = buildUiModel({ ...cur, sites: cur.sites.map((x, i) => (i === 0 ? { ...x, module: 'ext4' } : x)) }, prev, 1000, MEM);
+    expect(frameText(renderFrame(withModule, initialState(), history, 200, 24))).toMatch(/MODULE/);
+    expect(frameText(renderFrame(withModule, initialState(), history, 80, 24))).not.toMatch(/MODULE/);
+  });
+
+  it('never cuts a call site on screen while another column can go; cuts in the middle only below its width', () => {
+    for (const [w, h] of [[80, 24], [120, 40]]) {
+      const lines = frame(initialState(), w, h).lines.slice(5, h - 1);
+      const names = viewRows(model, initialState()).slice(0, lines.length).map((r) => siteLabelShort((r as SiteRow).site));
+      names.forEach((n, i) => expect(lines[i].text.trimEnd().endsWith(n)).toBe(true));
+    }
+    expect(fitMiddle('mas_new_ma_node.isra.0+0x2c', 15)).toBe('mas_new….0+0x2c');
+    expect(fitMiddle('kfree+0x1', 12)).toBe('kfree+0x1   ');
+  });
+
+  it('batch frames: no tabs, no key footer, whole names at any width', () => {
+    const t = frameText(renderFrame(model, initialState(), history, 100_000, 30, true));
+    expect(t).toMatch(/^view sites {2}sort liveBytes$/m);
+    expect(t).not.toMatch(/\[1:sites\]|q quit/);
+    expect(batchWidth({ COLUMNS: '132' }, false, undefined)).toBe(132);
+    expect(batchWidth({}, true, 90)).toBe(90);
+    expect(batchWidth({}, false, undefined)).toBe(100_000);
+  });
+
+  it('a baseline: growth columns, a site new since the mark counts whole, the header says since when', () => {
+    const marked = markBaseline(buildUiModel({ ...cur, sites: cur.sites.slice(1) }, null, 1000, MEM), 'since 12:00:00');
+    const m = buildUiModel(cur, prev, 1000, MEM, null, marked);
+    const st = keys(initialState(), 'b');
+    const t = frameText(renderFrame(m, st, history, 120, 40));
+    expect(t).toMatch(/^\+LIVE BYTES v \+LIVE OBJS +LIVE BYTES/m);
+    expect(t).toMatch(/ since 12:00:00 /);
+    const fresh = m.sites.find((r) => r.key === cur.sites[0].id)!;
+    expect([fresh.growthObjects, fresh.growthBytes]).toEqual([fresh.liveObjects, fresh.liveBytes]);
+    for (const r of m.sites.filter((x) => x.key !== cur.sites[0].id)) expect(r.growthObjects).toBe(0);
+    /* From a saved report: matched by function, module and cache; a key's figure counted once. */
+    const fromFile = buildUiModel(cur, prev, 1000, MEM, null, reportBaseline(cur.sites, 'since before.json'));
+    expect(fromFile.sites.reduce((n, r) => n + r.growthObjects, 0)).toBe(0);
+  });
+
+  it('says so when no shrinker was called yet', () => {
+    const none = buildUiModel({ ...cur, shrinkers: cur.shrinkers!.map((x) => ({ ...x, calls: 0 })) }, prev, 1000, MEM);
+    expect(frameText(renderFrame(none, keys(initialState(), '3'), history, 100, 24))).toMatch(/shrinkers: none called yet/);
   });
 
   it('shows the detail pane: contexts, sizes, sparkline', () => {
@@ -177,7 +245,7 @@ describe('rendering', () => {
   it('shows the caches and shrinkers views, and help', () => {
     expect(frameText(frame(keys(initialState(), '2')))).toMatch(/PHANTOM/);
     const sh = frameText(frame(keys(initialState(), '3'), 120, 30));
-    expect(sh).toMatch(/ASKED +FREEDv/);
+    expect(sh).toMatch(/ASKED +FREED v/);
     expect(sh).toMatch(/super_cache_scan \(ext4/);
     expect(frameText(frame(keys(initialState(), '?')))).toContain(HELP[0]);
   });

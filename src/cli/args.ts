@@ -124,4 +124,10 @@ export interface TopArgs extends TracerFlags {
   batch: boolean;
   iterations: number;
   verbose: boolean;
+  /* Batch mode: one JSON document per frame (newline-delimited). */
+  json: boolean;
+  /* The view shown first (batch: the only one). */
+  view: 'sites' | 'caches' | 'shrinkers' | 'cgroups';
+  /* --baseline FILE: growth from a saved report. */
+  baseline?: string;
 }

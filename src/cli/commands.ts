@@ -8,7 +8,7 @@ import * as os from 'os';
 import { preflightTracer, Tracer, withSession, withTracer } from '../collect/tracer';
 import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionRunning, sessionState, writeMeta } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
-import { buildSnapshot, SCHEMA_VERSION } from '../model/snapshot';
+import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
 import { diffSites, DiffSite, filterSites, focus, hasStacks, phantomByGroup, stackSites } from '../model/diff';
 import { loadReport } from '../output/load';
 import { DiffDocument, diffRenderer, side } from '../output/diff';
@@ -36,10 +36,22 @@ async function traced<T>(a: CommonArgs & { taskTree?: boolean }, fn: (t: Tracer,
 function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta): void {
   const raw = tracer.read();
   tracer.close();
-  const snap = focus(buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip)), { module: a.module, match: matchRegExp(a.match) });
+  const all = buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip));
+  const snap = focus(all, { module: a.module, match: matchRegExp(a.match) });
+  const hint = focusHint(all, snap, a);
+  if (hint) process.stderr.write(`kmemtop: ${hint}\n`);
   const doc = toDocument(snap, meta, { sort: a.sort, top: a.top });
   writeOutput(renderAs(reportRenderer, doc, a.format, { weight: a.weight ?? 'liveBytes' }), a.output, a.mode);
   if (a.pprof) writeFileSafely(a.pprof, encodePprof({ sites: snap.sites, window: snap.window }), a.mode);
+}
+
+/* Pure: why a --module/--match focus shows nothing, naming what there was; null when it shows something. */
+export function focusHint(all: Pick<Snapshot, 'sites'>, focused: Pick<Snapshot, 'sites'>, a: { module?: string; match?: string }): string | null {
+  if (focused.sites.length || !all.sites.length || (a.module === undefined && a.match === undefined)) return null;
+  const modules = [...new Set(all.sites.map((s) => s.module).filter((m): m is string => m !== null))].sort();
+  const what = a.module !== undefined ? `in module ${a.module}` : `whose function matches ${a.match}`;
+  const seen = modules.length ? `modules seen: ${modules.slice(0, 10).join(', ')}${modules.length > 10 ? ', ...' : ''}` : 'none of them in a module: this kernel runs no module code that allocated';
+  return printable(`no call site ${what} among the ${all.sites.length} traced (${seen})`);
 }
 
 function baseMeta(kind: ReportMeta['kind']): ReportMeta {

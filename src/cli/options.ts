@@ -126,7 +126,10 @@ function topOptions(y: Argv): Argv {
     .option('sort', { type: 'string', default: 'liveBytes', choices: SORT_KEYS as unknown as string[], describe: 'sort call sites by (the same keys as record)' })
     .option('filter', { type: 'string', default: '', describe: 'show only rows whose function, cache or module contains this text' })
     .option('batch', { alias: 'b', type: 'boolean', default: false, describe: 'print plain-text frames instead of the interactive view (like top -b)' })
-    .option('iterations', { alias: 'n', type: 'number', default: 1, describe: 'frames to print in batch mode' });
+    .option('iterations', { alias: 'n', type: 'number', default: 1, describe: 'frames to print in batch mode' })
+    .option('json', { type: 'boolean', default: false, describe: 'batch mode: one JSON document per frame, one per line (the view\'s rows with their rates)' })
+    .option('view', { type: 'string', default: 'sites', choices: ['sites', 'caches', 'shrinkers', 'cgroups'], describe: 'the view shown (first, or in batch mode the only one)' })
+    .option('baseline', { type: 'string', describe: 'show growth since a saved report (snapshot --json, record --json) from the start, as after b' });
 }
 
 /* The tracer flags every tracing command shares; the first problem, naming the flag. */
@@ -169,6 +172,7 @@ export function checkTop(a: Partial<TopArgs> & { interval?: number }): string | 
     return '--interval takes seconds from 0.25 to 60';
   }
   if (!(typeof a.iterations === 'number' && Number.isInteger(a.iterations) && a.iterations >= 1)) return '--iterations takes a whole number >= 1';
+  if (a.json && !a.batch) return '--json is for batch mode: kmemtop top -b --json';
   return checkTracer(a);
 }
 
@@ -180,6 +184,26 @@ export function matchRegExp(pattern: string | undefined): RegExp | undefined {
   } catch (e) {
     throw new UsageError(`--match takes a regular expression: ${(e as Error).message}`);
   }
+}
+
+/*
+ * A byte count as users write it (pure): 4096, 4K, 4k, 4KiB, 4KB, 1.5M, 2G,
+ * 1T (units are powers of 1024, as the kernel's own figures); null when it
+ * is not one.
+ */
+export function parseSize(v: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:i?B)?|B)?\s*$/i.exec(v);
+  if (!m) return null;
+  const mult = m[2] ? 1024 ** ('KMGT'.indexOf(m[2].toUpperCase()) + 1) : 1;
+  const n = Math.round(Number(m[1]) * mult);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/* A size option's value, or the usage error that names it. */
+function sizeArg(flag: string, v: unknown): number {
+  const n = parseSize(String(v));
+  if (n === null) throw new UsageError(`${flag} takes a number of bytes, or with a unit: 4096, 4K, 1M, 1GiB`);
+  return n;
 }
 
 export function checkDiff(a: Partial<DiffArgs>): string | null {
@@ -229,6 +253,9 @@ export function parse(argv: string[]): Parsed {
             filter: a.filter as string,
             batch: a.batch as boolean,
             iterations: a.iterations as number,
+            json: a.json as boolean,
+            view: a.view as TopArgs['view'],
+            baseline: a.baseline as string | undefined,
             ...tracerArgs(a),
             verbose: a.verbose as boolean,
             module: a.module as string | undefined,
@@ -361,15 +388,15 @@ export function parse(argv: string[]): Parsed {
           .positional('after', { type: 'string', describe: 'report taken after' })
           .option('output', { alias: 'o', type: 'string', describe: 'write the diff to FILE instead of stdout' })
           .option('fail-on-growth', {
-            type: 'number',
-            describe: 'exit 1 when the sites that grew gained more than this many live bytes beyond what phantom objects could explain, in caches the shrinkers do not free (for CI)',
+            type: 'string',
+            describe: 'exit 1 when the sites that grew gained more than this many live bytes beyond what phantom objects could explain, in caches the shrinkers do not free (for CI); bytes, or with a unit: 512K, 1M, 1GiB',
           })
           .option('include-reclaimable', {
             type: 'boolean',
             default: false,
             describe: 'count growth in reclaimable caches (dentries, inodes) against --fail-on-growth too',
           })
-          .option('min-change', { type: 'number', default: 0, describe: 'hide sites whose live bytes changed by less than this' })
+          .option('min-change', { type: 'string', default: '0', describe: 'hide sites whose live bytes changed by less than this (bytes, or 4K, 1M, ...)' })
           .option('by-stack', {
             type: 'boolean',
             default: false,
@@ -383,9 +410,9 @@ export function parse(argv: string[]): Parsed {
           ...formatArgs(a),
           output: a.output as string | undefined,
           mode: modeArg(a),
-          failOnGrowth: a.failOnGrowth as number | undefined,
+          failOnGrowth: a.failOnGrowth === undefined ? undefined : sizeArg('--fail-on-growth', a.failOnGrowth),
           includeReclaimable: a.includeReclaimable as boolean,
-          minChange: a.minChange as number,
+          minChange: sizeArg('--min-change', a.minChange),
           byStack: a.byStack as boolean,
           module: a.module as string | undefined,
           match: a.match as string | undefined,

@@ -276,7 +276,8 @@ export function renderText(doc: ReportDocument): string {
   }
   lines.push('');
   /* A loop, not push(...rows): a report of every site can hold hundreds of thousands. */
-  for (const row of siteRows(doc.sites, doc.sampling !== null && doc.sampling !== undefined)) lines.push(row);
+  if (doc.sites.length === 0) lines.push('(no call sites)');
+  else for (const row of siteRows(doc.sites, doc.sampling !== null && doc.sampling !== undefined)) lines.push(row);
   if (doc.sitesShown < doc.totals.sites) {
     lines.push(`(${doc.totals.sites - doc.sitesShown} more call sites; --top 0 shows all)`);
   }

@@ -22,6 +22,44 @@ export const HISTORY_SAMPLES = 60;
  * reads one column): a refresh with thousands of busy sites builds one small
  * object per site, without a boxed double per rate.
  */
+/* Live figures at a mark (b) or in a saved report (--baseline FILE). */
+export interface Live {
+  liveObjects: number;
+  liveBytes: number;
+}
+
+/*
+ * The baseline growth is measured from.  A mark in this session knows each
+ * site by its number; a saved report by function, module and cache (as
+ * diff matches them), its figure given to the first row of that key.
+ */
+export interface Baseline {
+  /* "since 21:58:03", "since before.json" */
+  label: string;
+  byId: Map<number, Live> | null;
+  byKey: Map<string, Live> | null;
+}
+
+export const siteKeyOf = (s: Pick<Site, 'function' | 'module' | 'cache'>) => `${s.function}\0${s.module ?? ''}\0${s.cache}`;
+
+/* A mark now: every row's live figures (as shown: the estimates). */
+export function markBaseline(m: UiModel, label: string): Baseline {
+  return { label, byId: new Map(m.sites.map((r) => [r.key, { liveObjects: r.liveObjects, liveBytes: r.liveBytes }])), byKey: null };
+}
+
+/* A saved report's sites, summed by function, module and cache. */
+export function reportBaseline(sites: (Pick<Site, 'function' | 'module' | 'cache'> & Live & Partial<Pick<Site, 'liveObjectsEstimate' | 'liveBytesEstimate'>>)[], label: string): Baseline {
+  const byKey = new Map<string, Live>();
+  for (const s of sites) {
+    const k = siteKeyOf(s);
+    const b = byKey.get(k) ?? { liveObjects: 0, liveBytes: 0 };
+    b.liveObjects += s.liveObjectsEstimate ?? s.liveObjects;
+    b.liveBytes += s.liveBytesEstimate ?? s.liveBytes;
+    byKey.set(k, b);
+  }
+  return { label, byId: null, byKey };
+}
+
 export class SiteRow {
   constructor(
     readonly site: Site,
@@ -30,7 +68,17 @@ export class SiteRow {
     readonly dFrees: number,
     /* The period, shared by every row of a model. */
     readonly period: { readonly dtMs: number },
+    /* With a baseline: the site's live figures then (null: it had none; undefined: no baseline). */
+    readonly base?: Live | null,
   ) {}
+
+  /* Growth since the baseline: a site new since then grows by all it holds. */
+  get growthBytes(): number {
+    return this.liveBytes - (this.base?.liveBytes ?? 0);
+  }
+  get growthObjects(): number {
+    return this.liveObjects - (this.base?.liveObjects ?? 0);
+  }
 
   /* The site's number in this session. */
   get key(): number {
@@ -137,6 +185,8 @@ export interface Header {
 
 export interface UiModel {
   header: Header;
+  /* The baseline the growth columns count from; null: none. */
+  baseline: Baseline | null;
   sites: SiteRow[];
   caches: CacheRow[];
   shrinkers: ShrinkerRow[] | null;
@@ -198,23 +248,41 @@ function perSec(delta: number, dtMs: number): number {
  * showed no activity keeps that row: with thousands of idle sites, a refresh
  * builds rows only for the busy ones.
  */
-export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number, mem: MemInfo | null, prevModel: UiModel | null = null): UiModel {
+export function buildUiModel(
+  cur: Snapshot,
+  prev: Snapshot | null,
+  dtMs: number,
+  mem: MemInfo | null,
+  prevModel: UiModel | null = null,
+  baseline: Baseline | null = null,
+): UiModel {
   /* By site number, sized once (thousands of sites: no growing arrays every refresh). */
   let ids = 0;
   for (const s of cur.sites) ids = Math.max(ids, s.id + 1);
   const before = new Array<Site | undefined>(ids);
   if (prev) for (const s of prev.sites) before[s.id] = s;
   const rowsBefore = new Array<SiteRow | undefined>(ids);
-  if (prevModel) for (const r of prevModel.sites) rowsBefore[r.key] = r;
+  /* Rows are kept only under the same baseline (their growth counts from it). */
+  if (prevModel && prevModel.baseline === baseline) for (const r of prevModel.sites) rowsBefore[r.key] = r;
   const period = { dtMs };
+  const keyTaken = new Set<string>();
+  const baseOf = (s: Site): Live | null | undefined => {
+    if (!baseline) return undefined;
+    if (baseline.byId) return baseline.byId.get(s.id) ?? null;
+    const k = siteKeyOf(s);
+    if (keyTaken.has(k)) return null;
+    keyTaken.add(k);
+    return baseline.byKey?.get(k) ?? null;
+  };
   const sites: SiteRow[] = cur.sites.map((s) => {
     const key = s.id;
     const p = before[key];
     const kept = rowsBefore[key];
-    if (kept && p === s && kept.site === s && kept.dAllocs === 0 && kept.dFrees === 0) return kept;
+    const base = baseOf(s);
+    if (kept && p === s && kept.site === s && kept.dAllocs === 0 && kept.dFrees === 0 && kept.base === base) return kept;
     const dAllocs = s.allocs - (p?.allocs ?? 0);
     const dFrees = s.frees + s.freesUnseen - ((p?.frees ?? 0) + (p?.freesUnseen ?? 0));
-    return new SiteRow(s, dAllocs, dFrees, period);
+    return new SiteRow(s, dAllocs, dFrees, period, base);
   });
 
   const caches = new Map<string, CacheRow>();
@@ -274,6 +342,7 @@ export function buildUiModel(cur: Snapshot, prev: Snapshot | null, dtMs: number,
       contextSource: cur.contextSource,
       sampleOneIn: cur.sampling ? cur.sampling.oneIn : null,
     },
+    baseline,
     sites,
     caches: [...caches.values()],
     shrinkers: cur.shrinkers ? cur.shrinkers.map((s) => ({ ...s, key: s.name, unfreed: s.requested - s.freed })) : null,

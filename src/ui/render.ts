@@ -36,7 +36,17 @@ interface Column<R> {
   sortKey?: string;
   right: boolean;
   cell: (r: R) => string;
+  /* Drawn only when some row has something to show in it (MODULE on a kernel without modules). */
+  shownIf?: (r: R) => boolean;
 }
+
+const signed = (n: number, f: (x: number) => string) => (n > 0 ? `+${f(n)}` : n < 0 ? `-${f(-n)}` : '0');
+
+/* With a baseline (b, --baseline): growth since it, first. */
+const GROWTH_COLUMNS: Column<SiteRow>[] = [
+  { title: '+LIVE BYTES', width: 11, priority: 0, sortKey: 'growthBytes', right: true, cell: (r) => signed(Math.round(r.growthBytes), bytes) },
+  { title: '+LIVE OBJS', width: 10, priority: 1, sortKey: 'growthObjects', right: true, cell: (r) => signed(Math.round(r.growthObjects), compact) },
+];
 
 const SITE_COLUMNS: Column<SiteRow>[] = [
   /* An estimate below an upper bound carries "~" (Enter shows both). */
@@ -49,7 +59,7 @@ const SITE_COLUMNS: Column<SiteRow>[] = [
   { title: 'FRAG%', width: 6, priority: 5, sortKey: 'fragmentation', right: true, cell: (r) => String(Math.round(100 * r.fragmentation)) },
   { title: 'ALLOCS', width: 9, priority: 9, sortKey: 'allocs', right: true, cell: (r) => compact(r.allocs) },
   { title: 'CACHE', width: 17, priority: 4, right: false, cell: (r) => r.cacheLabel },
-  { title: 'MODULE', width: 10, priority: 8, right: false, cell: (r) => r.module || '-' },
+  { title: 'MODULE', width: 10, priority: 8, right: false, cell: (r) => r.module || '-', shownIf: (r) => r.module !== '' },
 ];
 
 const CACHE_COLUMNS: Column<CacheRow>[] = [
@@ -87,10 +97,22 @@ function fit(raw: string, width: number, right: boolean): string {
   return right ? s.padStart(width) : s.padEnd(width);
 }
 
+/* A name wider than width, cut in the middle (its start and its +0xoffset end both matter). */
+export function fitMiddle(raw: string, width: number): string {
+  const s = printable(raw);
+  if (s.length <= width) return s.padEnd(width);
+  if (width < 5) return s.slice(0, width);
+  const tail = Math.floor((width - 1) / 2);
+  return s.slice(0, width - 1 - tail) + '…' + s.slice(s.length - tail);
+}
+
+/* A column's width: its own, or its title with the sort mark (" v"), whichever is wider. */
+const widthOf = <R>(c: Column<R>, sortKey: string) => Math.max(c.width, c.title.length + (c.sortKey === sortKey ? 2 : 0));
+
 /* The columns that fit in width, keeping the sort column and leaving lastMin for the last one. */
 function chooseColumns<R>(cols: Column<R>[], width: number, lastMin: number, sortKey: string): Column<R>[] {
   const chosen = cols.slice();
-  const used = () => chosen.reduce((n, c) => n + c.width + 1, 0);
+  const used = () => chosen.reduce((n, c) => n + widthOf(c, sortKey) + 1, 0);
   while (chosen.length && used() + lastMin > width) {
     let drop = -1;
     for (let i = 0; i < chosen.length; i++) {
@@ -113,16 +135,25 @@ function tableLines<R extends { key: string | number }>(
   height: number,
 ): Line[] {
   const sortKey = s.sort[s.view];
-  const chosen = chooseColumns(cols, width, 20, sortKey);
-  const lastWidth = Math.max(1, width - chosen.reduce((n, c) => n + c.width + 1, 0));
-  const head = chosen.map((c) => fit(c.title + (c.sortKey === sortKey ? (s.reverse ? '^' : 'v') : ''), c.width, c.right)).join(' ');
-  const out: Line[] = [{ text: fit(`${head} ${lastTitle}`, width, false), style: 'heading' }];
   const visible = Math.max(0, height - 1);
   /* Scroll so the selection stays on screen. */
   const top = Math.max(0, Math.min(s.selected - visible + 1, rows.length - visible));
-  rows.slice(top, top + visible).forEach((r, i) => {
-    const cells = chosen.map((c) => fit(c.cell(r), c.width, c.right)).join(' ');
-    out.push({ text: fit(`${cells} ${fit(last(r), lastWidth, false)}`, width, false), style: top + i === s.selected ? 'selected' : 'normal' });
+  const shown = rows.slice(top, top + visible);
+  /* The last column (the call site) gets the room of its longest name on screen: other columns drop first. */
+  const lastMin = Math.min(width, Math.max(lastTitle.length, ...shown.map((r) => printable(last(r)).length)));
+  const chosen = chooseColumns(
+    cols.filter((c) => !c.shownIf || rows.some(c.shownIf)),
+    width,
+    lastMin,
+    sortKey,
+  );
+  const widths = chosen.map((c) => widthOf(c, sortKey));
+  const lastWidth = Math.max(1, width - widths.reduce((n, w) => n + w + 1, 0));
+  const head = chosen.map((c, i) => fit(c.title + (c.sortKey === sortKey ? (s.reverse ? ' ^' : ' v') : ''), widths[i], c.right)).join(' ');
+  const out: Line[] = [{ text: fit(`${head} ${lastTitle}`, width, false), style: 'heading' }];
+  shown.forEach((r, i) => {
+    const cells = chosen.map((c, j) => fit(c.cell(r), widths[j], c.right)).join(' ');
+    out.push({ text: fit(`${cells} ${fitMiddle(last(r), lastWidth)}`, width, false), style: top + i === s.selected ? 'selected' : 'normal' });
   });
   return out;
 }
@@ -196,11 +227,13 @@ export const HELP = [
   'Move       up/down or j/k, PgUp/PgDn, g/G (first/last)',
   'Detail     Enter: details of the selected call site (contexts, sizes, history); Esc closes',
   '           c: its top callers (--stacks), memory cgroups (--by-cgroup), processes (--by-task) in turn',
-  'Sort       s or >: next column, <: previous column, r: reverse',
+  'Sort       s or >: next column, <: previous column, r or R: reverse',
+  'Baseline   b: mark now, then +LIVE columns show growth since the mark (sorted by it); B: clear',
   'Filter     /: type text (function, cache or module), Enter to apply, Esc to cancel; empty clears',
   'Pause      p or space: freeze the screen (tracing goes on)',
-  'Interval   + / -: refresh more or less often',
-  'Quit       q or Ctrl-C',
+  'Interval   + / -: refresh more / less often; d: type the delay in seconds',
+  'Quit       q or Ctrl-C (on this screen any key closes help)',
+  'Unlike top: s sorts (top: delay, here d); < > walk sort columns; no field editor or colour keys.',
   '',
   'Columns: ALLOC/s, FREE/s, BYTES/s are rates over the last interval; AVG is requested bytes per allocation;',
   'FRAG% is 1 - requested/allocated; a site is (call site, cache or kmalloc size class).',
@@ -210,9 +243,10 @@ export const HELP = [
   'CACHE: the merged cache (alias matching the function, or NAME+ when others share its slab).',
 ];
 
-function headerLines(m: UiModel, s: UiState, width: number): Line[] {
+function headerLines(m: UiModel, s: UiState, width: number, batch: boolean): Line[] {
   const h = m.header;
-  const irq = h.irqFreeShare === null ? (h.contextSource === 'unknown' ? 'irq ?' : 'irq -') : `irq ${Math.round(100 * h.irqFreeShare)}%`;
+  /* Share of the period's frees in interrupt context; none to share without frees, unknown without contexts. */
+  const irq = h.irqFreeShare === null ? (h.contextSource === 'unknown' ? 'irq: unknown here' : 'no frees') : `irq ${Math.round(100 * h.irqFreeShare)}%`;
   /* Sampling: estimates carry a "~" and the header says 1 in how many. */
   const e = h.sampleOneIn ? '~' : '';
   const l1 =
@@ -232,8 +266,11 @@ function headerLines(m: UiModel, s: UiState, width: number): Line[] {
       ? `; ${compact(h.upperBoundSites)} sites are upper bounds (~ estimates): phantom ${compact(h.phantomObjects)} obj (caches view)`
       : '';
   /* Views as "1:sites" (the key, then the name), the current one in brackets. */
-  const tabs = VIEWS.map((v, i) => (v === s.view ? `[${i + 1}:${v}]` : `${i + 1}:${v}`)).join(' ');
-  const l4 = `${tabs}  sort ${s.sort[s.view]}${s.reverse ? ' (reversed)' : ''}${s.filter ? `  filter "${s.filter}"` : ''}${s.paused ? '  PAUSED' : ''}`;
+  /* Batch mode (a tool's output) names the view instead of drawing tabs. */
+  const tabs = batch ? `view ${s.view}` : VIEWS.map((v, i) => (v === s.view ? `[${i + 1}:${v}]` : `${i + 1}:${v}`)).join(' ');
+  /* What narrows the rows first (the sort shows in the column heads too, so it goes last). */
+  const since = m.baseline ? `  ${m.baseline.label}` : '';
+  const l4 = `${tabs}${since}${s.filter ? `  filter "${s.filter}"` : ''}${s.paused ? '  PAUSED' : ''}  sort ${s.sort[s.view]}${s.reverse ? ' (reversed)' : ''}`;
   return [
     { text: fit(l1, width, false), style: 'normal' },
     { text: fit(l2, width, false), style: 'normal' },
@@ -244,18 +281,19 @@ function headerLines(m: UiModel, s: UiState, width: number): Line[] {
 
 export const DETAIL_HEIGHT = 7;
 
-export function renderFrame(m: UiModel, s: UiState, history: History, width: number, height: number): Frame {
-  const header = headerLines(m, s, width);
-  const footer: Line = { text: fit(footerKeys(s), width, false), style: 'dim' };
+/* batch: a frame for a file or pipe (top -b): no tabs, no key footer. */
+export function renderFrame(m: UiModel, s: UiState, history: History, width: number, height: number, batch = false): Frame {
+  const header = headerLines(m, s, width, batch);
+  const footer: Line[] = batch ? [] : [{ text: fit(footerKeys(s), width, false), style: 'dim' }];
   const rows = viewRows(m, s);
   const selectedSite = s.view === 'sites' && s.detail ? (rows[s.selected] as SiteRow | undefined) : undefined;
   const detail = selectedSite ? detailLines(selectedSite, history, width, s.split) : [];
-  const bodyHeight = Math.max(1, height - header.length - 1 - detail.length);
+  const bodyHeight = Math.max(1, height - header.length - footer.length - detail.length);
   let body: Line[];
   if (s.help) {
     body = HELP.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }));
   } else if (s.view === 'sites') {
-    body = tableLines(SITE_COLUMNS, 'CALL SITE', (r: SiteRow) => siteLabelShort(r.site), rows as SiteRow[], s, width, bodyHeight);
+    body = tableLines(m.baseline ? [...GROWTH_COLUMNS, ...SITE_COLUMNS] : SITE_COLUMNS, 'CALL SITE', (r: SiteRow) => siteLabelShort(r.site), rows as SiteRow[], s, width, bodyHeight);
   } else if (s.view === 'caches') {
     body = tableLines(CACHE_COLUMNS, 'CACHE', (r: CacheRow) => r.cache, rows as CacheRow[], s, width, bodyHeight);
   } else if (s.view === 'cgroups') {
@@ -267,6 +305,8 @@ export function renderFrame(m: UiModel, s: UiState, history: History, width: num
       : [{ text: fit('memory cgroups: not recorded; start kmemtop with --by-cgroup', width, false), style: 'alert' }];
   } else if (m.shrinkers === null) {
     body = [{ text: fit(`shrinkers: ${m.reclaimUnavailable ?? 'not traced'}`, width, false), style: 'alert' }];
+  } else if (!m.shrinkers.some((r) => r.calls > 0)) {
+    body = [{ text: fit('shrinkers: none called yet (they run under memory pressure: reclaim, or echo 2 > /proc/sys/vm/drop_caches)', width, false), style: 'normal' }];
   } else {
     body = tableLines(
       SHRINKER_COLUMNS,
@@ -280,7 +320,7 @@ export function renderFrame(m: UiModel, s: UiState, history: History, width: num
   }
   body = body.slice(0, bodyHeight);
   while (body.length < bodyHeight) body.push({ text: '', style: 'normal' });
-  return { lines: [...header, ...body, ...detail, footer] };
+  return { lines: [...header, ...body, ...detail, ...footer] };
 }
 
 /* Plain text of a frame, for batch mode and tests. */

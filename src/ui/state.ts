@@ -9,7 +9,7 @@ export type View = (typeof VIEWS)[number];
 
 /* Sort columns per view, in the order < and > walk them. */
 export const SORTS: Record<View, readonly string[]> = {
-  sites: ['liveBytes', 'liveObjects', 'allocsPerSec', 'freesPerSec', 'bytesPerSec', 'avgSize', 'fragmentation', 'allocs'],
+  sites: ['liveBytes', 'liveObjects', 'allocsPerSec', 'freesPerSec', 'bytesPerSec', 'avgSize', 'fragmentation', 'allocs', 'growthBytes', 'growthObjects'],
   caches: ['liveBytes', 'liveObjects', 'allocsPerSec', 'freesPerSec', 'phantomObjects', 'sites'],
   shrinkers: ['freed', 'requested', 'calls', 'timeNs', 'unfreed'],
   cgroups: ['liveBytes', 'liveObjects', 'allocsPerSec', 'allocs', 'sites'],
@@ -30,6 +30,14 @@ export interface UiState {
   filter: string;
   /* Text being typed after '/', null when not editing. */
   filterEdit: string | null;
+  /* Seconds being typed after 'd', null when not editing. */
+  delayEdit: string | null;
+  /*
+   * b: a baseline is wanted (growth columns); markSeq counts the b presses,
+   * so the runner takes a new mark at each (the reducer knows no clock).
+   */
+  baseline: boolean;
+  markSeq: number;
   paused: boolean;
   intervalMs: number;
   help: boolean;
@@ -39,17 +47,20 @@ export interface UiState {
   quit: boolean;
 }
 
-export function initialState(opts: { intervalMs?: number; sort?: string; filter?: string } = {}): UiState {
+export function initialState(opts: { intervalMs?: number; sort?: string; filter?: string; view?: View; baseline?: boolean } = {}): UiState {
   const sort = { sites: SORTS.sites[0], caches: SORTS.caches[0], shrinkers: SORTS.shrinkers[0], cgroups: SORTS.cgroups[0] };
   /* Any site sort key (model/snapshot.ts SORT_KEYS); s, < and > cycle through the columns shown. */
   if (opts.sort && (SORT_KEYS as readonly string[]).includes(opts.sort)) sort.sites = opts.sort;
   return {
-    view: 'sites',
-    sort,
+    view: opts.view ?? 'sites',
+    sort: opts.baseline && !opts.sort ? { ...sort, sites: 'growthBytes' } : sort,
     reverse: false,
     selected: 0,
     filter: opts.filter ?? '',
     filterEdit: null,
+    delayEdit: null,
+    baseline: opts.baseline ?? false,
+    markSeq: 0,
     paused: false,
     intervalMs: clampInterval(opts.intervalMs ?? 1000),
     help: false,
@@ -79,6 +90,7 @@ function step(ms: number, dir: 1 | -1): number {
  */
 export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, page = 10): UiState {
   if (s.filterEdit !== null) return reduceFilterEdit(s, key);
+  if (s.delayEdit !== null) return reduceDelayEdit(s, key);
   const move = (to: number) => ({ ...s, selected: Math.max(0, Math.min(Math.max(rows - 1, 0), to)) });
   const sorts = SORTS[s.view];
   const sortAt = (d: number) => {
@@ -86,7 +98,8 @@ export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, 
     return { ...s, sort: { ...s.sort, [s.view]: sorts[(i + d + sorts.length) % sorts.length] }, selected: 0 };
   };
   const viewAt = (v: View) => ({ ...s, view: v, selected: 0, detail: false });
-  if (s.help && key !== 'C-c' && key !== 'q') return { ...s, help: false };
+  /* Help closes on any key, q included (Ctrl-C still quits). */
+  if (s.help && key !== 'C-c') return { ...s, help: false };
   switch (key) {
     case 'q':
     case 'C-c':
@@ -131,7 +144,20 @@ export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, 
     case '<':
       return sortAt(-1);
     case 'r':
+    case 'R':
       return { ...s, reverse: !s.reverse, selected: 0 };
+    case 'b':
+      /* Mark now: growth from here, sorted by it. */
+      return { ...s, baseline: true, markSeq: s.markSeq + 1, view: 'sites', sort: { ...s.sort, sites: 'growthBytes' }, selected: 0 };
+    case 'B':
+      return {
+        ...s,
+        baseline: false,
+        sort: { ...s.sort, sites: s.sort.sites.startsWith('growth') ? 'liveBytes' : s.sort.sites },
+        selected: 0,
+      };
+    case 'd':
+      return { ...s, delayEdit: '' };
     case '/':
       return { ...s, filterEdit: s.filter };
     case 'p':
@@ -140,9 +166,10 @@ export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, 
       return { ...s, paused: !s.paused };
     case '+':
     case '=':
-      return { ...s, intervalMs: step(s.intervalMs, 1) };
-    case '-':
+      /* Refresh more often (the help's words), as in htop. */
       return { ...s, intervalMs: step(s.intervalMs, -1) };
+    case '-':
+      return { ...s, intervalMs: step(s.intervalMs, 1) };
     default:
       return s;
   }
@@ -168,9 +195,29 @@ function reduceFilterEdit(s: UiState, key: string): UiState {
   }
 }
 
+/* d: the refresh interval in seconds, typed; Enter applies a valid one (0.25 to 60), else keeps the old. */
+function reduceDelayEdit(s: UiState, key: string): UiState {
+  const text = s.delayEdit ?? '';
+  switch (key) {
+    case 'enter': {
+      const sec = Number(text);
+      return text && Number.isFinite(sec) && sec > 0 ? { ...s, intervalMs: clampInterval(sec * 1000), delayEdit: null } : { ...s, delayEdit: null };
+    }
+    case 'escape':
+      return { ...s, delayEdit: null };
+    case 'C-c':
+      return { ...s, quit: true };
+    case 'backspace':
+      return { ...s, delayEdit: text.slice(0, -1) };
+    default:
+      return /^[0-9.]$/.test(key) ? { ...s, delayEdit: text + key } : s;
+  }
+}
+
 /* The keys the footer shows for the current mode. */
 export function footerKeys(s: UiState): string {
   if (s.filterEdit !== null) return `filter: ${s.filterEdit}_   Enter apply  Esc cancel  Backspace delete`;
+  if (s.delayEdit !== null) return `delay (seconds, ${MIN_INTERVAL_MS / 1000} to ${MAX_INTERVAL_MS / 1000}): ${s.delayEdit}_   Enter apply  Esc cancel`;
   if (s.help) return 'any key: close help';
   return [
     'q quit',
@@ -178,9 +225,10 @@ export function footerKeys(s: UiState): string {
     'Tab view',
     's sort',
     'r rev',
+    s.baseline ? 'B unmark' : 'b mark',
     '/ filter',
     'Enter detail',
-    `p ${s.paused ? 'resume' : 'pause'}`,
+    ...(s.paused ? ['p resume'] : []),
     `+/- ${s.intervalMs / 1000}s`,
   ].join('  ');
 }

@@ -9,8 +9,8 @@ import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, Snapshot } from '../model/snapshot';
 import { focus, SiteFilter } from '../model/diff';
 import { readMeminfo } from '../sys/meminfo';
-import { buildUiModel, History, UiModel, viewRows } from './model';
-import { initialState, reduce, UiState } from './state';
+import { Baseline, buildUiModel, History, markBaseline, SiteRow, UiModel, viewRows } from './model';
+import { initialState, reduce, UiState, View } from './state';
 import { frameText, renderFrame } from './render';
 import { Screen } from './screen';
 import * as log from '../log';
@@ -23,6 +23,11 @@ export interface LiveViewOptions {
   batch: boolean;
   /* Frames in batch mode. */
   iterations: number;
+  /* Batch mode: a JSON document per frame instead of text. */
+  json?: boolean;
+  view?: View;
+  /* Growth from a saved report from the start (--baseline FILE). */
+  baseline?: Baseline | null;
 }
 
 /* Reads the tracer into successive UI models. */
@@ -30,6 +35,9 @@ export class Sampler {
   private prev: Snapshot | null = null;
   private prevModel: UiModel | null = null;
   private prevMs = 0;
+  /* The inputs of the last model, to build it again under a new baseline without a read. */
+  private last: { snap: Snapshot; prev: Snapshot | null; dtMs: number; mem: ReturnType<typeof readMeminfo> } | null = null;
+  baseline: Baseline | null = null;
   readonly history = new History();
 
   constructor(
@@ -47,26 +55,79 @@ export class Sampler {
      */
     const raw = this.tracer.read({ slabinfoMaxAgeMs: 4500, sweepMaxAgeMs: 4500 });
     const snap = focus(buildSnapshot(raw, this.tracer.window, (ip) => this.syms.resolve(ip)), this.filter);
-    const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, readMeminfo(), this.prevModel);
+    const mem = readMeminfo();
+    const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, mem, this.prevModel, this.baseline);
+    this.last = { snap, prev: this.prev, dtMs: raw.monotonicMs - this.prevMs, mem };
     this.prev = snap;
     this.prevModel = model;
     this.prevMs = raw.monotonicMs;
     this.history.add(model.sites);
     return model;
   }
+
+  /* The last model again, under a new baseline (b marks, B clears); null before the first sample. */
+  rebase(baseline: Baseline | null): UiModel | null {
+    this.baseline = baseline;
+    if (!this.last) return null;
+    const l = this.last;
+    this.prevModel = buildUiModel(l.snap, l.prev, l.dtMs, l.mem, null, baseline);
+    return this.prevModel;
+  }
+}
+
+/* HH:MM:SS of a time, local. */
+function clock(d: Date): string {
+  return d.toTimeString().slice(0, 8);
+}
+
+/* A row of the view as plain data (batch --json). */
+function rowData(r: ReturnType<typeof viewRows>[number]): Record<string, unknown> {
+  if (!(r instanceof SiteRow)) return { ...r };
+  const s = r.site;
+  return {
+    function: s.function,
+    offset: s.offset,
+    module: s.module,
+    cache: s.cache,
+    liveBytes: r.liveBytes,
+    liveObjects: r.liveObjects,
+    liveUpperBound: r.liveUpperBound,
+    ...(r.base !== undefined ? { growthBytes: r.growthBytes, growthObjects: r.growthObjects } : {}),
+    allocsPerSec: r.allocsPerSec,
+    freesPerSec: r.freesPerSec,
+    bytesPerSec: r.bytesPerSec,
+    allocs: r.allocs,
+    frees: r.frees,
+    avgSize: r.avgSize,
+    fragmentation: r.fragmentation,
+  };
+}
+
+/* Batch width: COLUMNS when set, the terminal's when there is one, else unlimited (whole names in files). */
+export function batchWidth(env: NodeJS.ProcessEnv, tty: boolean, columns: number | undefined): number {
+  const c = Number(env.COLUMNS);
+  if (Number.isInteger(c) && c >= 40) return c;
+  return tty && columns ? columns : 100_000;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runBatch(a: LiveViewOptions, sampler: Sampler): Promise<number> {
-  const state: UiState = initialState({ intervalMs: a.intervalMs, sort: a.sort, filter: a.filter });
-  const width = Math.max(80, process.stdout.columns || 132);
+  const state: UiState = initialState({ intervalMs: a.intervalMs, sort: a.sort, filter: a.filter, view: a.view, baseline: !!a.baseline });
+  sampler.baseline = a.baseline ?? null;
+  const width = batchWidth(process.env, !!process.stdout.isTTY, process.stdout.columns);
   for (let i = 0; i < a.iterations; i++) {
     await sleep(state.intervalMs);
     const m = sampler.sample();
-    const rows = viewRows(m, state).length;
+    const rows = viewRows(m, state);
+    if (a.json) {
+      process.stdout.write(
+        JSON.stringify({ tool: 'kmemtop', kind: 'top', time: new Date().toISOString(), view: state.view, sort: state.sort[state.view], baseline: m.baseline?.label ?? null, header: m.header, rows: rows.map(rowData) }) + '\n',
+      );
+      continue;
+    }
     /* Like top -b: every row of the view, header first. */
-    const frame = renderFrame(m, state, sampler.history, width, rows + 6);
+    const frame = renderFrame(m, state, sampler.history, width, rows.length + 5, true);
     process.stdout.write(frameText(frame) + '\n\n');
   }
   return 0;
@@ -75,7 +136,8 @@ async function runBatch(a: LiveViewOptions, sampler: Sampler): Promise<number> {
 function runInteractive(a: LiveViewOptions, sampler: Sampler): Promise<number> {
   return new Promise((resolve, reject) => {
     const screen = new Screen(!process.env.NO_COLOR);
-    let state = initialState({ intervalMs: a.intervalMs, sort: a.sort, filter: a.filter });
+    let state = initialState({ intervalMs: a.intervalMs, sort: a.sort, filter: a.filter, view: a.view, baseline: !!a.baseline });
+    sampler.baseline = a.baseline ?? null;
     let model: UiModel | null = null;
     let timer: NodeJS.Timeout | null = null;
     let done = false;
@@ -114,8 +176,12 @@ function runInteractive(a: LiveViewOptions, sampler: Sampler): Promise<number> {
     screen.onKey((key) => {
       const rows = model ? viewRows(model, state).length : 0;
       const before = state.intervalMs;
+      const was = state;
       state = reduce(state, key, rows, Math.max(1, screen.height - 8));
       if (state.quit) return finish(null);
+      /* b marks from what is on screen now; B clears. */
+      if (state.markSeq !== was.markSeq && model) model = sampler.rebase(markBaseline(model, `since ${clock(new Date())}`)) ?? model;
+      else if (!state.baseline && was.baseline) model = sampler.rebase(null) ?? model;
       if (state.intervalMs !== before && timer) {
         clearTimeout(timer);
         timer = setTimeout(tick, state.intervalMs);
