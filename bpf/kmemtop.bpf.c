@@ -369,11 +369,34 @@ static __always_inline bool sampled(__u64 ptr)
 
 /* ---- live table -------------------------------------------------------- */
 
+static __always_inline __u32 bucket_idx(__u64 ptr)
+{
+	return ((ptr * GOLDEN) >> 32) & kmemtop_config.live_buckets_mask;
+}
+
 static __always_inline struct live_bucket *bucket_of(__u64 ptr)
 {
-	__u32 b = ((ptr * GOLDEN) >> 32) & kmemtop_config.live_buckets_mask;
+	__u32 b = bucket_idx(ptr);
 
 	return bpf_map_lookup_elem(&live, &b);
+}
+
+/*
+ * Seconds since boot (CLOCK_MONOTONIC).  The coarse clock, which would need
+ * no clock read, is not allowed in tracing programs.
+ */
+static __always_inline __u32 now_seconds(void)
+{
+	return bpf_ktime_get_ns() / 1000000000ULL;
+}
+
+/* Slot w of bucket b now holds an object allocated at this moment. */
+static __always_inline void stamp_slot(__u32 b, int w)
+{
+	struct live_age *a = bpf_map_lookup_elem(&live_age, &b);
+
+	if (a)
+		a->stamp[w & (KMEMTOP_LIVE_WAYS - 1)] = now_seconds();
 }
 
 /* ---- details (--stacks, --by-cgroup, --by-task) ------------------------ */
@@ -504,7 +527,8 @@ static __always_inline void retire_unseen(__u32 site, __u32 detail)
 /* Track ptr as live for site; false when it could not be tracked. */
 static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 {
-	struct live_bucket *bk = bucket_of(ptr);
+	__u32 b = bucket_idx(ptr);
+	struct live_bucket *bk = bpf_map_lookup_elem(&live, &b);
 	struct kmemtop_state *g;
 	struct live_value *ov, nv = {};
 	struct live_slot *sl;
@@ -531,6 +555,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 			old_detail = sl->detail;
 			sl->site = site;
 			sl->detail = detail;
+			stamp_slot(b, w);
 			retire_unseen(old, old_detail);
 			return true;
 		}
@@ -545,6 +570,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 			old_detail = ov->detail;
 			ov->site = site;
 			ov->detail = detail;
+			ov->stamp = now_seconds();
 			retire_unseen(old, old_detail);
 			return true;
 		}
@@ -553,6 +579,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 	if (empty >= 0) {
 		sl = &bk->slot[empty & (KMEMTOP_LIVE_WAYS - 1)];
 		if (__sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
+			stamp_slot(b, empty);
 			sl->detail = detail;
 			sl->site = site;
 			return true;
@@ -561,6 +588,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 		for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
 			sl = &bk->slot[w];
 			if (sl->ptr == 0 && __sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
+				stamp_slot(b, w);
 				sl->detail = detail;
 				sl->site = site;
 				return true;
@@ -570,6 +598,7 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 	/* Bucket full: spill into the overflow hash. */
 	nv.site = site;
 	nv.detail = detail;
+	nv.stamp = now_seconds();
 	err = bpf_map_update_elem(&live_overflow, &ptr, &nv, BPF_NOEXIST);
 	if (err) {
 		/*

@@ -13,6 +13,7 @@
 #define KMEMTOP_CACHE_NAME_LEN 32
 #define KMEMTOP_LIVE_WAYS 8  /* two 64-byte cache lines per bucket (a full bucket is then rare) */
 #define KMEMTOP_SELF_MAX 8   /* kmemtop processes whose own allocations are left out (self_tgids) */
+#define KMEMTOP_AGE_BUCKETS 4 /* live objects by age: < 10 s, < 1 min, < 10 min, older (site_ages) */
 
 /* Context of an event, from preempt_count (see event_context() in kmemtop.bpf.c). */
 enum kmemtop_context {
@@ -123,6 +124,30 @@ struct live_bucket {
 struct live_value {
 	__u32 site;
 	__u32 detail; /* as in struct live_slot */
+	__u32 stamp;  /* as in struct live_age */
+	__u32 pad;
+};
+
+/*
+ * When each slot's object was allocated: seconds since boot (monotonic),
+ * element b of live_age for bucket b of live; written by the allocation
+ * that claims (or reuses) the slot, read by the sweep.  Kept apart from the
+ * buckets so that frees, which never read it, touch no more memory.
+ */
+struct live_age {
+	__u32 stamp[KMEMTOP_LIVE_WAYS];
+};
+
+/*
+ * What the sweep found per site among the live objects it kept
+ * (site_ages[idx], rewritten by every sweep): live objects by age, how many
+ * are older than the run's older_than, and the oldest one's stamp.
+ */
+struct site_age {
+	__u64 count[KMEMTOP_AGE_BUCKETS];
+	__u64 older;
+	__u32 oldest;  /* stamp (seconds since boot) of the oldest; 0: none */
+	__u32 pad;
 };
 
 /*
@@ -222,6 +247,8 @@ struct kmemtop_sweep_stats {
 	__u64 examined;  /* live entries looked at */
 	__u64 retired;   /* of those, retired: their slab is gone */
 	__u64 raced;     /* retirements given up: a free or allocation changed the entry meanwhile */
+	__u32 older_than; /* in: count per site the live objects at least this many seconds old */
+	__u32 now;        /* out: the clock the ages were taken against (seconds since boot) */
 };
 
 /* ---- reclaim.bpf.c: shrinkers, reclaim, OOM kills ------------------------ */

@@ -82,8 +82,31 @@ static __always_inline void retire(__u32 site, __u32 detail, struct kmemtop_swee
  * free or an allocation at the same address racing with this changes one of
  * them, and the slot is left to it (counted as raced).
  */
+/* Age limits of the buckets of struct site_age, seconds (the last bucket: older). */
+#define AGE_1 10
+#define AGE_2 60
+#define AGE_3 600
+
+/* A live object of site allocated at stamp: counted by age (sweep.older_than and sweep.now set). */
+static __always_inline void count_age(__u32 site, __u32 stamp, struct kmemtop_sweep_stats *out)
+{
+	struct site_age *a = bpf_map_lookup_elem(&site_ages, &site);
+	__u32 age, b;
+
+	if (!a || !stamp)
+		return;
+	age = out->now > stamp ? out->now - stamp : 0;
+	b = age < AGE_1 ? 0 : age < AGE_2 ? 1 : age < AGE_3 ? 2 : 3;
+	a->count[b & (KMEMTOP_AGE_BUCKETS - 1)]++;
+	if (age >= out->older_than)
+		a->older++;
+	if (!a->oldest || stamp < a->oldest)
+		a->oldest = stamp;
+}
+
 static long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk, struct kmemtop_sweep_stats *out)
 {
+	struct live_age *ages = bpf_map_lookup_elem(&live_age, idx);
 	int w;
 
 	for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
@@ -95,8 +118,11 @@ static long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk
 		if (!p || !site)
 			continue;
 		out->examined++;
-		if (still_possible(p, site))
+		if (still_possible(p, site)) {
+			if (ages)
+				count_age(site, ages->stamp[w], out);
 			continue;
+		}
 		if (__sync_val_compare_and_swap(&sl->site, site, 0) != site ||
 		    __sync_val_compare_and_swap(&sl->ptr, p, 0) != p) {
 			out->raced++;
@@ -120,8 +146,10 @@ static long sweep_spilled(struct bpf_map *map, __u64 *key, struct live_value *ov
 	if (!site)
 		return 0;
 	out->examined++;
-	if (still_possible(ptr, site))
+	if (still_possible(ptr, site)) {
+		count_age(site, ov->stamp, out);
 		return 0;
+	}
 	if (__sync_val_compare_and_swap(&ov->site, site, 0) != site || bpf_map_delete_elem(&live_overflow, &ptr)) {
 		out->raced++;
 		return 0;
@@ -139,6 +167,17 @@ static long sweep_spilled(struct bpf_map *map, __u64 *key, struct live_value *ov
  * was built on, like fentry).  The context is the host's struct
  * kmemtop_sweep_stats, copied back when the run ends.
  */
+/* Zero one site's ages (bpf_loop callback; the index is the site). */
+static long zero_ages(__u64 i, void *unused)
+{
+	__u32 site = i;
+	struct site_age *a = bpf_map_lookup_elem(&site_ages, &site);
+
+	if (a)
+		__builtin_memset(a, 0, sizeof(*a));
+	return 0;
+}
+
 SEC("syscall")
 int kmemtop__sweep(struct kmemtop_sweep_stats *out)
 {
@@ -146,6 +185,11 @@ int kmemtop__sweep(struct kmemtop_sweep_stats *out)
 	struct kmemtop_state *g;
 	__u32 zero = 0;
 
+	run.older_than = out->older_than;
+	run.now = bpf_ktime_get_ns() / 1000000000ULL;
+	g = bpf_map_lookup_elem(&state, &zero);
+	if (g)
+		bpf_loop(g->next_site < (1 << 22) ? (__u32)g->next_site + 1 : 1 << 22, zero_ages, NULL, 0);
 	bpf_for_each_map_elem(&live, sweep_bucket, &run, 0);
 	g = bpf_map_lookup_elem(&state, &zero);
 	if (g && g->overflow_entries)
@@ -153,5 +197,6 @@ int kmemtop__sweep(struct kmemtop_sweep_stats *out)
 	out->examined = run.examined;
 	out->retired = run.retired;
 	out->raced = run.raced;
+	out->now = run.now;
 	return 0;
 }

@@ -30,6 +30,8 @@ import {
   DETAIL_KEY,
   DETAIL_INFO,
   DETAIL_STATS,
+  LIVE_AGE,
+  SITE_AGE,
 } from '../src/abi/layout';
 import { OOM_VICTIM, RECLAIM_CONFIG, RECLAIM_KIND, RECLAIM_KINDS, RECLAIM_STATE, SHRINKER_INFO, SHRINKER_KEY, SHRINKER_STATS } from '../src/abi/reclaim';
 
@@ -93,6 +95,8 @@ describe('kmemtop.h structs against the BPF objects BTF', () => {
     DETAIL_KEY,
     DETAIL_INFO,
     DETAIL_STATS,
+    LIVE_AGE,
+    SITE_AGE,
   ];
 
   it.each(layouts.map((l) => [l.cName, l]))('struct %s: size, field names, offsets and sizes', (_n, layout) => {

@@ -4,7 +4,7 @@
  * changes with each key, that q, SIGTERM and SIGINT restore the terminal,
  * and that nothing stays loaded.  Needs root, BPF and tmux.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
@@ -169,6 +169,33 @@ describeBpf('live view in a terminal (tmux)', () => {
     expect(t.stdout).toMatch(/^view sites {2}sort liveBytes$/m);
     expect(t.stdout).not.toMatch(/\[1:sites\]|^q quit|…/m);
   });
+
+  it('--older 5: eventfds held for 10 s count, those opened 2 s before the frame and churned ones do not; the sweep counts ages by site', async () => {
+    const child = spawn(KMEMTOP, ['top', '-b', '-n', '1', '-d', '12', '--json', '--older', '5', '--filter', 'do_eventfd'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const holders: Holder[] = [];
+    try {
+      await sleep(2500); /* attached */
+      holders.push(await startHolder('eventfd-hold', 1000));
+      execFileSync(LOADGEN, ['eventfd-churn', '20000']);
+      await sleep(7000);
+      holders.push(await startHolder('eventfd-hold', 700));
+      expect(await exited).toBe(0);
+    } finally {
+      for (const h of holders) await releaseHolder(h);
+    }
+    const doc = JSON.parse(out);
+    type Age = { under10s: number; under1m: number; under10m: number; older: number; olderThanObjects: number };
+    const rows = (doc.rows as { function: string; liveObjects: number; age: Age }[]).filter((r) => r.function === 'do_eventfd');
+    expect(rows.reduce((n, r) => n + r.liveObjects, 0)).toBe(1000);
+    /* Both holders' objects are tracked and aged (the young ones under 10 s); only the older 1000 count. */
+    const tracked = rows.reduce((n, r) => n + r.age.under10s + r.age.under1m + r.age.under10m + r.age.older, 0);
+    expect(tracked).toBeGreaterThanOrEqual(1700);
+    expect(rows.reduce((n, r) => n + r.age.under10s, 0)).toBeGreaterThanOrEqual(700);
+    expect(rows.reduce((n, r) => n + r.age.olderThanObjects, 0)).toBe(1000);
+  }, 30_000);
 
   it('batch mode prints plain frames; without a terminal and -b it says so', () => {
     const r = spawnSync(KMEMTOP, ['top', '-b', '-n', '2', '-d', '0.5', '--filter', 'eventfd'], { encoding: 'utf8' });

@@ -108,6 +108,8 @@ export const LIVE_BUCKET = defineStruct('live_bucket', [{ c: 'slot', type: { arr
 export const LIVE_VALUE = defineStruct('live_value', [
   { c: 'site', type: 'u32' },
   { c: 'detail', type: 'u32' },
+  { c: 'stamp', type: 'u32' },
+  { c: 'pad', type: 'u32' },
 ]);
 
 /* --stacks/--by-cgroup/--by-task: a site's allocations by (stack, memory cgroup, process). */
@@ -257,13 +259,54 @@ export const SWEEP_STATS = defineStruct('kmemtop_sweep_stats', [
   { c: 'examined', type: 'u64' },
   { c: 'retired', type: 'u64' },
   { c: 'raced', type: 'u64' },
+  { c: 'older_than', type: 'u32' },
+  { c: 'now', type: 'u32' },
 ]);
 
-export function decodeSweepStats(buf: Buffer): { examined: number; retired: number; raced: number } {
+/* The sweep's context as the host hands it over: count objects at least olderThan seconds old. */
+export function encodeSweepStats(olderThan: number): Buffer {
+  const b = Buffer.alloc(SWEEP_STATS.size);
+  b.writeUInt32LE(Math.max(0, Math.min(0xffffffff, Math.floor(olderThan))), SWEEP_STATS.offsetOf('older_than'));
+  return b;
+}
+
+export function decodeSweepStats(buf: Buffer): { examined: number; retired: number; raced: number; now: number } {
   return {
     examined: readU64(buf, SWEEP_STATS.offsetOf('examined')),
     retired: readU64(buf, SWEEP_STATS.offsetOf('retired')),
     raced: readU64(buf, SWEEP_STATS.offsetOf('raced')),
+    now: buf.readUInt32LE(SWEEP_STATS.offsetOf('now')),
+  };
+}
+
+export const AGE_BUCKETS = 4;
+/* Upper limits of the age buckets, seconds (the last: older). */
+export const AGE_LIMITS = [10, 60, 600] as const;
+
+export const LIVE_AGE = defineStruct('live_age', [{ c: 'stamp', type: { array: 'u32', n: LIVE_WAYS } }]);
+
+export const SITE_AGE = defineStruct('site_age', [
+  { c: 'count', type: { array: 'u64', n: AGE_BUCKETS } },
+  { c: 'older', type: 'u64' },
+  { c: 'oldest', type: 'u32' },
+  { c: 'pad', type: 'u32' },
+]);
+
+export interface SiteAge {
+  /* Live objects by age: < 10 s, < 1 min, < 10 min, older. */
+  count: number[];
+  /* Of those, at least the sweep's older_than seconds old. */
+  older: number;
+  /* Seconds since boot of the oldest; 0: none. */
+  oldest: number;
+}
+
+export function decodeSiteAge(buf: Buffer, off = 0): SiteAge {
+  const c = off + SITE_AGE.offsetOf('count');
+  return {
+    count: Array.from({ length: AGE_BUCKETS }, (_, i) => readU64(buf, c + 8 * i)),
+    older: readU64(buf, off + SITE_AGE.offsetOf('older')),
+    oldest: buf.readUInt32LE(off + SITE_AGE.offsetOf('oldest')),
   };
 }
 

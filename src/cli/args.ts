@@ -21,6 +21,8 @@ export interface TracerFlags {
   /* --by-cgroup, --by-task: allocations by the allocating task's memory cgroup, process. */
   byCgroup?: boolean;
   byTask?: boolean;
+  /* --older SECONDS: only objects live at least that long count as live (0: all). */
+  older?: number;
 }
 
 /* What Tracer.start takes from those flags. */
@@ -30,6 +32,7 @@ export function tracerFlags(a: TracerFlags): TracerOptions {
     stackDepth: a.stackDepth ?? 0,
     byCgroup: a.byCgroup ?? false,
     byTask: a.byTask ?? false,
+    olderThan: a.older ?? 0,
   };
 }
 

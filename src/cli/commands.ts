@@ -9,6 +9,7 @@ import { preflightTracer, Tracer, withSession, withTracer } from '../collect/tra
 import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionRunning, sessionState, writeMeta } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
+import { olderOnly } from '../model/older';
 import { diffSites, DiffSite, filterSites, focus, hasStacks, phantomByGroup, stackSites } from '../model/diff';
 import { loadReport } from '../output/load';
 import { DiffDocument, diffRenderer, side } from '../output/diff';
@@ -34,11 +35,15 @@ async function traced<T>(a: CommonArgs & { taskTree?: boolean }, fn: (t: Tracer,
 }
 
 function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta): void {
+  /* --older: a session's reads sweep with it (a tracer of ours had it from the start). */
+  if (a.older) tracer.setOlderThan(a.older);
   const raw = tracer.read();
   tracer.close();
   const all = buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip));
-  const snap = focus(all, { module: a.module, match: matchRegExp(a.match) });
-  const hint = focusHint(all, snap, a);
+  const f = { module: a.module, match: matchRegExp(a.match) };
+  const hint = focusHint(all, focus(all, f), a);
+  if (a.older && !raw.ages) throw new KmemtopError(`kmemtop: --older needs object ages: ${all.agesUnavailable}`);
+  const snap = focus(a.older ? olderOnly(all, a.older) : all, f);
   if (hint) process.stderr.write(`kmemtop: ${hint}\n`);
   const doc = toDocument(snap, meta, { sort: a.sort, top: a.top });
   writeOutput(renderAs(reportRenderer, doc, a.format, { weight: a.weight ?? 'liveBytes' }), a.output, a.mode);

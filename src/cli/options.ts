@@ -66,6 +66,10 @@ function tracerOptions(y: Argv): Argv {
       describe: "split each site's allocations by the memory cgroup (v1 or v2) of the allocating task: per-site cgroups in JSON, a cgroups section and view",
     })
     .option('by-task', { type: 'boolean', default: false, describe: "split each site's allocations by the allocating process (tgid and name)" })
+    .option('older', {
+      type: 'number',
+      describe: 'count as live only the objects live for at least SECONDS (like memleak --older): leaks stay, churn goes; ages come from the sweep (Linux 6.13+)',
+    })
     .option('include-self', {
       type: 'boolean',
       default: false,
@@ -138,6 +142,7 @@ export function checkTracer(a: Partial<TracerFlags>): string | null {
   if (!intIn(a.maxLive, 1024, 1 << 26)) return '--max-live takes a whole number from 1024 to 67108864';
   if (!intIn(a.maxSites, 64, 1 << 22)) return '--max-sites takes a whole number from 64 to 4194304';
   if (!intIn(a.sample, 1, 1 << 20)) return '--sample takes a whole number from 1 (every object) to 1048576';
+  if (a.older !== undefined && !intIn(a.older, 1, 0xffffffff)) return '--older takes a whole number of seconds >= 1';
   return null;
 }
 
@@ -161,6 +166,7 @@ function tracerArgs(a: Record<string, unknown>): TracerFlags {
     stackDepth: stackDepthArg(a.stacks),
     byCgroup: a.byCgroup,
     byTask: a.byTask,
+    older: a.older,
   } as TracerFlags;
   const problem = checkTracer(flags);
   if (problem) throw new UsageError(problem);

@@ -22,7 +22,7 @@ export async function runTop(a: TopArgs): Promise<number> {
   return withTracer(tracerFlags(a), (tracer) =>
     runLiveView(
       { ...a, baseline },
-      new Sampler(tracer, syms, { module: a.module, match: a.match === undefined ? undefined : new RegExp(a.match) }),
+      new Sampler(tracer, syms, { module: a.module, match: a.match === undefined ? undefined : new RegExp(a.match) }, a.older ?? 0),
     ),
   );
 }

@@ -3,7 +3,7 @@
  * raw addresses (only the model turns them into symbols).  Nothing here
  * does I/O; src/model imports these types and nothing else of collect/.
  */
-import type { CacheInfo, CounterKey, LostKey, SiteKey, SiteStats } from '../abi/layout';
+import type { CacheInfo, CounterKey, LostKey, SiteAge, SiteKey, SiteStats } from '../abi/layout';
 import type { OomVictimRaw, ReclaimState, ShrinkerInfo, ShrinkerStats } from '../abi/reclaim';
 import type { SlabCache } from '../sys/slabinfo';
 import type { SlabNames } from '../sys/slabaliases';
@@ -94,6 +94,8 @@ export interface SweepRun {
   retired: number;
   raced: number;
   durationMs: number;
+  /* Seconds since boot the ages were taken against. */
+  now: number;
 }
 
 /* Whether live entries are swept, and if not, why: what reports print. */
@@ -137,4 +139,13 @@ export interface RawSnapshot {
   sweep: SweepInfo;
   /* --stacks/--by-cgroup/--by-task: allocations per site by stack, cgroup, process; null when none recorded. */
   details: RawDetails | null;
+  /* Live objects per site by age, from the last sweep (site index -> ages); null without a sweep. */
+  ages: RawAges | null;
+}
+
+export interface RawAges {
+  /* The sweep's clock (seconds since boot) and its threshold (--older; 0: none). */
+  now: number;
+  olderThan: number;
+  bySite: Map<number, SiteAge>;
 }

@@ -27,6 +27,9 @@ import {
   LostKey,
   readU64,
   decodeDetailInfo,
+  decodeSiteAge,
+  SITE_AGE,
+  SiteAge,
   DETAIL_INFO,
   DETAIL_STATS,
   DetailInfo,
@@ -61,6 +64,8 @@ export const SLAB: ObjectSpec = {
     'detail_ids',
     'detail_keys',
     'detail_stats',
+    'live_age',
+    'site_ages',
   ],
 };
 
@@ -169,6 +174,8 @@ export class SlabCollector {
       const geo = liveGeometry(opts.maxLive);
       o.map('live').setMaxEntries(geo.buckets);
       o.map('live_overflow').setMaxEntries(geo.overflow);
+      o.map('live_age').setMaxEntries(geo.buckets);
+      o.map('site_ages').setMaxEntries(opts.maxSites);
       for (const m of ['site_ids', 'site_keys', 'site_stats']) o.map(m).setMaxEntries(opts.maxSites);
       o.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES * CTX_MAX);
       o.map('caches').setMaxEntries(opts.maxCaches);
@@ -374,6 +381,18 @@ export class SlabCollector {
       details,
       frames: this.frames,
     };
+  }
+
+  /* Live objects per site by age, as the last sweep left them (sites 1..next_site). */
+  readAges(): Map<number, SiteAge> {
+    const n = Math.min(this.readState().nextSite + 1, this.opts.maxSites);
+    const d = dumpMap(this.mapFd('site_ages'), 4, SITE_AGE.size, n);
+    const out = new Map<number, SiteAge>();
+    for (let i = 0; i < d.count; i++) {
+      const a = decodeSiteAge(d.values, i * SITE_AGE.size);
+      if (a.oldest) out.set(d.keys.readUInt32LE(i * 4), a);
+    }
+    return out;
   }
 
   counters(): Record<CounterKey, number> {

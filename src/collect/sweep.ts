@@ -8,7 +8,7 @@
  */
 import { BpfError } from '../bpf/object';
 import { hasFunction } from '../bpf/btf';
-import { SWEEP_STATS, decodeSweepStats } from '../abi/layout';
+import { decodeSweepStats, encodeSweepStats } from '../abi/layout';
 import * as log from '../log';
 import { LoadedObject, ObjectSpec, objectPath } from './lifecycle';
 import type { SweepInfo, SweepRun } from './raw';
@@ -16,7 +16,7 @@ import type { SweepInfo, SweepRun } from './raw';
 /* The allocation collector's maps the sweep reads and writes (reused from it, not its own). */
 export const SWEEP: ObjectSpec = {
   path: objectPath('sweep.bpf.o'),
-  maps: ['live', 'live_overflow', 'site_keys', 'site_stats', 'state', 'lost', 'detail_stats'],
+  maps: ['live', 'live_overflow', 'site_keys', 'site_stats', 'state', 'lost', 'detail_stats', 'live_age', 'site_ages'],
 };
 
 export const SWEEP_KFUNC = 'bpf_get_kmem_cache';
@@ -35,6 +35,8 @@ export class Sweeper {
   private last: SweepRun | null = null;
   private lastAtMs = -Infinity;
   private closed = false;
+  /* Count per site the live objects at least this many seconds old (--older; 0: all). */
+  olderThan = 0;
 
   private constructor(private readonly o: LoadedObject) {}
 
@@ -65,7 +67,7 @@ export class Sweeper {
     if (this.closed) throw new Error('sweeper is closed');
     const now = performance.now();
     if (now - this.lastAtMs < maxAgeMs) return null;
-    const out = this.o.object.program('kmemtop__sweep').run(Buffer.alloc(SWEEP_STATS.size));
+    const out = this.o.object.program('kmemtop__sweep').run(encodeSweepStats(this.olderThan));
     const stats = decodeSweepStats(out.ctx);
     this.lastAtMs = performance.now();
     this.runs++;

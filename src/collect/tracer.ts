@@ -29,6 +29,8 @@ export interface TracerOptions extends Partial<SlabOptions> {
   pinDir?: string;
   /* Have the kernel measure the programs' run time (bpf_stats) while tracing. */
   bpfStats?: boolean;
+  /* --older SECONDS: count per site the live objects at least this old (the sweep does). */
+  olderThan?: number;
 }
 
 export interface ReadOptions {
@@ -82,6 +84,7 @@ export class Tracer {
     const tracer = new Tracer(SlabCollector.load(opts));
     try {
       tracer.openSweeper();
+      tracer.setOlderThan(opts.olderThan ?? 0);
       if (!tracer.slab.opts.includeSelf) {
         tracer.selfFd = tracer.slab.mapFd('self_tgids');
         registerSelf(tracer.selfFd);
@@ -188,6 +191,11 @@ export class Tracer {
     };
   }
 
+  /* --older: the sweeps count per site the live objects at least this many seconds old. */
+  setOlderThan(seconds: number): void {
+    if (this.sweeper) this.sweeper.olderThan = seconds;
+  }
+
   /* The sweep over this tracer's maps, or the reason there is none (said in every report). */
   private openSweeper(): void {
     const s = Sweeper.open(btfPath(), (name) => this.slab.mapFd(name));
@@ -275,8 +283,16 @@ export class Tracer {
       slabs,
       slabNames: this.slabNames(),
       details: this.slab.readDetails(),
+      ages: this.readAges(),
       maps: { ...s.maps, kernelBytes: this.kernelBytes() },
     };
+  }
+
+  /* The ages the last sweep counted; null before any sweep, or without one. */
+  private readAges(): RawSnapshot['ages'] {
+    const last = this.sweeper?.info().last;
+    if (!this.sweeper || !last) return null;
+    return { now: last.now, olderThan: this.sweeper.olderThan, bySite: this.slab.readAges() };
   }
 
   /* Objects tracked as live right now (reads the whole live table: for checks and status). */

@@ -50,6 +50,8 @@ export interface Site {
   /* --by-task: the top allocating processes, and what the others add up to. */
   tasks?: SiteTask[];
   otherTasks?: (Counts & { tasks: number }) | null;
+  /* How long its live objects have been live (from the sweep; absent without one). */
+  age?: SiteAges;
 }
 
 export type Resolver = (ip: bigint) => Symbol | null;
@@ -92,4 +94,17 @@ export interface SiteTask extends Counts {
   /* 0 with comm "(interrupt context)": allocations made in interrupt context (no task to name). */
   tgid: number;
   comm: string;
+}
+
+/* How long a site's live objects have been live (the sweep counts them: model/ages.ts). */
+export interface SiteAges {
+  /* How long the oldest live object has been live, seconds. */
+  oldestSeconds: number;
+  /* Live objects by age. */
+  under10s: number;
+  under1m: number;
+  under10m: number;
+  older: number;
+  /* --older N: of them, those live for at least N seconds. */
+  olderThanObjects?: number;
 }

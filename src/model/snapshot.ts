@@ -8,6 +8,7 @@ import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumC
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import type { Resolver, Site } from './site';
 import { cgroupRows, CgroupRow, taskRows, TaskRow, withDetails } from './details';
+import { withAges } from './ages';
 export type { Resolver, Site };
 import { Reclaim, reclaimSummary, Shrinker, shrinkerRows } from './shrinkers';
 import type { SlabNames } from '../sys/slabaliases';
@@ -70,6 +71,10 @@ export interface Snapshot {
   /* --by-task: totals per allocating process (null without it). */
   tasks: TaskRow[] | null;
   memcgHierarchy: string | null;
+  /* --older N: the live figures are those of objects live for at least N seconds; null: all live objects. */
+  olderThan: number | null;
+  /* Why sites carry no ages (no sweep on this kernel), or null. */
+  agesUnavailable: string | null;
   /* Shrinkers and reclaim; null (with the reason) when not traced. */
   shrinkers: Shrinker[] | null;
   reclaim: Reclaim | null;
@@ -329,7 +334,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
   });
   const caches = raw.slabs ? reconcile(tracked, raw.slabs) : null;
   const callSites = new Map(raw.sites.map((r) => [r.idx, r.key.callSite]));
-  const sites = withDetails(boundSites(tracked, caches ?? []), raw.details, callSites, resolve, raw.sampleOneIn);
+  const sites = withAges(withDetails(boundSites(tracked, caches ?? []), raw.details, callSites, resolve, raw.sampleOneIn), raw.ages, raw.sampleOneIn);
   const lost = { ...raw.lost, recursionMisses: eventsLostToRecursion(raw.recursion) };
   const sampling = samplingOf(raw);
   const totals = totalsOf(sites, caches ?? []);
@@ -354,6 +359,8 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     cgroups: cgroupRows(sites, raw.details, raw.sampleOneIn),
     tasks: taskRows(sites, raw.details, raw.sampleOneIn),
     memcgHierarchy: raw.details?.memcgHierarchy ?? null,
+    olderThan: null,
+    agesUnavailable: raw.ages ? null : raw.sweep.available ? 'no sweep has run yet' : 'no object ages: they are counted by the sweep, which this kernel lacks',
     shrinkers: raw.reclaim ? shrinkerRows(raw.reclaim, resolve, raw.wallTime) : null,
     reclaim: raw.reclaim ? reclaimSummary(raw.reclaim, raw.wallTime) : null,
     reclaimUnavailable: raw.reclaimUnavailable,

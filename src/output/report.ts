@@ -53,6 +53,8 @@ export interface ReportDocument {
   sweep: Snapshot['sweep'];
   sitesShown: number;
   sites: Site[];
+  /* --older N: only objects live for at least N seconds are counted live (null: all). */
+  olderThan: Snapshot['olderThan'];
   /* --by-cgroup / --by-task: totals per memory cgroup / process (the first --top of them); null when not recorded. */
   cgroups: Snapshot['cgroups'];
   tasks: Snapshot['tasks'];
@@ -86,6 +88,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     sweep: snap.sweep,
     sitesShown: sites.length,
     sites,
+    olderThan: snap.olderThan,
     cgroups: snap.cgroups && (opts.top > 0 ? snap.cgroups.slice(0, opts.top) : snap.cgroups),
     tasks: snap.tasks && (opts.top > 0 ? snap.tasks.slice(0, opts.top) : snap.tasks),
     memcgHierarchy: snap.memcgHierarchy,
@@ -198,11 +201,26 @@ export function bounded(s: Pick<Site, 'liveObjectsUpperBound'>, text: string): s
 export function siteRows(sites: Site[], estimated = false): string[] {
   const e = estimated ? '~' : '';
   const withEst = sites.some((s) => s.liveObjectsUpperBound);
-  const header = [`${e}LIVE BYTES`, `${e}LIVE OBJS`, ...(withEst ? ['EST LIVE'] : []), 'ALLOCS', `${e}FREES`, 'IRQ%', 'REQ BYTES', 'ALLOC BYTES', 'CACHE', 'CALL SITE'];
+  /* The oldest live object's age, where the sweep counted ages. */
+  const withAge = sites.some((s) => s.age);
+  const header = [
+    `${e}LIVE BYTES`,
+    `${e}LIVE OBJS`,
+    ...(withEst ? ['EST LIVE'] : []),
+    ...(withAge ? ['OLDEST'] : []),
+    'ALLOCS',
+    `${e}FREES`,
+    'IRQ%',
+    'REQ BYTES',
+    'ALLOC BYTES',
+    'CACHE',
+    'CALL SITE',
+  ];
   const rows = sites.map((s) => [
     bounded(s, bytes(s.liveBytes)),
     bounded(s, count(s.liveObjects)),
     ...(withEst ? [s.liveObjectsUpperBound ? `~${bytes(s.liveBytesEstimate)}` : bytes(s.liveBytesEstimate)] : []),
+    ...(withAge ? [s.age ? ageText(s.age.oldestSeconds) : '-'] : []),
     count(s.allocs),
     count(s.frees + s.freesUnseen),
     s.frees ? `${Math.round(100 * interruptShare(s.freesByContext))}` : '-',
@@ -211,7 +229,14 @@ export function siteRows(sites: Site[], estimated = false): string[] {
     cacheLabel(s.cache, s.function, s.cacheAliases),
     siteLabel(s),
   ]);
-  return table(header, rows, [true, true, ...(withEst ? [true] : []), true, true, true, true, true, false, false]);
+  return table(header, rows, [true, true, ...(withEst ? [true] : []), ...(withAge ? [true] : []), true, true, true, true, true, false, false]);
+}
+
+/* 42 -> "42s", 600 -> "10m", 7200 -> "2.0h" */
+export function ageText(seconds: number): string {
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  return `${(seconds / 3600).toFixed(1)}h`;
 }
 
 
@@ -267,6 +292,7 @@ export function renderText(doc: ReportDocument): string {
     lines.push(doc.signal ? `command killed by ${doc.signal}` : `command exited with code ${doc.exitCode}`);
   }
   lines.push(...headerLines(doc));
+  if (doc.olderThan) lines.push(`--older ${doc.olderThan}: live figures count only objects live for at least ${ageText(doc.olderThan)} (allocations and frees: the whole window)`);
   const timed = doc.programs.filter((p) => p.runCount > 0);
   if (timed.length) {
     lines.push(

@@ -194,6 +194,8 @@ export interface UiModel {
   /* null: not recorded (no --by-cgroup). */
   cgroups: CgroupViewRow[] | null;
   memcgHierarchy: string | null;
+  /* --older N: live figures count only objects live at least N seconds. */
+  olderThan: number | null;
 }
 
 /* The call site without its module, as the site column shows it. */
@@ -349,6 +351,7 @@ export function buildUiModel(
     reclaimUnavailable: cur.reclaimUnavailable,
     cgroups: cgroupViewRows(cur, prev, dtMs),
     memcgHierarchy: cur.memcgHierarchy,
+    olderThan: cur.olderThan,
   };
 }
 

@@ -5,7 +5,7 @@
  * call site always gets what is left.
  */
 import { byContext, bytes, duration, printable } from '../output/format';
-import { siteLabel } from '../output/report';
+import { ageText, siteLabel } from '../output/report';
 import { footerKeys, Split, SPLITS, UiState, VIEWS } from './state';
 import { CacheRow, CgroupViewRow, History, ShrinkerRow, SiteRow, siteLabelShort, UiModel, viewRows } from './model';
 import type { Site } from '../model/site';
@@ -179,6 +179,13 @@ function detailLines(r: SiteRow, history: History, width: number, split: Split):
       ? `live: tracked <=${bytes(s.liveBytes)} (${compact(s.liveObjects)} obj) is an upper bound: ${s.cache} holds fewer objects than tracked; estimate ~${bytes(s.liveBytesEstimate)}`
       : `live: ${bytes(s.liveBytes)} (${compact(s.liveObjects)} obj)` + (s.cacheAliases.length ? `; ${s.cache} also serves ${s.cacheAliases.join(', ')}` : ''),
     `live bytes over the session: ${sparkline(history.get(r.key), Math.max(10, width - 40))} now ${bytes(s.liveBytesEstimate)}`,
+    ...(s.age
+      ? [
+          `live objects by age: <10s ${compact(s.age.under10s)}, <1m ${compact(s.age.under1m)}, <10m ${compact(s.age.under10m)}, older ${compact(s.age.older)}; ` +
+            `oldest ${ageText(s.age.oldestSeconds)}` +
+            (s.age.olderThanObjects !== undefined ? `; ${compact(s.age.olderThanObjects)} counted (--older)` : ''),
+        ]
+      : []),
     ...splitLines(s, split),
   ];
   return [{ text: '-'.repeat(width), style: 'dim' }, ...lines.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }))];
@@ -250,6 +257,7 @@ function headerLines(m: UiModel, s: UiState, width: number, batch: boolean): Lin
   /* Sampling: estimates carry a "~" and the header says 1 in how many. */
   const e = h.sampleOneIn ? '~' : '';
   const l1 =
+    (m.olderThan ? `[older than ${ageText(m.olderThan)}] ` : '') +
     `kmemtop ${(h.tracingMs / 1000).toFixed(0)}s  live ${e}${bytes(h.liveBytes)} ${e}${compact(h.liveObjects)} obj  ` +
     `alloc ${compact(h.allocsPerSec)}/s  free ${e}${compact(h.freesPerSec)}/s (${irq})` +
     (h.sampleOneIn ? `  sampled 1/${compact(h.sampleOneIn)}` : '');

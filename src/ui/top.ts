@@ -14,6 +14,8 @@ import { initialState, reduce, UiState, View } from './state';
 import { frameText, renderFrame } from './render';
 import { Screen } from './screen';
 import * as log from '../log';
+import { KmemtopError } from '../errors';
+import { olderOnly } from '../model/older';
 
 /* How the view runs: refresh interval, first sort and filter; batch: plain frames to stdout (like top -b). */
 export interface LiveViewOptions {
@@ -44,6 +46,8 @@ export class Sampler {
     private readonly tracer: Tracer,
     private readonly syms: Kallsyms,
     private readonly filter: SiteFilter = {},
+    /* --older: only objects live at least this many seconds count as live (0: all). */
+    private readonly older = 0,
   ) {
     this.prevMs = tracer.startedMonotonicMs;
   }
@@ -54,7 +58,12 @@ export class Sampler {
      * objects whose slab is gone: every few seconds is enough for the live view.
      */
     const raw = this.tracer.read({ slabinfoMaxAgeMs: 4500, sweepMaxAgeMs: 4500 });
-    const snap = focus(buildSnapshot(raw, this.tracer.window, (ip) => this.syms.resolve(ip)), this.filter);
+    let all = buildSnapshot(raw, this.tracer.window, (ip) => this.syms.resolve(ip));
+    if (this.older) {
+      if (!raw.ages) throw new KmemtopError(`kmemtop: --older needs object ages: ${all.agesUnavailable}`);
+      all = olderOnly(all, this.older);
+    }
+    const snap = focus(all, this.filter);
     const mem = readMeminfo();
     const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, mem, this.prevModel, this.baseline);
     this.last = { snap, prev: this.prev, dtMs: raw.monotonicMs - this.prevMs, mem };
@@ -100,6 +109,7 @@ function rowData(r: ReturnType<typeof viewRows>[number]): Record<string, unknown
     frees: r.frees,
     avgSize: r.avgSize,
     fragmentation: r.fragmentation,
+    age: s.age ?? null,
   };
 }
 

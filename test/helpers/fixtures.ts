@@ -40,7 +40,8 @@ export function fixtureRaw(): RawSnapshot {
     slabs: fixtureSlabinfo(),
     slabNames: null,
     details: null,
-    sweep: { available: true, reason: null, runs: 1, last: { examined: 0, retired: 0, raced: 0, durationMs: 0 } },
+    ages: null,
+    sweep: { available: true, reason: null, runs: 1, last: { examined: 0, retired: 0, raced: 0, durationMs: 0, now: 0 } },
     reclaim: j.reclaim && {
       ...j.reclaim,
       shrinkers: j.reclaim.shrinkers.map((sh: { shrinker: string; info: { scanObjects: string; countObjects: string } | null }) => ({
