@@ -387,16 +387,22 @@ static __always_inline struct live_bucket *bucket_of(__u64 ptr)
  */
 static __always_inline __u32 now_seconds(void)
 {
+#ifdef KMEMTOP_NO_AGE  /* a build for measuring what the stamps cost (scripts/bench-overhead noage) */
+	return 0;
+#else
 	return bpf_ktime_get_ns() / 1000000000ULL;
+#endif
 }
 
 /* Slot w of bucket b now holds an object allocated at this moment. */
 static __always_inline void stamp_slot(__u32 b, int w)
 {
+#ifndef KMEMTOP_NO_AGE
 	struct live_age *a = bpf_map_lookup_elem(&live_age, &b);
 
 	if (a)
 		a->stamp[w & (KMEMTOP_LIVE_WAYS - 1)] = now_seconds();
+#endif
 }
 
 /* ---- details (--stacks, --by-cgroup, --by-task) ------------------------ */
@@ -897,5 +903,132 @@ int BPF_PROG(kmemtop__kmem_cache_free_nested, unsigned long call_site, const voi
 	     const struct kmem_cache *s)
 {
 	free_nested((__u64)ptr, FREE_CACHE, KMEMTOP_CNT_NESTED_CACHE_FREE);
+	return 0;
+}
+
+/* ---- the page allocator (--pages) -------------------------------------- */
+
+/*
+ * Page allocations carry no call site: it is the first frame of the
+ * allocation's stack after the page allocator's functions (the host
+ * lists their text ranges in the config).  A page site's key is that frame
+ * and KMEMTOP_PAGE_SITE | order; the struct page pointer is the live
+ * table's key (never equal to a slab object's address: another region).
+ * Movable allocations -- user memory, page cache, which live and die by the
+ * million and are the LRU's -- are counted, not tracked.
+ */
+struct page_stack {
+	__u64 ip[KMEMTOP_PAGE_STACK];
+};
+
+/* Per CPU and context (events of one context never nest on one CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KMEMTOP_CTX_MAX);
+	__type(key, __u32);
+	__type(value, struct page_stack);
+} page_stack_buf SEC(".maps");
+
+static __always_inline bool in_page_allocator(__u64 ip)
+{
+	__u32 i;
+
+	for (i = 0; i < KMEMTOP_PAGE_FN_RANGES; i++) {
+		if (i >= kmemtop_config.nr_page_fns)
+			break;
+		if (ip >= kmemtop_config.page_fns[i].start && ip < kmemtop_config.page_fns[i].end)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline __u64 page_call_site(void *ctx, __u32 ectx)
+{
+	struct page_stack *st = bpf_map_lookup_elem(&page_stack_buf, &ectx);
+	bool seen = false;
+	long n;
+	int i;
+
+	if (!st)
+		return 0;
+	n = bpf_get_stack(ctx, st->ip, sizeof(st->ip), 0);
+	if (n <= 0)
+		return 0;
+	n /= sizeof(__u64);
+	/*
+	 * The stack starts in this program and the tracepoint's trampoline,
+	 * then the allocator: the site is the first frame after the
+	 * allocator's frames.
+	 */
+	for (i = 0; i < KMEMTOP_PAGE_STACK; i++) {
+		if (i >= n)
+			break;
+		if (in_page_allocator(st->ip[i]))
+			seen = true;
+		else if (seen)
+			return st->ip[i];
+	}
+	return 0;
+}
+
+SEC("raw_tp/mm_page_alloc")
+int BPF_PROG(kmemtop__page_alloc, __u64 page, unsigned int order, gfp_t gfp_flags, int migratetype)
+{
+	__u64 site;
+	__u32 ectx;
+
+	if (migratetype == bpf_core_enum_value(enum migratetype, MIGRATE_MOVABLE)) {
+		bump_counter(KMEMTOP_CNT_PAGE_MOVABLE);
+		return 0;
+	}
+	ectx = event_context();
+	if (ectx >= KMEMTOP_CTX_MAX)
+		ectx = KMEMTOP_CTX_UNKNOWN;
+	site = page_call_site(ctx, ectx);
+	if (!site) {
+		bump_lost(KMEMTOP_LOST_PAGE_SITE);
+		return 0;
+	}
+	on_alloc(ctx, site, page, KMEMTOP_PAGE_SITE | (order & 0xff), 0);
+	return 0;
+}
+
+/* A page's free: attributed when it was tracked; else (user pages, pages older than tracing) only counted. */
+static __always_inline void page_free(__u64 page)
+{
+	struct site_stats *st;
+	bool tracked;
+	__u32 site, detail, ctx;
+
+	if (!page || !sampled(page))
+		return;
+	site = live_remove(page, &tracked, &detail);
+	if (!tracked) {
+		bump_counter(KMEMTOP_CNT_PAGE_FREES_OTHER);
+		return;
+	}
+	st = site ? stats_of(site) : NULL;
+	if (!st) {
+		bump_lost(KMEMTOP_LOST_SITE_MISSING);
+		return;
+	}
+	ctx = event_context();
+	if (ctx >= KMEMTOP_CTX_MAX)
+		ctx = KMEMTOP_CTX_UNKNOWN;
+	__sync_fetch_and_add(&st->frees[ctx], 1);
+	detail_free(detail);
+}
+
+SEC("raw_tp/mm_page_free")
+int BPF_PROG(kmemtop__page_free, __u64 page, unsigned int order)
+{
+	page_free(page);
+	return 0;
+}
+
+SEC("raw_tp/mm_page_free_batched")
+int BPF_PROG(kmemtop__page_free_batched, __u64 page)
+{
+	page_free(page);
 	return 0;
 }

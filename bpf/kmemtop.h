@@ -14,6 +14,10 @@
 #define KMEMTOP_LIVE_WAYS 8  /* two 64-byte cache lines per bucket (a full bucket is then rare) */
 #define KMEMTOP_SELF_MAX 8   /* kmemtop processes whose own allocations are left out (self_tgids) */
 #define KMEMTOP_AGE_BUCKETS 4 /* live objects by age: < 10 s, < 1 min, < 10 min, older (site_ages) */
+#define KMEMTOP_PAGE_FN_RANGES 32 /* --pages: text ranges of the page allocator's own functions */
+#define KMEMTOP_PAGE_STACK 16     /* --pages: frames looked at for a page allocation's call site */
+/* --pages: site_key.cache of a page site: this flag, and the allocation's order (never a kmalloc size). */
+#define KMEMTOP_PAGE_SITE (1U << 31)
 
 /* Context of an event, from preempt_count (see event_context() in kmemtop.bpf.c). */
 enum kmemtop_context {
@@ -24,6 +28,12 @@ enum kmemtop_context {
 	KMEMTOP_CTX_NMI = 4,      /* non-maskable interrupt */
 	KMEMTOP_CTX_UNKNOWN = 5,  /* context could not be read on this kernel */
 	KMEMTOP_CTX_MAX = 6,
+};
+
+/* A text address range [start, end). */
+struct kmemtop_range {
+	__u64 start;
+	__u64 end;
 };
 
 /*
@@ -63,6 +73,14 @@ struct kmemtop_config {
 	__u32 by_cgroup;
 	/* 1: attribute each allocation to the allocating process (--by-task). */
 	__u32 by_task;
+	/*
+	 * --pages: the page allocator's functions (and the tracepoint's own
+	 * frames), [start, end) text addresses from kallsyms; a page
+	 * allocation's call site is the first stack frame outside them.
+	 */
+	__u32 nr_page_fns;
+	__u32 pad;
+	struct kmemtop_range page_fns[KMEMTOP_PAGE_FN_RANGES];
 };
 
 /*
@@ -218,7 +236,8 @@ enum kmemtop_lost_cause {
 	KMEMTOP_LOST_SLAB_GONE = 6,      /* retired by the sweep: its address is no longer in a slab of its cache (sweep.bpf.c) */
 	KMEMTOP_LOST_STACK = 7,          /* --stacks: an allocation's stack not recorded (its stack map bucket held another stack, or the map was full); counted under "no stack" */
 	KMEMTOP_LOST_DETAIL = 8,         /* --stacks/--by-*: an allocation not attributed (detail index full); its site's figures stay exact */
-	KMEMTOP_LOST_MAX = 9,
+	KMEMTOP_LOST_PAGE_SITE = 9,      /* --pages: a page allocation whose call site was not found (no stack, or every frame in the allocator): not counted */
+	KMEMTOP_LOST_MAX = 10,
 };
 
 /* Counters that are not losses, index into the per-CPU array map "counters". */
@@ -230,7 +249,9 @@ enum kmemtop_counter {
 	KMEMTOP_CNT_NESTED_CACHE_FREE = 4, /* same for kmem_cache_free */
 	KMEMTOP_CNT_UNSAMPLED_FREES = 5, /* sampling on: free events of objects not chosen for tracking */
 	KMEMTOP_CNT_SELF_ALLOCS = 6,     /* allocations by kmemtop's own processes, left out (exclude_self) */
-	KMEMTOP_CNT_MAX = 7,
+	KMEMTOP_CNT_PAGE_FREES_OTHER = 7, /* --pages: frees of pages not tracked (user pages, movable, allocated before tracing) */
+	KMEMTOP_CNT_PAGE_MOVABLE = 8,    /* --pages: movable page allocations (user memory, page cache), not tracked */
+	KMEMTOP_CNT_MAX = 9,
 };
 
 /*

@@ -24,6 +24,10 @@
  *                             print "ready", hold them until stdin EOF
  *   loadgen memfd-hold N      create N memfds (shmem inodes), print "ready",
  *                             hold them until stdin EOF
+ *   loadgen pipes-hold N      create N pipes and fill each (64 KiB: its pipe
+ *                             buffer pages), print "ready", hold until EOF
+ *   loadgen sparse-touch N    map N MiB and touch one byte per 2 MiB (a page
+ *                             table page each), print "ready", hold until EOF
  *
  * With LOADGEN_WAIT=1 in the environment, a mode first prints "waiting" and
  * reads one line from stdin before it starts (a test can then snapshot
@@ -166,6 +170,36 @@ static int memfd_hold(long n)
 		if (memfd_create("kmemtop-loadgen", MFD_CLOEXEC) < 0)
 			die("memfd_create");
 	return hold_until_eof(n);
+}
+
+static int pipes_hold(long n)
+{
+	static char buf[4096];
+
+	room_for(2 * n);
+	for (long i = 0; i < n; i++) {
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC | O_NONBLOCK))
+			die("pipe2");
+		while (write(p[1], buf, sizeof(buf)) > 0)
+			;
+		if (errno != EAGAIN)
+			die("write to pipe");
+	}
+	return hold_until_eof(n);
+}
+
+static int sparse_touch(long mib)
+{
+	size_t len = (size_t)mib << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	for (size_t off = 0; off < len; off += 2 << 20)
+		p[off] = 1;
+	return hold_until_eof(mib / 2);
 }
 
 static int bench_eventfd(long n)
@@ -318,7 +352,7 @@ static int netns(long n)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|bench-unix|udp-flood|udp-stream|spawn|netns|anon|epoll-churn|files-hold|unix-hold|memfd-hold N\n");
+		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|bench-unix|udp-flood|udp-stream|spawn|netns|anon|epoll-churn|files-hold|unix-hold|memfd-hold|pipes-hold|sparse-touch N\n");
 		return 2;
 	}
 	long n = parse_count(argv[2]);
@@ -358,6 +392,10 @@ int main(int argc, char **argv)
 		return unix_hold(n);
 	if (!strcmp(argv[1], "memfd-hold"))
 		return memfd_hold(n);
+	if (!strcmp(argv[1], "pipes-hold"))
+		return pipes_hold(n);
+	if (!strcmp(argv[1], "sparse-touch"))
+		return sparse_touch(n);
 	fprintf(stderr, "loadgen: unknown mode '%s'\n", argv[1]);
 	return 2;
 }

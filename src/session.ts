@@ -39,6 +39,8 @@ export interface SessionMeta {
   /* --by-cgroup, --by-task (absent: off). */
   byCgroup?: boolean;
   byTask?: boolean;
+  /* --pages (absent: off). */
+  pages?: boolean;
   preemptCountDelta: number;
   /* Programs as pinned under PIN_DIR/progs (and reclaim/progs). */
   programs: { name: string; tracepoint: string }[];
@@ -70,7 +72,7 @@ export function metaProblem(m: unknown): string | null {
   if (typeof o.catchNested !== 'boolean') return 'catchNested';
   if (o.sampleOneIn !== undefined && !int('sampleOneIn')) return 'sampleOneIn';
   if (o.stackDepth !== undefined && !int('stackDepth')) return 'stackDepth';
-  for (const k of ['byCgroup', 'byTask']) if (o[k] !== undefined && typeof o[k] !== 'boolean') return k;
+  for (const k of ['byCgroup', 'byTask', 'pages']) if (o[k] !== undefined && typeof o[k] !== 'boolean') return k;
   const progs = (v: unknown) =>
     Array.isArray(v) && v.every((p) => p && typeof p.name === 'string' && /^[A-Za-z0-9_]{1,64}$/.test(p.name) && typeof p.tracepoint === 'string');
   if (!progs(o.programs)) return 'programs';

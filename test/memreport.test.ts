@@ -1,24 +1,49 @@
 /* The memory report (pure parts), on /proc data captured here and synthetic edge cases. */
 import { parseBuddyinfo, parseVmstat } from '../src/sys/procmm';
 import { parseMeminfo } from '../src/sys/meminfo';
-import { fragmentation, memoryVerdict, sitesSection, topCaches, shrinkerSection, shrinkerDelta } from '../src/model/memreport';
+import { fragmentation, kernelMemory, memoryVerdict, sitesSection, topCaches, shrinkerSection, shrinkerDelta } from '../src/model/memreport';
+import * as fs from 'fs';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { buildSnapshot } from '../src/model/snapshot';
 import { renderReportText } from '../src/output/memreport';
 import { RateLimit } from '../src/cli/report';
-import { fixtureKallsyms, fixtureRaw, fixtureSlabinfo } from './helpers/fixtures';
+import { fixtureKallsyms, fixtureRaw, fixtureSlabinfo, FIXTURES } from './helpers/fixtures';
 
 const BUDDY = `Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3
 Node 0, zone    DMA32      1      2      4      2      5      4      3      3      4      2    752
 Node 0, zone   Normal  11242   9133   8070   5525   3210    996    297    177    126      4     75
 `;
-const mem = (o: Partial<Record<string, number>>) =>
-  parseMeminfo(Object.entries({ MemTotal: 1e6, 'Active(anon)': 0, 'Inactive(anon)': 0, 'Active(file)': 0, 'Inactive(file)': 0, SReclaimable: 0, SUnreclaim: 0, ...o }).map(([k, v]) => `${k}: ${v} kB`).join('\n'));
+/* A meminfo with these lines, and the rest of MemTotal free (nothing unaccounted) unless MemFree is given. */
+const mem = (o: Partial<Record<string, number>>) => {
+  const lines: Record<string, number> = { MemTotal: 1e6, 'Active(anon)': 0, 'Inactive(anon)': 0, 'Active(file)': 0, 'Inactive(file)': 0, SReclaimable: 0, SUnreclaim: 0, ...(o as Record<string, number>) };
+  if (o.MemFree === undefined) lines.MemFree = lines.MemTotal - Object.entries(lines).filter(([k]) => k !== 'MemTotal').reduce((n, [, v]) => n + v, 0);
+  return parseMeminfo(Object.entries(lines).map(([k, v]) => `${k}: ${v} kB`).join('\n'));
+};
 
 describe('memory report model', () => {
   it('verdicts: LRU, slab, unreclaimable slab', () => {
     expect(memoryVerdict(mem({ 'Active(anon)': 800, 'Inactive(file)': 20, SReclaimable: 100, SUnreclaim: 80 }))).toMatchObject({ dominant: 'lru', text: 'LRU dominates (82%): almost certainly user space' });
     expect(memoryVerdict(mem({ 'Active(anon)': 300, SReclaimable: 400, SUnreclaim: 300 }))).toMatchObject({ dominant: 'slab', text: 'slab dominates (70%): look in the kernel' });
     expect(memoryVerdict(mem({ 'Active(anon)': 300, SReclaimable: 90, SUnreclaim: 610 }))).toMatchObject({ dominant: 'unreclaimable slab', text: 'unreclaimable slab 61%: look in the kernel' });
+  });
+
+  it('verdicts weigh all kernel memory: vmalloc, page tables, and what no line names', () => {
+    expect(memoryVerdict(mem({ 'Active(anon)': 300, SReclaimable: 50, SUnreclaim: 50, VmallocUsed: 400 }))).toMatchObject({
+      dominant: 'kernel',
+      text: 'kernel memory dominates (63%, most in vmalloc): look in the kernel',
+    });
+    /* 500 kB that no line names (MemTotal less everything): the kernel's, and the largest part. */
+    expect(memoryVerdict(mem({ MemTotal: 1000, MemFree: 100, 'Active(anon)': 300, SUnreclaim: 100 })).text).toBe('kernel memory dominates (67%, most in unaccounted): look in the kernel');
+  });
+
+  it('the kernel memory breakdown of this machine kind adds up to MemTotal', () => {
+    const m = parseMeminfo(fs.readFileSync(path.join(FIXTURES, 'meminfo.txt'), 'utf8'));
+    const k = kernelMemory(m);
+    expect(k.parts.map((p) => p.name).sort()).toEqual(['balloon', 'kernel stacks', 'other reclaimable', 'page tables', 'percpu', 'slab reclaimable', 'slab unreclaimable', 'vmalloc', 'zswap']);
+    expect(k.freeBytes + k.userBytes + k.hugetlbBytes + k.parts.reduce((n, p) => n + p.bytes, 0) + k.unaccountedBytes).toBe(k.totalBytes);
+    expect(k.parts.find((p) => p.name === 'vmalloc')!.bytes).toBe(Number(/VmallocUsed: +(\d+)/.exec(fs.readFileSync(path.join(FIXTURES, 'meminfo.txt'), 'utf8'))![1]) * 1024);
+    expect(k.unaccountedBytes).toBeGreaterThan(0);
   });
 
   it('ten largest caches, by slab memory', () => {
@@ -79,6 +104,7 @@ describe('memory report model', () => {
       hostname: 'h',
       time: 't',
       verdict: memoryVerdict(mem({ 'Active(anon)': 800, SReclaimable: 100 })),
+      memory: kernelMemory(mem({ 'Active(anon)': 800, SReclaimable: 100, VmallocUsed: 40 })),
       topCaches: topCaches(fixtureSlabinfo()),
       sites: null,
       sitesUnavailable: 'no session runs',
@@ -92,7 +118,41 @@ describe('memory report model', () => {
     expect(lines[1]).toBe('OOM kill: hog (pid 7) at now');
     expect(lines[2]).toMatch(/^verdict: LRU dominates/);
     expect(text).toMatch(/^Largest slab caches$/m);
+    expect(text).toMatch(/^ +40KiB +0\.0% +kernel: vmalloc$/m);
+    expect(text).toMatch(/kernel: unaccounted/);
     expect(text).toMatch(/^call sites: no session runs$/m);
     expect(text).toMatch(/every order up to 10 can be served/);
+  });
+});
+
+describe('kmemtop report on this machine', () => {
+  const KMEMTOP = path.join(__dirname, '..', 'bin', 'kmemtop');
+  const meminfoKb = () => {
+    const m = new Map<string, number>();
+    for (const l of fs.readFileSync('/proc/meminfo', 'utf8').split('\n')) {
+      const x = /^([\w()]+):\s+(\d+)/.exec(l);
+      if (x) m.set(x[1], Number(x[2]) * 1024);
+    }
+    return m;
+  };
+
+  it('names vmalloc, page tables, kernel stacks, percpu and unaccounted memory, with /proc/meminfo figures of the same moment', () => {
+    const before = meminfoKb();
+    const r = spawnSync(KMEMTOP, ['report', '--json'], { encoding: 'utf8' });
+    const after = meminfoKb();
+    expect(r.status).toBe(0);
+    const k = JSON.parse(r.stdout).memory;
+    expect(k.totalBytes).toBe(before.get('MemTotal'));
+    const part = (name: string) => k.parts.find((p: { name: string }) => p.name === name).bytes;
+    /* Figures that move a little between two reads: within them, give or take 1 MiB. */
+    const within = (v: number, a: number, b: number) => v >= Math.min(a, b) - (1 << 20) && v <= Math.max(a, b) + (1 << 20);
+    for (const [name, line] of [['vmalloc', 'VmallocUsed'], ['kernel stacks', 'KernelStack'], ['percpu', 'Percpu'], ['slab unreclaimable', 'SUnreclaim']]) {
+      expect([name, within(part(name), before.get(line)!, after.get(line)!)]).toEqual([name, true]);
+    }
+    const pt = (m: Map<string, number>) => m.get('PageTables')! + (m.get('SecPageTables') ?? 0);
+    expect(within(part('page tables'), pt(before), pt(after))).toBe(true);
+    expect(typeof k.unaccountedBytes).toBe('number');
+    const text = spawnSync(KMEMTOP, ['report'], { encoding: 'utf8' }).stdout;
+    for (const name of ['kernel: vmalloc', 'kernel: page tables', 'kernel: kernel stacks', 'kernel: percpu', 'kernel: unaccounted']) expect(text).toContain(name);
   });
 });

@@ -82,7 +82,7 @@ describe('snapshot model', () => {
 });
 
 describe('accuracy', () => {
-  const none = { sitesFull: 0, liveFull: 0, liveUpdateFailed: 0, untrackedFrees: 0, siteMissing: 0, freesUnseen: 0, slabGone: 0, stacksLost: 0, detailsLost: 0, recursionMisses: 0 };
+  const none = { sitesFull: 0, liveFull: 0, liveUpdateFailed: 0, untrackedFrees: 0, siteMissing: 0, freesUnseen: 0, slabGone: 0, stacksLost: 0, detailsLost: 0, pageSitesLost: 0, recursionMisses: 0 };
 
   it('is exact when nothing was lost (untracked frees and reuse do not count)', () => {
     expect(accuracyOf({ ...none, untrackedFrees: 50, freesUnseen: 3, slabGone: 7 })).toEqual({

@@ -9,6 +9,7 @@ function site(cache: string, liveObjects: number, objectSize: number, kind: Site
   return {
     id: liveObjects,
     function: 'f',
+    allocator: 'slab',
     offset: 0,
     module: null,
     kind,

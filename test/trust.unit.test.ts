@@ -21,6 +21,7 @@ const ctx0 = { task: 0, taskBh: 0, softirq: 0, hardirq: 0, nmi: 0, unknown: 0 };
 function site(fn: string, cache: string, liveObjects: number, objectSize = 256, id = 1): Site {
   return {
     id,
+    allocator: 'slab',
     function: fn,
     offset: 0x10,
     module: null,
@@ -100,7 +101,7 @@ describe('per-site upper bounds where a cache holds fewer objects than tracked',
   });
 
   it('accuracy: approximate, and the upper-bound objects count in the error', () => {
-    const none = { sitesFull: 0, liveFull: 0, liveUpdateFailed: 0, untrackedFrees: 0, siteMissing: 0, freesUnseen: 0, slabGone: 0, stacksLost: 0, detailsLost: 0, recursionMisses: 2 };
+    const none = { sitesFull: 0, liveFull: 0, liveUpdateFailed: 0, untrackedFrees: 0, siteMissing: 0, freesUnseen: 0, slabGone: 0, stacksLost: 0, detailsLost: 0, pageSitesLost: 0, recursionMisses: 2 };
     const acc = accuracyOf(none, null, bounded, 400);
     expect(acc).toMatchObject({ approximate: true, phantomObjects: 400, upperBoundSites: 2, maxLiveObjectsError: 2 + 1000, sweep: 'on' });
     expect(acc.reasons.join('\n')).toMatch(/400 tracked live objects are dead/);
@@ -183,7 +184,7 @@ describe('the sweep on kernels without bpf_get_kmem_cache', () => {
     const off = sweepSupport(false);
     expect(off.available).toBe(false);
     expect(off.reason).toMatch(/^no sweep: this kernel lacks bpf_get_kmem_cache \(Linux 6\.13\+\)/);
-    const none = { sitesFull: 0, liveFull: 0, liveUpdateFailed: 0, untrackedFrees: 0, siteMissing: 0, freesUnseen: 0, slabGone: 0, stacksLost: 0, detailsLost: 0, recursionMisses: 0 };
+    const none = { sitesFull: 0, liveFull: 0, liveUpdateFailed: 0, untrackedFrees: 0, siteMissing: 0, freesUnseen: 0, slabGone: 0, stacksLost: 0, detailsLost: 0, pageSitesLost: 0, recursionMisses: 0 };
     const acc = accuracyOf(none, null, [], 0, off);
     expect(acc.sweep).toBe('off');
     expect(acc.reasons).toContain(off.reason);

@@ -11,7 +11,7 @@ import { fixtureKallsyms, fixtureRaw } from './helpers/fixtures';
 const raw = fixtureRaw();
 const syms = fixtureKallsyms();
 const cur = buildSnapshot(raw, { wallTime: new Date(raw.wallTime.getTime() - 2000), monotonicMs: raw.monotonicMs - 2000 }, (ip) => syms.resolve(ip));
-const MEM = parseMeminfo('MemTotal: 1000 kB\nActive(anon): 100 kB\nInactive(anon): 50 kB\nActive(file): 200 kB\nInactive(file): 150 kB\nSReclaimable: 30 kB\nSUnreclaim: 20 kB\n');
+const MEM = parseMeminfo('MemTotal: 1000 kB\nMemFree: 450 kB\nActive(anon): 100 kB\nInactive(anon): 50 kB\nActive(file): 200 kB\nInactive(file): 150 kB\nSReclaimable: 30 kB\nSUnreclaim: 20 kB\n');
 
 /* The "previous" sample: the same sites with half the counts. */
 const half = (b: Record<string, number>) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, Math.floor(v / 2)])) as typeof cur.totals.freesByContext;

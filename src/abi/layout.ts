@@ -68,6 +68,15 @@ export function sumContexts(b: ByContext): number {
 
 export const LIVE_WAYS = 8;
 
+export const PAGE_FN_RANGES = 32;
+/* site_key.cache of a page site: this flag | the order. */
+export const PAGE_SITE = 0x8000_0000n;
+
+export const KMEMTOP_RANGE = defineStruct('kmemtop_range', [
+  { c: 'start', type: 'u64' },
+  { c: 'end', type: 'u64' },
+]);
+
 export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'live_buckets_mask', type: 'u32' },
   { c: 'max_sites', type: 'u32' },
@@ -81,6 +90,9 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'stacks', type: 'u32' },
   { c: 'by_cgroup', type: 'u32' },
   { c: 'by_task', type: 'u32' },
+  { c: 'nr_page_fns', type: 'u32' },
+  { c: 'pad', type: 'u32' },
+  { c: 'page_fns', type: { array: KMEMTOP_RANGE, n: PAGE_FN_RANGES } },
 ]);
 
 export const SELF_MAX = 8;
@@ -187,6 +199,8 @@ export interface Config {
   /* Attribute allocations to the allocating task's memory cgroup (--by-cgroup), process (--by-task). */
   byCgroup?: boolean;
   byTask?: boolean;
+  /* --pages: the page allocator's text ranges (a page allocation's call site is the first frame outside them). */
+  pageFns?: { start: bigint; end: bigint }[];
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -203,6 +217,13 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.stacks ? 1 : 0, KMEMTOP_CONFIG.offsetOf('stacks'));
   b.writeUInt32LE(c.byCgroup ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_cgroup'));
   b.writeUInt32LE(c.byTask ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_task'));
+  const fns = (c.pageFns ?? []).slice(0, PAGE_FN_RANGES);
+  b.writeUInt32LE(fns.length, KMEMTOP_CONFIG.offsetOf('nr_page_fns'));
+  fns.forEach((r, i) => {
+    const off = KMEMTOP_CONFIG.offsetOf('page_fns') + i * KMEMTOP_RANGE.size;
+    b.writeBigUInt64LE(r.start, off + KMEMTOP_RANGE.offsetOf('start'));
+    b.writeBigUInt64LE(r.end, off + KMEMTOP_RANGE.offsetOf('end'));
+  });
   return b;
 }
 
@@ -250,6 +271,7 @@ export const LOST_CAUSES = [
   { c: 'KMEMTOP_LOST_SLAB_GONE', key: 'slabGone' },
   { c: 'KMEMTOP_LOST_STACK', key: 'stacksLost' },
   { c: 'KMEMTOP_LOST_DETAIL', key: 'detailsLost' },
+  { c: 'KMEMTOP_LOST_PAGE_SITE', key: 'pageSitesLost' },
 ] as const;
 export const LOST_MAX = LOST_CAUSES.length;
 export type LostKey = (typeof LOST_CAUSES)[number]['key'];
@@ -319,6 +341,8 @@ export const COUNTERS = [
   { c: 'KMEMTOP_CNT_NESTED_CACHE_FREE', key: 'nestedCacheFreeCaught' },
   { c: 'KMEMTOP_CNT_UNSAMPLED_FREES', key: 'unsampledFrees' },
   { c: 'KMEMTOP_CNT_SELF_ALLOCS', key: 'selfAllocs' },
+  { c: 'KMEMTOP_CNT_PAGE_FREES_OTHER', key: 'pageFreesUntracked' },
+  { c: 'KMEMTOP_CNT_PAGE_MOVABLE', key: 'pageMovableAllocs' },
 ] as const;
 export const COUNTERS_MAX = COUNTERS.length;
 export type CounterKey = (typeof COUNTERS)[number]['key'];

@@ -23,6 +23,8 @@ export interface TracerFlags {
   byTask?: boolean;
   /* --older SECONDS: only objects live at least that long count as live (0: all). */
   older?: number;
+  /* --pages: the page allocator's unmovable and reclaimable allocations per call site too. */
+  pages?: boolean;
 }
 
 /* What Tracer.start takes from those flags. */
@@ -33,6 +35,7 @@ export function tracerFlags(a: TracerFlags): TracerOptions {
     byCgroup: a.byCgroup ?? false,
     byTask: a.byTask ?? false,
     olderThan: a.older ?? 0,
+    pages: a.pages ?? false,
   };
 }
 

@@ -66,6 +66,11 @@ function tracerOptions(y: Argv): Argv {
       describe: "split each site's allocations by the memory cgroup (v1 or v2) of the allocating task: per-site cgroups in JSON, a cgroups section and view",
     })
     .option('by-task', { type: 'boolean', default: false, describe: "split each site's allocations by the allocating process (tgid and name)" })
+    .option('pages', {
+      type: 'boolean',
+      default: false,
+      describe: "the page allocator too: its unmovable and reclaimable allocations per call site (the first frame outside the allocator), by order; the slab allocator's own pages apart",
+    })
     .option('older', {
       type: 'number',
       describe: 'count as live only the objects live for at least SECONDS (like memleak --older): leaks stay, churn goes; ages come from the sweep (Linux 6.13+)',
@@ -167,6 +172,7 @@ function tracerArgs(a: Record<string, unknown>): TracerFlags {
     byCgroup: a.byCgroup,
     byTask: a.byTask,
     older: a.older,
+    pages: a.pages,
   } as TracerFlags;
   const problem = checkTracer(flags);
   if (problem) throw new UsageError(problem);

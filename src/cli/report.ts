@@ -11,7 +11,7 @@ import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
 import { readMeminfo } from '../sys/meminfo';
 import { readSlabinfo } from '../sys/slabinfo';
 import { readBuddyinfo, readVmstat } from '../sys/procmm';
-import { fragmentation, memoryVerdict, MemoryReport, shrinkerDelta, shrinkerSection, sitesSection, SitesSection, topCaches } from '../model/memreport';
+import { fragmentation, kernelMemory, memoryVerdict, MemoryReport, shrinkerDelta, shrinkerSection, sitesSection, SitesSection, topCaches } from '../model/memreport';
 import type { OomVictim } from '../model/shrinkers';
 import { memReportRenderer, renderReportJson, renderReportText } from '../output/memreport';
 import { renderAs } from '../output/formats';
@@ -45,6 +45,7 @@ export function buildReport(
     hostname: os.hostname(),
     time: new Date().toISOString(),
     verdict: mem ? memoryVerdict(mem) : null,
+    memory: mem ? kernelMemory(mem) : null,
     topCaches: slabs ? topCaches(slabs) : [],
     topCachesUnavailable: slabs ? null : fs.existsSync('/proc/slabinfo') ? '/proc/slabinfo is readable by root only: run kmemtop report with sudo' : 'no /proc/slabinfo',
     sites,

@@ -26,8 +26,9 @@ export interface ProgramRef {
 }
 
 /* build/NAME next to dist/: where scripts/build puts the objects. */
+/* The built BPF objects; KMEMTOP_BPF_DIR points elsewhere (scripts/bench-overhead measures variant builds so). */
 export function objectPath(name: string): string {
-  return path.resolve(__dirname, '..', '..', 'build', name);
+  return path.resolve(process.env.KMEMTOP_BPF_DIR ?? path.resolve(__dirname, '..', '..', 'build'), name);
 }
 
 export class LoadedObject {

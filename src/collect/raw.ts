@@ -141,6 +141,8 @@ export interface RawSnapshot {
   details: RawDetails | null;
   /* Live objects per site by age, from the last sweep (site index -> ages); null without a sweep. */
   ages: RawAges | null;
+  /* --pages: the page allocator's allocations are traced too. */
+  pages?: boolean;
 }
 
 export interface RawAges {

@@ -37,8 +37,12 @@ import {
   SITE_STATS,
   SiteKey,
   sumPerCpuU64,
+  PAGE_FN_RANGES,
 } from '../abi/layout';
 import { btfPath } from '../sys/preflight';
+import { Kallsyms } from '../sys/kallsyms';
+import { KmemtopError } from '../errors';
+import * as log from '../log';
 import { DEFAULTS } from '../config';
 import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
 import { CgroupPaths } from '../sys/cgroups';
@@ -66,6 +70,7 @@ export const SLAB: ObjectSpec = {
     'detail_stats',
     'live_age',
     'site_ages',
+    'page_stack_buf',
   ],
 };
 
@@ -93,7 +98,19 @@ export interface SlabOptions {
   byTask: boolean;
   /* Distinct (site, stack, cgroup, process) details counted. */
   maxDetails: number;
+  /* --pages: track the page allocator's unmovable and reclaimable allocations per call site too. */
+  pages: boolean;
 }
+
+/*
+ * The page allocator's own functions, and the tracepoint's frames above
+ * them: a page allocation's call site is the first frame of its stack
+ * outside these (the wrappers callers use: alloc_pages, __get_free_pages,
+ * folio_alloc, ...; the allocator's inner functions when inlined
+ * differently; the BPF trampoline of the tracepoint).
+ */
+export const PAGE_ALLOCATOR_FNS =
+  /^(__alloc_pages|alloc_pages|__alloc_frozen_pages|alloc_frozen_pages|__folio_alloc|folio_alloc|folio_alloc_mpol|__get_free_pages|get_free_pages|get_zeroed_page|get_page_from_freelist|alloc_pages_mpol|alloc_pages_exact|alloc_pages_exact_nid|__alloc_pages_slowpath|__alloc_pages_direct_compact|__alloc_pages_direct_reclaim|alloc_pages_nolock|alloc_frozen_pages_nolock|vma_alloc_folio|alloc_pages_bulk|alloc_pages_bulk_mempolicy|bpf_trace_run\d|__bpf_trace_mm_page_alloc|__traceiter_mm_page_alloc)(_noprof)?(\.constprop\.\d+|\.isra\.\d+)?$/;
 
 /* Are any details (stacks, cgroups, processes) recorded? */
 export function detailsOn(o: SlabOptions): boolean {
@@ -115,7 +132,18 @@ export function slabOptions(o: Partial<SlabOptions>): SlabOptions {
     byCgroup: o.byCgroup ?? false,
     byTask: o.byTask ?? false,
     maxDetails: o.maxDetails ?? DEFAULTS.maxDetails,
+    pages: o.pages ?? false,
   };
+}
+
+/* The text ranges of PAGE_ALLOCATOR_FNS on this kernel (one error line when kallsyms hides them). */
+function pageAllocatorRanges(): { start: bigint; end: bigint }[] {
+  const r = Kallsyms.load().ranges(PAGE_ALLOCATOR_FNS);
+  if (!r.some((x) => /^__alloc_pages|^__alloc_frozen_pages/.test(x.name))) {
+    throw new KmemtopError('kmemtop: --pages: the page allocator is not in /proc/kallsyms (kptr_restrict?): cannot tell its callers');
+  }
+  if (r.length > PAGE_FN_RANGES) log.debug(`--pages: ${r.length} allocator functions, the first ${PAGE_FN_RANGES} used`);
+  return r.slice(0, PAGE_FN_RANGES);
 }
 
 /* The kernel's limit on stack frames (PERF_MAX_STACK_DEPTH). */
@@ -187,6 +215,7 @@ export class SlabCollector {
       for (const p of o.object.programs()) {
         if (!opts.catchNested && p.name.endsWith('_nested')) p.autoload = false;
         if (!opts.taskTree && /^kmemtop__task_/.test(p.name)) p.autoload = false;
+        if (!opts.pages && /^kmemtop__page_/.test(p.name)) p.autoload = false;
       }
       const delta = opts.classifyContext ? preemptCountDelta(btfPath()) : 0;
       o.map('.rodata.config').setInitialValue(
@@ -203,6 +232,7 @@ export class SlabCollector {
           stacks: opts.stackDepth > 0,
           byCgroup: opts.byCgroup,
           byTask: opts.byTask,
+          pageFns: opts.pages ? pageAllocatorRanges() : [],
         }),
       );
       o.load();

@@ -141,6 +141,7 @@ export class Tracer {
           stackDepth: meta.stackDepth ?? 0,
           byCgroup: meta.byCgroup ?? false,
           byTask: meta.byTask ?? false,
+          pages: meta.pages ?? false,
         },
         meta.preemptCountDelta,
       );
@@ -184,6 +185,7 @@ export class Tracer {
       stackDepth: o.stackDepth,
       byCgroup: o.byCgroup,
       byTask: o.byTask,
+      pages: o.pages,
       preemptCountDelta: this.slab.preemptCountDelta,
       programs,
       reclaimPrograms,
@@ -284,6 +286,7 @@ export class Tracer {
       slabNames: this.slabNames(),
       details: this.slab.readDetails(),
       ages: this.readAges(),
+      pages: this.slab.opts.pages,
       maps: { ...s.maps, kernelBytes: this.kernelBytes() },
     };
   }

@@ -16,9 +16,51 @@ export const TOP = 10;
 /* The orders that matter: order-0 pages up to a 4 MiB block (order 10). */
 export const MAX_ORDER = 10;
 
+/*
+ * Where MemTotal goes, by the kernel's own accounting (/proc/meminfo): free,
+ * user (LRU and unevictable), hugetlb, and the kernel's parts -- slab, stacks,
+ * page tables, vmalloc, percpu, other reclaimable, zswap, balloon -- and what
+ * no line names: MemTotal less all of these (pages taken straight from the
+ * page allocator by drivers and subsystems, among them what kmemtop's own
+ * maps do not get from vmalloc).  Negative when lines overlap.
+ */
+export interface KernelMemory {
+  totalBytes: number;
+  freeBytes: number;
+  userBytes: number;
+  hugetlbBytes: number;
+  /* The kernel's named parts, largest first. */
+  parts: { name: string; bytes: number }[];
+  unaccountedBytes: number;
+  /* Named parts plus what is unaccounted (when positive). */
+  kernelBytes: number;
+}
+
+export function kernelMemory(m: MemInfo): KernelMemory {
+  const k = (kb: number | undefined) => (kb ?? 0) * 1024;
+  const parts = [
+    { name: 'slab unreclaimable', bytes: k(m.slabUnreclaimableKb) },
+    { name: 'slab reclaimable', bytes: k(m.slabReclaimableKb) },
+    { name: 'vmalloc', bytes: k(m.vmallocUsedKb) },
+    { name: 'page tables', bytes: k(m.pageTablesKb) },
+    { name: 'kernel stacks', bytes: k(m.kernelStackKb) },
+    { name: 'percpu', bytes: k(m.percpuKb) },
+    { name: 'other reclaimable', bytes: k(m.kernelOtherReclaimableKb) },
+    { name: 'zswap', bytes: k(m.zswapKb) },
+    { name: 'balloon', bytes: k(m.balloonKb) },
+  ].sort((a, b) => b.bytes - a.bytes || a.name.localeCompare(b.name));
+  const named = parts.reduce((n, p) => n + p.bytes, 0);
+  const userBytes = k(m.lruAnonKb) + k(m.lruFileKb) + k(m.unevictableKb);
+  const freeBytes = k(m.freeKb);
+  const hugetlbBytes = k(m.hugetlbKb);
+  const totalBytes = k(m.totalKb);
+  const unaccountedBytes = totalBytes ? totalBytes - freeBytes - userBytes - hugetlbBytes - named : 0;
+  return { totalBytes, freeBytes, userBytes, hugetlbBytes, parts, unaccountedBytes, kernelBytes: named + Math.max(0, unaccountedBytes) };
+}
+
 export interface Verdict {
-  dominant: 'slab' | 'unreclaimable slab' | 'lru';
-  /* Share of slab + LRU memory, 0..1, of what dominates. */
+  dominant: 'slab' | 'unreclaimable slab' | 'lru' | 'kernel';
+  /* Share of kernel + user memory (free left out), 0..1, of what dominates. */
   share: number;
   text: string;
   slabReclaimableKb: number;
@@ -27,16 +69,34 @@ export interface Verdict {
   lruFileKb: number;
 }
 
+/*
+ * Which memory dominates: all the kernel's (slab, vmalloc, page tables,
+ * stacks, percpu, ... and what no line names) against user memory (LRU);
+ * free memory is left out of the shares.  Where the kernel's largest part is
+ * slab, the verdict says slab (and unreclaimable slab when that alone
+ * outweighs user memory).
+ */
 export function memoryVerdict(m: MemInfo): Verdict {
+  const km = kernelMemory(m);
+  const kernel = km.kernelBytes / 1024;
   const slab = m.slabReclaimableKb + m.slabUnreclaimableKb;
-  const lru = m.lruAnonKb + m.lruFileKb;
-  const both = Math.max(1, slab + lru);
+  const lru = m.lruAnonKb + m.lruFileKb + (m.unevictableKb ?? 0);
+  const both = Math.max(1, kernel + lru);
   const pct = (x: number) => Math.round((100 * x) / both);
   const base = { slabReclaimableKb: m.slabReclaimableKb, slabUnreclaimableKb: m.slabUnreclaimableKb, lruAnonKb: m.lruAnonKb, lruFileKb: m.lruFileKb };
   if (m.slabUnreclaimableKb > lru) {
     return { ...base, dominant: 'unreclaimable slab', share: m.slabUnreclaimableKb / both, text: `unreclaimable slab ${pct(m.slabUnreclaimableKb)}%: look in the kernel` };
   }
-  if (slab > lru) return { ...base, dominant: 'slab', share: slab / both, text: `slab dominates (${pct(slab)}%): look in the kernel` };
+  if (kernel > lru) {
+    const biggest = km.unaccountedBytes > (km.parts[0]?.bytes ?? 0) ? { name: 'unaccounted', bytes: km.unaccountedBytes } : km.parts[0];
+    if (slab > lru && biggest.name.startsWith('slab')) return { ...base, dominant: 'slab', share: slab / both, text: `slab dominates (${pct(slab)}%): look in the kernel` };
+    return {
+      ...base,
+      dominant: 'kernel',
+      share: kernel / both,
+      text: `kernel memory dominates (${pct(kernel)}%, most in ${biggest.name}): look in the kernel`,
+    };
+  }
   return { ...base, dominant: 'lru', share: lru / both, text: `LRU dominates (${pct(lru)}%): almost certainly user space` };
 }
 
@@ -180,6 +240,8 @@ export interface MemoryReport {
   hostname: string;
   time: string;
   verdict: Verdict | null;
+  /* Where MemTotal goes (/proc/meminfo, read with the verdict); null when unreadable. */
+  memory: KernelMemory | null;
   topCaches: SlabCacheRow[];
   /* Why topCaches is empty (e.g. /proc/slabinfo is root-only), or null. */
   topCachesUnavailable?: string | null;

@@ -4,7 +4,7 @@
  */
 import type { RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
 import type { Symbol } from '../sys/kallsyms';
-import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
+import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, PAGE_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import type { Resolver, Site } from './site';
 import { cgroupRows, CgroupRow, taskRows, TaskRow, withDetails } from './details';
@@ -71,6 +71,8 @@ export interface Snapshot {
   /* --by-task: totals per allocating process (null without it). */
   tasks: TaskRow[] | null;
   memcgHierarchy: string | null;
+  /* --pages: the pages the slab allocator took and gave back while tracing (not in the sites: their objects are); null without --pages. */
+  slabPages: { allocs: number; frees: number; livePages: number; liveBytes: number } | null;
   /* --older N: the live figures are those of objects live for at least N seconds; null: all live objects. */
   olderThan: number | null;
   /* Why sites carry no ages (no sweep on this kernel), or null. */
@@ -104,8 +106,22 @@ export function kmallocCacheName(size: number): string {
  * otherwise a struct kmem_cache pointer (see struct site_key).
  */
 export function isKmallocKey(cache: bigint): boolean {
-  return cache < 0x1_0000_0000n;
+  return cache < 0x1_0000_0000n && (cache & PAGE_SITE) === 0n;
 }
+
+/* A page site (--pages): the key's cache is PAGE_SITE | order. */
+export function isPageKey(cache: bigint): boolean {
+  return cache < 0x1_0000_0000n && (cache & PAGE_SITE) !== 0n;
+}
+
+export const PAGE_SIZE = 4096;
+
+/*
+ * Page sites whose call site is the slab allocator itself (a new slab, a
+ * large kmalloc): their pages hold objects the slab sites count already, so
+ * they are summed apart (Snapshot.slabPages), never in the sites.
+ */
+export const SLAB_PAGE_FNS = /^(allocate_slab|new_slab|___slab_alloc|__slab_alloc|alloc_slab_page|___kmalloc_large_node|__kmalloc_large_node|__kmalloc_large_node_noprof|kmalloc_large|kmalloc_large_node|__kmalloc_large_noprof|__kmalloc_large_node_noprof)(\.constprop\.\d+|\.isra\.\d+)?$/;
 
 /*
  * One site of the model.  The kernel counts objects; bytes follow from the
@@ -119,18 +135,22 @@ export function toSite(
   names: SlabNames | null = null,
 ): Site {
   const s: SiteStats = sampleOneIn > 1 ? estimateSampled(raw.stats, sampleOneIn) : raw.stats;
+  const page = isPageKey(raw.key.cache);
+  const order = page ? Number(raw.key.cache & 0xffn) : 0;
   const kmalloc = isKmallocKey(raw.key.cache);
-  const size = kmalloc ? Number(raw.key.cache) : (cache?.size ?? 0);
+  const size = page ? PAGE_SIZE << order : kmalloc ? Number(raw.key.cache) : (cache?.size ?? 0);
   const allocs = sumContexts(s.allocs);
   const frees = sumContexts(s.frees);
   const liveObjects = allocs - s.untrackedAllocs - frees - s.freesUnseen;
-  const cacheName = kmalloc ? kmallocCacheName(size) : (cache?.name ?? '[unknown cache]');
+  const cacheName = page ? `page-order-${order}` : kmalloc ? kmallocCacheName(size) : (cache?.name ?? '[unknown cache]');
   return {
     id: raw.idx,
     function: sym ? sym.function : '[unknown]',
     offset: sym ? sym.offset : 0,
     module: sym ? sym.module : null,
-    kind: kmalloc ? 'kmalloc' : 'cache',
+    allocator: page ? 'page' : 'slab',
+    ...(page ? { order } : {}),
+    kind: page ? 'page' : kmalloc ? 'kmalloc' : 'cache',
     cache: cacheName,
     objectSize: size,
     allocs,
@@ -138,7 +158,7 @@ export function toSite(
     freesUnseen: s.freesUnseen,
     untrackedAllocs: s.untrackedAllocs,
     failedAllocs: s.failedAllocs,
-    bytesRequested: kmalloc ? s.bytesReq : allocs * (cache?.objectSize ?? 0),
+    bytesRequested: page ? allocs * size : kmalloc ? s.bytesReq : allocs * (cache?.objectSize ?? 0),
     bytesAllocated: allocs * size,
     liveObjects,
     liveBytes: liveObjects * size,
@@ -146,7 +166,7 @@ export function toSite(
     liveObjectsEstimate: liveObjects,
     liveBytesEstimate: liveObjects * size,
     cacheAliases: names?.aliases.get(cacheName) ?? [],
-    cacheReclaimable: !kmalloc && (names?.reclaimable.has(cacheName) ?? false),
+    cacheReclaimable: !kmalloc && !page && (names?.reclaimable.has(cacheName) ?? false),
     allocsByContext: s.allocs,
     freesByContext: s.frees,
   };
@@ -321,10 +341,21 @@ export function eventsLostToRecursion(accounts: RecursionAccount[]): number {
 /* Site of each RawSite object already seen, per sampling rate (inputs are never mutated: same object, same Site). */
 const siteMemo = new Map<number, WeakMap<RawSnapshot['sites'][number], Site>>();
 
+function slabPagesOf(sites: Site[]): NonNullable<Snapshot['slabPages']> {
+  const o = { allocs: 0, frees: 0, livePages: 0, liveBytes: 0 };
+  for (const s of sites) {
+    o.allocs += s.allocs;
+    o.frees += s.frees + s.freesUnseen;
+    o.livePages += s.liveObjects << (s.order ?? 0);
+    o.liveBytes += s.liveBytes;
+  }
+  return o;
+}
+
 export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monotonicMs: number }, resolve: Resolver): Snapshot {
   let memo = siteMemo.get(raw.sampleOneIn);
   if (!memo) siteMemo.set(raw.sampleOneIn, (memo = new WeakMap()));
-  const tracked = raw.sites.map((r) => {
+  let tracked = raw.sites.map((r) => {
     /* The collector hands back the same RawSite object for a site whose counters did not move: reuse its Site. */
     const known = memo.get(r);
     if (known) return known;
@@ -332,6 +363,12 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     memo.set(r, site);
     return site;
   });
+  /* --pages: the slab allocator's own pages are summed apart (their objects are the slab sites'). */
+  const slabPageSites = raw.pages ? tracked.filter((s) => s.allocator === 'page' && SLAB_PAGE_FNS.test(s.function)) : [];
+  if (slabPageSites.length) {
+    const out = new Set(slabPageSites);
+    tracked = tracked.filter((s) => !out.has(s));
+  }
   const caches = raw.slabs ? reconcile(tracked, raw.slabs) : null;
   const callSites = new Map(raw.sites.map((r) => [r.idx, r.key.callSite]));
   const sites = withAges(withDetails(boundSites(tracked, caches ?? []), raw.details, callSites, resolve, raw.sampleOneIn), raw.ages, raw.sampleOneIn);
@@ -360,6 +397,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     tasks: taskRows(sites, raw.details, raw.sampleOneIn),
     memcgHierarchy: raw.details?.memcgHierarchy ?? null,
     olderThan: null,
+    slabPages: raw.pages ? slabPagesOf(slabPageSites) : null,
     agesUnavailable: raw.ages ? null : raw.sweep.available ? 'no sweep has run yet' : 'no object ages: they are counted by the sweep, which this kernel lacks',
     shrinkers: raw.reclaim ? shrinkerRows(raw.reclaim, resolve, raw.wallTime) : null,
     reclaim: raw.reclaim ? reclaimSummary(raw.reclaim, raw.wallTime) : null,

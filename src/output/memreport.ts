@@ -18,6 +18,20 @@ export function renderReportText(r: MemoryReport): string {
   } else {
     L.push('verdict: /proc/meminfo unreadable');
   }
+  if (r.memory) {
+    const k = r.memory;
+    const pct = (b: number) => (k.totalBytes ? `${((100 * b) / k.totalBytes).toFixed(1)}%` : '-');
+    L.push('', `Where memory goes (/proc/meminfo: MemTotal ${bytes(k.totalBytes)})`);
+    const rows: [string, number][] = [
+      ['free', k.freeBytes],
+      ['user (LRU, unevictable)', k.userBytes],
+      ...(k.hugetlbBytes ? ([['hugetlb pool', k.hugetlbBytes]] as [string, number][]) : []),
+      ...k.parts.filter((p) => p.bytes > 0).map((p) => [`kernel: ${p.name}`, p.bytes] as [string, number]),
+      ['kernel: unaccounted (MemTotal less every line above: pages taken straight from the page allocator)', k.unaccountedBytes],
+    ];
+    L.push(...table(['MEMORY', 'SHARE', 'WHAT'], rows.map(([name, b]) => [b < 0 ? `-${bytes(-b)}` : bytes(b), pct(b), name]), [true, true, false]));
+    L.push(`  kernel in all: ${bytes(k.kernelBytes)} (${pct(k.kernelBytes)}); left out: the kernel image and boot reservations (not in MemTotal)`);
+  }
   L.push('', 'Largest slab caches');
   if (r.topCachesUnavailable) L.push(`  ${r.topCachesUnavailable}`);
   else L.push(...table(['MEMORY', 'OBJECTS', 'OBJ SIZE', 'CACHE'], r.topCaches.map((c) => [bytes(c.memoryBytes), count(c.activeObjects), `${c.objectSize}`, c.name]), [true, true, true, false]));

@@ -53,6 +53,8 @@ export interface ReportDocument {
   sweep: Snapshot['sweep'];
   sitesShown: number;
   sites: Site[];
+  /* --pages: the slab allocator's own pages (not in the sites); null without --pages. */
+  slabPages: Snapshot['slabPages'];
   /* --older N: only objects live for at least N seconds are counted live (null: all). */
   olderThan: Snapshot['olderThan'];
   /* --by-cgroup / --by-task: totals per memory cgroup / process (the first --top of them); null when not recorded. */
@@ -89,6 +91,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     sitesShown: sites.length,
     sites,
     olderThan: snap.olderThan,
+    slabPages: snap.slabPages,
     cgroups: snap.cgroups && (opts.top > 0 ? snap.cgroups.slice(0, opts.top) : snap.cgroups),
     tasks: snap.tasks && (opts.top > 0 ? snap.tasks.slice(0, opts.top) : snap.tasks),
     memcgHierarchy: snap.memcgHierarchy,
@@ -303,9 +306,19 @@ export function renderText(doc: ReportDocument): string {
   lines.push('');
   /* A loop, not push(...rows): a report of every site can hold hundreds of thousands. */
   if (doc.sites.length === 0) lines.push('(no call sites)');
-  else for (const row of siteRows(doc.sites, doc.sampling !== null && doc.sampling !== undefined)) lines.push(row);
+  else {
+    for (const row of siteRows(doc.sites, doc.sampling !== null && doc.sampling !== undefined)) lines.push(row);
+    lines.push('IRQ%: share of the site\'s frees made in softirq, hardirq or NMI context (-: none freed)');
+  }
   if (doc.sitesShown < doc.totals.sites) {
     lines.push(`(${doc.totals.sites - doc.sitesShown} more call sites; --top 0 shows all)`);
+  }
+  if (doc.slabPages) {
+    const p = doc.slabPages;
+    lines.push(
+      `slab's own pages while tracing (--pages; not in the sites above, whose objects they hold): ${count(p.allocs)} allocated, ${count(p.frees)} freed, ` +
+        `${p.livePages >= 0 ? '+' : ''}${count(p.livePages)} pages (${bytes(p.liveBytes)}) kept`,
+    );
   }
   lines.push(...groupLines(doc));
   lines.push('', ...reclaimLines(doc));

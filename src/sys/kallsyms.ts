@@ -143,6 +143,17 @@ export class Kallsyms {
     return Kallsyms.parse(text);
   }
 
+  /* [start, end) of the kernel's own text symbols whose names match (end: the next symbol's start), in address order. */
+  ranges(re: RegExp): { name: string; start: bigint; end: bigint }[] {
+    const out: { name: string; start: bigint; end: bigint }[] = [];
+    for (let i = 0; i + 1 < this.addrs.length; i++) {
+      if (this.moduleOf[i] !== 0) continue;
+      const name = this.names.slice(this.nameStarts[i], this.nameStarts[i + 1]);
+      if (re.test(name)) out.push({ name, start: this.base + BigInt(this.addrs[i]), end: this.base + BigInt(this.addrs[i + 1]) });
+    }
+    return out;
+  }
+
   private readonly memo = new Map<bigint, Symbol | null>();
 
   /* The symbol containing ip, or null when ip lies below every symbol. Memoized: call sites repeat. */

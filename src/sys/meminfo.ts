@@ -10,6 +10,19 @@ export interface MemInfo {
   slabUnreclaimableKb: number;
   lruAnonKb: number;
   lruFileKb: number;
+  /* The rest of the kernel's own accounting (0 when a kernel lacks the line). */
+  freeKb?: number;
+  unevictableKb?: number;
+  kernelStackKb?: number;
+  /* PageTables + SecPageTables */
+  pageTablesKb?: number;
+  vmallocUsedKb?: number;
+  percpuKb?: number;
+  /* KReclaimable less SReclaimable: other reclaimable kernel memory */
+  kernelOtherReclaimableKb?: number;
+  hugetlbKb?: number;
+  zswapKb?: number;
+  balloonKb?: number;
 }
 
 /* Parse the text of /proc/meminfo. Pure. */
@@ -26,6 +39,16 @@ export function parseMeminfo(text: string): MemInfo {
     slabUnreclaimableKb: get('SUnreclaim'),
     lruAnonKb: get('Active(anon)') + get('Inactive(anon)'),
     lruFileKb: get('Active(file)') + get('Inactive(file)'),
+    freeKb: get('MemFree'),
+    unevictableKb: get('Unevictable'),
+    kernelStackKb: get('KernelStack'),
+    pageTablesKb: get('PageTables') + get('SecPageTables'),
+    vmallocUsedKb: get('VmallocUsed'),
+    percpuKb: get('Percpu'),
+    kernelOtherReclaimableKb: Math.max(0, get('KReclaimable') - get('SReclaimable')),
+    hugetlbKb: get('Hugetlb'),
+    zswapKb: get('Zswap'),
+    balloonKb: get('Balloon'),
   };
 }
 

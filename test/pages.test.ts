@@ -1,0 +1,81 @@
+/*
+ * --pages on the real kernel: the page allocator's unmovable allocations by
+ * call site (the first frame after the allocator), live while held and
+ * gone after; page tables against /proc/meminfo's PageTables; the slab
+ * allocator's own pages apart.  Needs root and BPF.
+ */
+import * as fs from 'fs';
+import { Tracer } from '../src/collect/tracer';
+import { Kallsyms } from '../src/sys/kallsyms';
+import { buildSnapshot, Snapshot } from '../src/model/snapshot';
+import { assertBpfUsable, describeBpf, kmemtopProgIds, kmemtopProgIdsSettled } from './helpers/bpf';
+import { releaseHolder, startHolder } from './helpers/loadgen';
+
+const meminfoKb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(fs.readFileSync('/proc/meminfo', 'utf8'))![1]);
+const MiB = 1 << 20;
+
+describeBpf('real kernel: --pages', () => {
+  let syms: Kallsyms;
+  let progsBefore: number[] = [];
+  let t: Tracer;
+  const snap = (): Snapshot => buildSnapshot(t.read(), t.window, (ip) => syms.resolve(ip));
+  const pageSites = (s: Snapshot, fn: RegExp) => s.sites.filter((x) => x.allocator === 'page' && fn.test(x.function));
+  const liveBytes = (s: Snapshot, fn: RegExp) => pageSites(s, fn).reduce((n, x) => n + x.liveBytes, 0);
+
+  beforeAll(() => {
+    assertBpfUsable();
+    syms = Kallsyms.load();
+    progsBefore = kmemtopProgIds();
+    t = Tracer.start({ pages: true, reclaim: false });
+  });
+  afterAll(() => t.close());
+
+  it('500 full pipes: a page site in the pipe code holds >= 30 MiB while they are held, ~0 after', async () => {
+    const before = liveBytes(snap(), /pipe/);
+    const h = await startHolder('pipes-hold', 500);
+    let held: Snapshot;
+    try {
+      held = snap();
+    } finally {
+      await releaseHolder(h);
+    }
+    const pipe = pageSites(held, /pipe/);
+    expect(pipe.length).toBeGreaterThan(0);
+    expect(pipe.every((x) => x.cache === 'page-order-0' && x.order === 0 && x.objectSize === 4096)).toBe(true);
+    expect(liveBytes(held, /pipe/) - before).toBeGreaterThanOrEqual(30 * MiB);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(liveBytes(snap(), /pipe/) - before).toBeLessThan(MiB);
+  });
+
+  it('1 GiB touched once per 2 MiB: page-table sites grow by what /proc/meminfo PageTables grows by', async () => {
+    const fns = /^(pte_alloc_one|__pte_alloc|__pmd_alloc|__pud_alloc|pgd_alloc|pagetable_alloc)/;
+    const s0 = liveBytes(snap(), fns);
+    const m0 = meminfoKb('PageTables') * 1024;
+    const h = await startHolder('sparse-touch', 1024);
+    let grew: number;
+    let meminfoGrew: number;
+    try {
+      grew = liveBytes(snap(), fns) - s0;
+      meminfoGrew = meminfoKb('PageTables') * 1024 - m0;
+    } finally {
+      await releaseHolder(h);
+    }
+    /* 512 page-table pages for 1 GiB, one per 2 MiB touched. */
+    expect(grew).toBeGreaterThanOrEqual(512 * 4096);
+    /* Everything else on the machine moves PageTables too: within 1 MiB of each other. */
+    expect(Math.abs(grew - meminfoGrew)).toBeLessThan(MiB);
+  });
+
+  it('the slab allocator\'s own pages are apart, not in the sites; movable (user) pages are only counted', () => {
+    const s = snap();
+    expect(s.slabPages).not.toBeNull();
+    expect(s.sites.some((x) => /^(allocate_slab|new_slab|___kmalloc_large_node)/.test(x.function))).toBe(false);
+    expect(s.counters.pageMovableAllocs).toBeGreaterThan(0);
+    expect(s.counters.pageFreesUntracked).toBeGreaterThan(0);
+  });
+
+  it('leaves nothing loaded', async () => {
+    t.close();
+    expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
+  });
+});
