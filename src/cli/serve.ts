@@ -17,6 +17,7 @@ import { sessionRunning, sessionState } from '../session';
 import { KmemtopError } from '../errors';
 import { ServeHandler, SnapshotSource } from '../serve/server';
 import { pinSession } from './commands';
+import { raw } from '../bpf/libbpf';
 import type { ServeArgs } from './args';
 import * as log from '../log';
 
@@ -117,6 +118,8 @@ export async function runServe(a: ServeArgs): Promise<number> {
     while (!stopSignal) {
       if (Date.now() - lastGc >= GC_EVERY_MS) {
         gc();
+        /* The map reads' buffers live outside V8's heap: give what they freed back too. */
+        raw.malloc_trim(0);
         lastGc = Date.now();
       }
       await new Promise<void>((resolve) => {
