@@ -971,20 +971,46 @@ static __always_inline __u64 page_call_site(void *ctx, __u32 ectx)
 	return 0;
 }
 
+/* Failed page allocations, by call site, order and flags (movable ones too: a failure matters whatever it was for). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct page_fail_key);
+	__type(value, __u64);
+} page_failures SEC(".maps");
+
+static __always_inline void page_failed(__u64 site, __u32 order, __u32 gfp)
+{
+	struct page_fail_key key = { .call_site = site, .order = order, .gfp = gfp };
+	__u64 one = 1, *n;
+
+	n = bpf_map_lookup_elem(&page_failures, &key);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else if (bpf_map_update_elem(&page_failures, &key, &one, BPF_NOEXIST))
+		bump_lost(KMEMTOP_LOST_PAGE_SITE);
+}
+
 SEC("raw_tp/mm_page_alloc")
 int BPF_PROG(kmemtop__page_alloc, __u64 page, unsigned int order, gfp_t gfp_flags, int migratetype)
 {
+	bool movable = migratetype == bpf_core_enum_value(enum migratetype, MIGRATE_MOVABLE);
 	__u64 site;
 	__u32 ectx;
 
-	if (migratetype == bpf_core_enum_value(enum migratetype, MIGRATE_MOVABLE)) {
+	if (movable && page) {
 		bump_counter(KMEMTOP_CNT_PAGE_MOVABLE);
 		return 0;
 	}
+	/* One stack walk per event (the verifier explores it once): for what is tracked, and for failures. */
 	ectx = event_context();
 	if (ectx >= KMEMTOP_CTX_MAX)
 		ectx = KMEMTOP_CTX_UNKNOWN;
 	site = page_call_site(ctx, ectx);
+	if (!page)
+		page_failed(site, order, gfp_flags);
+	if (movable)
+		return 0;
 	if (!site) {
 		bump_lost(KMEMTOP_LOST_PAGE_SITE);
 		return 0;

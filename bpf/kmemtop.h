@@ -196,6 +196,13 @@ struct detail_stats {
 	__u64 frees;   /* of those, freed or retired since */
 };
 
+/* --pages: a failed page allocation (key of page_failures; value: how many). */
+struct page_fail_key {
+	__u64 call_site;  /* the first frame after the allocator; 0 when not found */
+	__u32 order;
+	__u32 gfp;        /* gfp_t as the tracepoint gives it (bit positions: the kernel's enum ___GFP_*_BIT) */
+};
+
 /* Per-CPU direct-mapped cache of site_key -> site index, in front of site_ids. */
 struct site_cache_entry {
 	struct site_key key;

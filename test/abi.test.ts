@@ -32,6 +32,7 @@ import {
   DETAIL_STATS,
   LIVE_AGE,
   SITE_AGE,
+  PAGE_FAIL_KEY,
 } from '../src/abi/layout';
 import { OOM_VICTIM, RECLAIM_CONFIG, RECLAIM_KIND, RECLAIM_KINDS, RECLAIM_STATE, SHRINKER_INFO, SHRINKER_KEY, SHRINKER_STATS } from '../src/abi/reclaim';
 
@@ -97,6 +98,7 @@ describe('kmemtop.h structs against the BPF objects BTF', () => {
     DETAIL_STATS,
     LIVE_AGE,
     SITE_AGE,
+    PAGE_FAIL_KEY,
   ];
 
   it.each(layouts.map((l) => [l.cName, l]))('struct %s: size, field names, offsets and sizes', (_n, layout) => {

@@ -72,6 +72,8 @@ describeBpf('real kernel: --pages', () => {
     expect(s.sites.some((x) => /^(allocate_slab|new_slab|___kmalloc_large_node)/.test(x.function))).toBe(false);
     expect(s.counters.pageMovableAllocs).toBeGreaterThan(0);
     expect(s.counters.pageFreesUntracked).toBeGreaterThan(0);
+    /* Failed page allocations are read (none could be provoked here: see test/gfp.test.ts). */
+    expect(Array.isArray(s.pageFailures)).toBe(true);
   });
 
   it('leaves nothing loaded', async () => {

@@ -167,6 +167,12 @@ export function decodeDetailInfo(buf: Buffer, off = 0): DetailInfo {
   };
 }
 
+export const PAGE_FAIL_KEY = defineStruct('page_fail_key', [
+  { c: 'call_site', type: 'u64' },
+  { c: 'order', type: 'u32' },
+  { c: 'gfp', type: 'u32' },
+]);
+
 export const SITE_CACHE_ENTRY = defineStruct('site_cache_entry', [
   { c: 'key', type: SITE_KEY },
   { c: 'idx', type: 'u32' },

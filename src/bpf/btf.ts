@@ -60,3 +60,40 @@ export function hasFunction(btfPath: string, name: string): boolean {
     raw.btf__free(btf);
   }
 }
+
+const BTF_KIND_ENUM = 6;
+/* struct btf_enum: name_off, val (2 x u32), after the btf_type. */
+const ENUM_SIZE = 8;
+
+/*
+ * The enumerators of the kernel's first enum whose first enumerator's name
+ * starts with prefix (e.g. the anonymous enum of ___GFP_*_BIT), by name;
+ * empty when there is none.  Walks every type once (tens of ms).
+ */
+export function enumByPrefix(btfPath: string, prefix: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const btf = raw.btf__parse(btfPath, null) as Ptr | null;
+  if (!btf) return out;
+  try {
+    const n = raw.btf__type_cnt(btf) as number;
+    for (let id = 1; id < n; id++) {
+      const t = raw.btf__type_by_id(btf, id) as Ptr;
+      const head = readMemory(t, BTF_TYPE_SIZE);
+      const info = head.readUInt32LE(4);
+      if (((info >>> 24) & 0x1f) !== BTF_KIND_ENUM) continue;
+      const vlen = info & 0xffff;
+      if (!vlen) continue;
+      const entries = readMemory(t + BigInt(BTF_TYPE_SIZE), vlen * ENUM_SIZE);
+      const first = raw.btf__name_by_offset(btf, entries.readUInt32LE(0)) as string | null;
+      if (!first || !first.startsWith(prefix)) continue;
+      for (let i = 0; i < vlen; i++) {
+        const name = raw.btf__name_by_offset(btf, entries.readUInt32LE(i * ENUM_SIZE)) as string | null;
+        if (name) out.set(name, entries.readInt32LE(i * ENUM_SIZE + 4));
+      }
+      return out;
+    }
+    return out;
+  } finally {
+    raw.btf__free(btf);
+  }
+}

@@ -108,6 +108,8 @@ export const raw = {
   btf__free: libbpf.func('void btf__free(void *btf)'),
   btf__find_by_name_kind: libbpf.func('int32_t btf__find_by_name_kind(void *btf, const char *name, uint32_t kind)'),
   btf__type_by_id: libbpf.func('void *btf__type_by_id(void *btf, uint32_t id)'),
+  btf__type_cnt: libbpf.func('uint32_t btf__type_cnt(void *btf)'),
+  btf__name_by_offset: libbpf.func('const char *btf__name_by_offset(void *btf, uint32_t offset)'),
 
   vsnprintf: libc.func('int vsnprintf(void *buf, size_t size, const char *fmt, void *args)'),
   close: libc.func('int close(int fd)'),

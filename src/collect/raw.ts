@@ -143,6 +143,16 @@ export interface RawSnapshot {
   ages: RawAges | null;
   /* --pages: the page allocator's allocations are traced too. */
   pages?: boolean;
+  /* --pages: failed page allocations by call site, order and flags, and the kernel's GFP bit positions to name them; null without --pages. */
+  pageFailures?: { failures: RawPageFailure[]; gfpBits: Map<string, number> } | null;
+}
+
+export interface RawPageFailure {
+  /* 0n: not found in the stack */
+  callSite: bigint;
+  order: number;
+  gfp: number;
+  count: number;
 }
 
 export interface RawAges {

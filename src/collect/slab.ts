@@ -28,6 +28,7 @@ import {
   readU64,
   decodeDetailInfo,
   decodeSiteAge,
+  PAGE_FAIL_KEY,
   SITE_AGE,
   SiteAge,
   DETAIL_INFO,
@@ -46,7 +47,7 @@ import * as log from '../log';
 import { DEFAULTS } from '../config';
 import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
 import { CgroupPaths } from '../sys/cgroups';
-import type { MapUsage, RawDetail, RawDetails, RawSite } from './raw';
+import type { MapUsage, RawDetail, RawDetails, RawPageFailure, RawSite } from './raw';
 
 export const SLAB: ObjectSpec = {
   path: objectPath('kmemtop.bpf.o'),
@@ -71,6 +72,7 @@ export const SLAB: ObjectSpec = {
     'live_age',
     'site_ages',
     'page_stack_buf',
+    'page_failures',
   ],
 };
 
@@ -421,6 +423,23 @@ export class SlabCollector {
     for (let i = 0; i < d.count; i++) {
       const a = decodeSiteAge(d.values, i * SITE_AGE.size);
       if (a.oldest) out.set(d.keys.readUInt32LE(i * 4), a);
+    }
+    return out;
+  }
+
+  /* --pages: the failed page allocations so far. */
+  readPageFailures(): RawPageFailure[] {
+    const m = this.o.map('page_failures');
+    const d = dumpMap(m.fd, PAGE_FAIL_KEY.size, 8, m.maxEntries);
+    const out: RawPageFailure[] = [];
+    for (let i = 0; i < d.count; i++) {
+      const k = i * PAGE_FAIL_KEY.size;
+      out.push({
+        callSite: d.keys.readBigUInt64LE(k + PAGE_FAIL_KEY.offsetOf('call_site')),
+        order: d.keys.readUInt32LE(k + PAGE_FAIL_KEY.offsetOf('order')),
+        gfp: d.keys.readUInt32LE(k + PAGE_FAIL_KEY.offsetOf('gfp')),
+        count: readU64(d.values, i * 8),
+      });
     }
     return out;
   }

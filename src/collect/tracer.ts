@@ -10,6 +10,7 @@ import * as path from 'path';
 import { BpfError, objGet } from '../bpf/object';
 import { raw } from '../bpf/libbpf';
 import { btfPath, preflight } from '../sys/preflight';
+import { enumByPrefix } from '../bpf/btf';
 import { readSlabinfo, SlabCache } from '../sys/slabinfo';
 import { readSlabNames, SlabNames } from '../sys/slabaliases';
 import { PIN_DIR, SessionMeta, writeMeta } from '../session';
@@ -287,8 +288,16 @@ export class Tracer {
       details: this.slab.readDetails(),
       ages: this.readAges(),
       pages: this.slab.opts.pages,
+      pageFailures: this.slab.opts.pages ? { failures: this.slab.readPageFailures(), gfpBits: this.gfpBits() } : null,
       maps: { ...s.maps, kernelBytes: this.kernelBytes() },
     };
+  }
+
+  /* The kernel's GFP bit positions (enum ___GFP_*_BIT in its BTF), read once. */
+  private gfpBitsOnce: Map<string, number> | null = null;
+  private gfpBits(): Map<string, number> {
+    this.gfpBitsOnce ??= enumByPrefix(btfPath(), '___GFP_');
+    return this.gfpBitsOnce;
   }
 
   /* The ages the last sweep counted; null before any sweep, or without one. */

@@ -2,13 +2,15 @@
  * The snapshot model: pure functions from a RawSnapshot (what the maps
  * held) to what kmemtop reports.  No I/O here; the symbolizer is passed in.
  */
-import type { RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
+import type { RawPageFailure, RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
 import type { Symbol } from '../sys/kallsyms';
 import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, PAGE_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import type { Resolver, Site } from './site';
 import { cgroupRows, CgroupRow, taskRows, TaskRow, withDetails } from './details';
 import { withAges } from './ages';
+import { decodeGfp, GfpBits, gfpHint } from './gfp';
+import { formatSymbol } from '../sys/kallsyms';
 export type { Resolver, Site };
 import { Reclaim, reclaimSummary, Shrinker, shrinkerRows } from './shrinkers';
 import type { SlabNames } from '../sys/slabaliases';
@@ -73,6 +75,8 @@ export interface Snapshot {
   memcgHierarchy: string | null;
   /* --pages: the pages the slab allocator took and gave back while tracing (not in the sites: their objects are); null without --pages. */
   slabPages: { allocs: number; frees: number; livePages: number; liveBytes: number } | null;
+  /* --pages: failed page allocations by call site, order and flags (most first); null without --pages. */
+  pageFailures: PageFailure[] | null;
   /* --older N: the live figures are those of objects live for at least N seconds; null: all live objects. */
   olderThan: number | null;
   /* Why sites carry no ages (no sweep on this kernel), or null. */
@@ -341,6 +345,27 @@ export function eventsLostToRecursion(accounts: RecursionAccount[]): number {
 /* Site of each RawSite object already seen, per sampling rate (inputs are never mutated: same object, same Site). */
 const siteMemo = new Map<number, WeakMap<RawSnapshot['sites'][number], Site>>();
 
+export interface PageFailure {
+  /* The call site (the first frame after the allocator); "[unknown]" when not found. */
+  site: string;
+  order: number;
+  /* Decoded ("GFP_KERNEL|__GFP_NOWARN"), and as the kernel gave it. */
+  gfp: string;
+  gfpFlags: number;
+  count: number;
+  /* What the flags and order say (no direct reclaim, allowed to fail, high order). */
+  hint: string;
+}
+
+function pageFailures(raw: RawPageFailure[], bits: GfpBits, resolve: Resolver): PageFailure[] {
+  return raw
+    .map((f) => {
+      const sym = f.callSite ? resolve(f.callSite) : null;
+      return { site: sym ? formatSymbol(sym) : '[unknown]', order: f.order, gfp: decodeGfp(f.gfp, bits), gfpFlags: f.gfp, count: f.count, hint: gfpHint(f.gfp, f.order, bits) };
+    })
+    .sort((a, b) => b.count - a.count || b.order - a.order || a.site.localeCompare(b.site));
+}
+
 function slabPagesOf(sites: Site[]): NonNullable<Snapshot['slabPages']> {
   const o = { allocs: 0, frees: 0, livePages: 0, liveBytes: 0 };
   for (const s of sites) {
@@ -398,6 +423,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     memcgHierarchy: raw.details?.memcgHierarchy ?? null,
     olderThan: null,
     slabPages: raw.pages ? slabPagesOf(slabPageSites) : null,
+    pageFailures: raw.pageFailures ? pageFailures(raw.pageFailures.failures, raw.pageFailures.gfpBits, resolve) : null,
     agesUnavailable: raw.ages ? null : raw.sweep.available ? 'no sweep has run yet' : 'no object ages: they are counted by the sweep, which this kernel lacks',
     shrinkers: raw.reclaim ? shrinkerRows(raw.reclaim, resolve, raw.wallTime) : null,
     reclaim: raw.reclaim ? reclaimSummary(raw.reclaim, raw.wallTime) : null,

@@ -55,6 +55,8 @@ export interface ReportDocument {
   sites: Site[];
   /* --pages: the slab allocator's own pages (not in the sites); null without --pages. */
   slabPages: Snapshot['slabPages'];
+  /* --pages: failed page allocations; null without --pages. */
+  pageFailures: Snapshot['pageFailures'];
   /* --older N: only objects live for at least N seconds are counted live (null: all). */
   olderThan: Snapshot['olderThan'];
   /* --by-cgroup / --by-task: totals per memory cgroup / process (the first --top of them); null when not recorded. */
@@ -92,6 +94,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     sites,
     olderThan: snap.olderThan,
     slabPages: snap.slabPages,
+    pageFailures: snap.pageFailures,
     cgroups: snap.cgroups && (opts.top > 0 ? snap.cgroups.slice(0, opts.top) : snap.cgroups),
     tasks: snap.tasks && (opts.top > 0 ? snap.tasks.slice(0, opts.top) : snap.tasks),
     memcgHierarchy: snap.memcgHierarchy,
@@ -319,6 +322,13 @@ export function renderText(doc: ReportDocument): string {
       `slab's own pages while tracing (--pages; not in the sites above, whose objects they hold): ${count(p.allocs)} allocated, ${count(p.frees)} freed, ` +
         `${p.livePages >= 0 ? '+' : ''}${count(p.livePages)} pages (${bytes(p.liveBytes)}) kept`,
     );
+  }
+  if (doc.pageFailures) {
+    const n = doc.pageFailures.reduce((s, f) => s + f.count, 0);
+    lines.push(n ? `failed page allocations (--pages): ${count(n)}` : 'failed page allocations (--pages): none');
+    for (const f of doc.pageFailures.slice(0, 10)) {
+      lines.push(printable(`  ${count(f.count)} x order ${f.order} ${f.gfp} at ${f.site}${f.hint ? `: ${f.hint}` : ''}`));
+    }
   }
   lines.push(...groupLines(doc));
   lines.push('', ...reclaimLines(doc));

@@ -181,6 +181,8 @@ export interface Header {
   contextSource: Snapshot['contextSource'];
   /* Sampling on: 1 object in this many tracked, live and free figures are estimates; null: all tracked. */
   sampleOneIn: number | null;
+  /* --pages: failed page allocations so far, and the largest order among them; null without --pages. */
+  pageFailures: { count: number; maxOrder: number } | null;
 }
 
 export interface UiModel {
@@ -343,6 +345,9 @@ export function buildUiModel(
       memory: mem ? memoryVerdict(mem) : null,
       contextSource: cur.contextSource,
       sampleOneIn: cur.sampling ? cur.sampling.oneIn : null,
+      pageFailures: cur.pageFailures
+        ? { count: cur.pageFailures.reduce((n, f) => n + f.count, 0), maxOrder: cur.pageFailures.reduce((n, f) => Math.max(n, f.order), 0) }
+        : null,
     },
     baseline,
     sites,

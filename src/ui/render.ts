@@ -279,10 +279,11 @@ function headerLines(m: UiModel, s: UiState, width: number, batch: boolean): Lin
   /* What narrows the rows first (the sort shows in the column heads too, so it goes last). */
   const since = m.baseline ? `  ${m.baseline.label}` : '';
   const l4 = `${tabs}${since}${s.filter ? `  filter "${s.filter}"` : ''}${s.paused ? '  PAUSED' : ''}  sort ${s.sort[s.view]}${s.reverse ? ' (reversed)' : ''}`;
+  const failed = h.pageFailures?.count ? `FAILED page allocs ${compact(h.pageFailures.count)} (up to order ${h.pageFailures.maxOrder}); ` : '';
   return [
     { text: fit(l1, width, false), style: 'normal' },
     { text: fit(l2, width, false), style: 'normal' },
-    { text: fit(lostText + phantom, width, false), style: h.lost.length ? 'alert' : 'normal' },
+    { text: fit(failed + lostText + phantom, width, false), style: h.lost.length || failed ? 'alert' : 'normal' },
     { text: fit(l4, width, false), style: 'heading' },
   ];
 }
