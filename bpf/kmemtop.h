@@ -349,11 +349,29 @@ struct kmemtop_reclaim_state {
 };
 
 /* One OOM victim; a ring of KMEMTOP_OOM_RING, slot = (oom_kills - 1) % ring. */
+/*
+ * The last reclaim an allocation entered on a CPU (direct or memcg; written
+ * at reclaim begin): what the OOM killer that follows on that CPU was
+ * serving.  Element 0 of the per-CPU array last_request.
+ */
+struct kmemtop_reclaim_request {
+	__u64 time_ns;
+	__u32 order;
+	__u32 gfp;    /* gfp_t (bit positions: the kernel's enum ___GFP_*_BIT) */
+	__u32 kind;   /* enum kmemtop_reclaim */
+	__u32 pid;
+	char comm[KMEMTOP_COMM_LEN];
+};
+
 struct kmemtop_oom_victim {
 	__u64 time_ns;  /* bpf_ktime_get_ns() */
 	__u32 pid;
 	__u32 uid;
 	char comm[KMEMTOP_COMM_LEN];
+	__u64 memcg;      /* kernfs id of the victim's memory cgroup (0: none) */
+	__u64 rss_pages;  /* the victim's file + anon + shmem pages (its mm's counters, approximate per CPU batches) */
+	/* The last reclaim entered on the CPU the kill ran on, if within a second before it (time_ns 0: none). */
+	struct kmemtop_reclaim_request request;
 };
 
 #endif /* KMEMTOP_H */

@@ -183,14 +183,32 @@ int BPF_PROG(kmemtop__shrink_end, __u64 shrinker, int nid, int shrinker_retval, 
 	return 0;
 }
 
-static __always_inline void reclaim_begin(__u32 kind)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kmemtop_reclaim_request);
+} last_request SEC(".maps");
+
+static __always_inline void reclaim_begin(__u32 kind, int order, gfp_t gfp)
 {
 	struct reclaim_call_key key = { .tid = (__u32)bpf_get_current_pid_tgid(), .kind = kind };
 	struct kmemtop_reclaim_state *r = state();
 	__u64 now = bpf_ktime_get_ns();
+	struct kmemtop_reclaim_request *q;
+	__u32 zero = 0;
 
 	if (!r || kind >= KMEMTOP_RECLAIM_MAX)
 		return;
+	q = bpf_map_lookup_elem(&last_request, &zero);
+	if (q && kind != KMEMTOP_RECLAIM_NODE) {
+		q->time_ns = now;
+		q->order = order;
+		q->gfp = gfp;
+		q->kind = kind;
+		q->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(q->comm, sizeof(q->comm));
+	}
 	__sync_fetch_and_add(&r->kind[kind].count, 1);
 	if (bpf_map_update_elem(&reclaim_calls, &key, &now, BPF_ANY))
 		__sync_fetch_and_add(&r->lost, 1);
@@ -218,7 +236,7 @@ static __always_inline void reclaim_end(__u32 kind, unsigned long nr_reclaimed)
 SEC("raw_tp/mm_vmscan_direct_reclaim_begin")
 int BPF_PROG(kmemtop__direct_begin, int order, gfp_t gfp)
 {
-	reclaim_begin(KMEMTOP_RECLAIM_DIRECT);
+	reclaim_begin(KMEMTOP_RECLAIM_DIRECT, order, gfp);
 	return 0;
 }
 
@@ -232,7 +250,7 @@ int BPF_PROG(kmemtop__direct_end, unsigned long nr_reclaimed)
 SEC("raw_tp/mm_vmscan_memcg_reclaim_begin")
 int BPF_PROG(kmemtop__memcg_begin, int order, gfp_t gfp)
 {
-	reclaim_begin(KMEMTOP_RECLAIM_MEMCG);
+	reclaim_begin(KMEMTOP_RECLAIM_MEMCG, order, gfp);
 	return 0;
 }
 
@@ -246,7 +264,7 @@ int BPF_PROG(kmemtop__memcg_end, unsigned long nr_reclaimed)
 SEC("raw_tp/mm_vmscan_node_reclaim_begin")
 int BPF_PROG(kmemtop__node_begin, int nid, int order, gfp_t gfp)
 {
-	reclaim_begin(KMEMTOP_RECLAIM_NODE);
+	reclaim_begin(KMEMTOP_RECLAIM_NODE, order, gfp);
 	return 0;
 }
 
@@ -294,5 +312,36 @@ int BPF_PROG(kmemtop__oom_victim, struct task_struct *task, uid_t uid)
 	v->pid = BPF_CORE_READ(task, pid);
 	v->uid = uid;
 	bpf_probe_read_kernel_str(v->comm, sizeof(v->comm), &task->comm);
+	/* Its memory cgroup (as kmemtop.bpf.c names the allocating task's) and resident pages. */
+	{
+		int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+		struct cgroup_subsys_state *css = NULL;
+
+		if (id >= 0 && id < CGROUP_SUBSYS_COUNT)
+			css = BPF_CORE_READ(task, cgroups, subsys[id]);
+		v->memcg = css ? BPF_CORE_READ(css, cgroup, kn, id) : 0;
+	}
+	{
+		struct mm_struct *mm = BPF_CORE_READ(task, mm);
+		__s64 pages = 0;
+
+		if (mm) {
+			pages += BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count);
+			pages += BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count);
+			pages += BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
+		}
+		v->rss_pages = pages > 0 ? pages : 0;
+	}
+	/* What the kill was serving: the last reclaim entered on this CPU, if recent. */
+	{
+		struct kmemtop_reclaim_request *q;
+		__u32 zero = 0;
+
+		q = bpf_map_lookup_elem(&last_request, &zero);
+		if (q && q->time_ns && v->time_ns - q->time_ns < 1000000000ULL)
+			v->request = *q;
+		else
+			__builtin_memset(&v->request, 0, sizeof(v->request));
+	}
 	return 0;
 }

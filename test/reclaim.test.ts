@@ -114,8 +114,13 @@ describeBpf('real kernel: shrinkers, reclaim, OOM kills', () => {
     expect(v).toBeDefined();
     expect(v!.pid).toBeGreaterThan(0);
     expect(Date.parse(v!.time)).toBeGreaterThan(Date.now() - 120000);
+    /* The victim's memory cgroup, its limit, and the request the kill served (the charge that entered memcg reclaim). */
+    expect(v!.memcg!.path).toBe(`/${path.basename(cg.dir)}`);
+    expect(v!.memcg!.figures!.limitBytes).toBe(48 << 20);
+    expect(v!.rssBytes).toBeGreaterThan(16 << 20);
+    expect(v!.request).toMatchObject({ kind: 'memcg', comm: 'loadgen', order: 0, gfp: expect.stringMatching(/GFP_/) });
     const text = renderText(toDocument(snap, { kind: 'snapshot', kernel: 'k', hostname: 'h' }, { sort: 'liveBytes', top: 1 }));
-    expect(text).toMatch(/OOM kills: \d+: .*loadgen \(pid \d+\)/);
+    expect(text).toMatch(/OOM kills: \d+: .*loadgen \(pid \d+\) at \S+ in memory cgroup \/kmemtop-test-oom/);
   });
 
   it('leaves nothing loaded and no cgroup behind', async () => {

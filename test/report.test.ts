@@ -104,12 +104,22 @@ describeBpf('real kernel: memory report and OOM capture', () => {
     };
     try {
       expect(await until(() => /watching for OOM kills/.test(stderr), 30000)).toBe(true);
-      kill();
-      expect(await until(() => reports().length === 1, 10000)).toBe(true);
+      /* The first kill: its cgroup stays until the report is written, which reads its figures. */
+      const cg = new MemCgroup('kmemtop-test-watch', 48 << 20);
+      try {
+        expect(cg.run(`exec ${LOADGEN} anon 200 < /dev/null`).signal).toBe('SIGKILL');
+        expect(await until(() => reports().length === 1, 10000)).toBe(true);
+      } finally {
+        cg.remove();
+      }
       await sleep(1000);
       expect(reports()).toHaveLength(1);
       const text = fs.readFileSync(path.join(out, reports()[0]), 'utf8');
       expect(text).toMatch(/^OOM kill: loadgen \(pid \d+\) at /m);
+      /* The memcg OOM: the cgroup, its limit, the request's order and flags. */
+      expect(text).toMatch(new RegExp(`^  memory cgroup /${path.basename(cg.dir)}: limit 48MiB, usage `, 'm'));
+      expect(text).toMatch(/^ {2}the request: order \d+ \S*GFP_\S* by loadgen \(pid \d+\), which entered memcg reclaim just before/m);
+      expect(text).toMatch(/^ {2}not shown here \(see the kernel log\)/m);
       expect(text).toMatch(/^verdict: /m);
       expect(text).toMatch(/^Largest slab caches$/m);
       expect(fs.existsSync(path.join(out, reports()[0].replace(/\.txt$/, '.json')))).toBe(true);

@@ -68,11 +68,23 @@ export const RECLAIM_STATE = defineStruct('kmemtop_reclaim_state', [
   { c: 'lost', type: 'u64' },
 ]);
 
+export const RECLAIM_REQUEST = defineStruct('kmemtop_reclaim_request', [
+  { c: 'time_ns', type: 'u64' },
+  { c: 'order', type: 'u32' },
+  { c: 'gfp', type: 'u32' },
+  { c: 'kind', type: 'u32' },
+  { c: 'pid', type: 'u32' },
+  { c: 'comm', type: { char: COMM_LEN } },
+]);
+
 export const OOM_VICTIM = defineStruct('kmemtop_oom_victim', [
   { c: 'time_ns', type: 'u64' },
   { c: 'pid', type: 'u32' },
   { c: 'uid', type: 'u32' },
   { c: 'comm', type: { char: COMM_LEN } },
+  { c: 'memcg', type: 'u64' },
+  { c: 'rss_pages', type: 'u64' },
+  { c: 'request', type: RECLAIM_REQUEST },
 ]);
 
 function decodeU64Fields<T extends string>(layout: StructLayout, fields: readonly T[], buf: Buffer, off: number): Record<T, number> {
@@ -137,6 +149,11 @@ export interface OomVictimRaw {
   pid: number;
   uid: number;
   comm: string;
+  /* kernfs id of its memory cgroup; 0n: none */
+  memcg: bigint;
+  rssPages: number;
+  /* The last reclaim entered on the CPU of the kill, within a second before it; null: none. */
+  request: { order: number; gfp: number; kind: string; pid: number; comm: string } | null;
 }
 
 export function decodeOomVictim(buf: Buffer, off = 0): OomVictimRaw {
@@ -145,5 +162,20 @@ export function decodeOomVictim(buf: Buffer, off = 0): OomVictimRaw {
     pid: buf.readUInt32LE(off + OOM_VICTIM.offsetOf('pid')),
     uid: buf.readUInt32LE(off + OOM_VICTIM.offsetOf('uid')),
     comm: cString(buf, off + OOM_VICTIM.offsetOf('comm'), COMM_LEN),
+    memcg: buf.readBigUInt64LE(off + OOM_VICTIM.offsetOf('memcg')),
+    rssPages: readU64(buf, off + OOM_VICTIM.offsetOf('rss_pages')),
+    request: decodeRequest(buf, off + OOM_VICTIM.offsetOf('request')),
+  };
+}
+
+function decodeRequest(buf: Buffer, off: number): OomVictimRaw['request'] {
+  if (readU64(buf, off + RECLAIM_REQUEST.offsetOf('time_ns')) === 0) return null;
+  const kind = buf.readUInt32LE(off + RECLAIM_REQUEST.offsetOf('kind'));
+  return {
+    order: buf.readUInt32LE(off + RECLAIM_REQUEST.offsetOf('order')),
+    gfp: buf.readUInt32LE(off + RECLAIM_REQUEST.offsetOf('gfp')),
+    kind: RECLAIM_KINDS[kind]?.key ?? `kind ${kind}`,
+    pid: buf.readUInt32LE(off + RECLAIM_REQUEST.offsetOf('pid')),
+    comm: cString(buf, off + RECLAIM_REQUEST.offsetOf('comm'), COMM_LEN),
   };
 }

@@ -6,6 +6,7 @@
 import type { CacheInfo, CounterKey, LostKey, SiteAge, SiteKey, SiteStats } from '../abi/layout';
 import type { OomVictimRaw, ReclaimState, ShrinkerInfo, ShrinkerStats } from '../abi/reclaim';
 import type { SlabCache } from '../sys/slabinfo';
+import type { MemcgFigures } from '../sys/cgroups';
 import type { SlabNames } from '../sys/slabaliases';
 
 export interface RawSite {
@@ -82,8 +83,10 @@ export interface RawShrinker {
 export interface RawReclaim {
   shrinkers: RawShrinker[];
   state: ReclaimState;
-  /* Newest last; at most OOM_RING. */
-  oomVictims: OomVictimRaw[];
+  /* Newest last; at most OOM_RING; with their memory cgroup's path and figures as read now. */
+  oomVictims: (OomVictimRaw & { memcgPath: string | null; memcgFigures: MemcgFigures | null })[];
+  /* The kernel's GFP bit positions (to name a request's flags). */
+  gfpBits: Map<string, number>;
   /* bpf_ktime_get_ns() now, to turn event times into wall times. */
   ktimeNowNs: number;
 }

@@ -23,6 +23,9 @@ import {
 } from '../abi/reclaim';
 import { findSymbolAddress } from '../sys/kallsyms';
 import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
+import { CgroupPaths, readMemcgFigures } from '../sys/cgroups';
+import { enumByPrefix } from '../bpf/btf';
+import { btfPath } from '../sys/preflight';
 import type { RawReclaim, RawShrinker } from './raw';
 
 export const RECLAIM: ObjectSpec = {
@@ -89,8 +92,19 @@ export class ReclaimCollector {
       if (v.timeNs > 0) oomVictims.push(v);
     }
     oomVictims.sort((a, b) => a.timeNs - b.timeNs);
-    return { shrinkers, state: st, oomVictims, ktimeNowNs: ktimeNowNs() };
+    if (oomVictims.length) this.cgroups ??= new CgroupPaths();
+    const victims = oomVictims.map((v) => {
+      const memcgPath = this.cgroups ? this.cgroups.pathOf(v.memcg, ++this.reads) : null;
+      const mount = this.cgroups?.mount;
+      return { ...v, memcgPath, memcgFigures: memcgPath && mount ? readMemcgFigures(mount, memcgPath) : null };
+    });
+    this.gfpBits ??= oomVictims.length ? enumByPrefix(btfPath(), '___GFP_') : null;
+    return { shrinkers, state: st, oomVictims: victims, gfpBits: this.gfpBits ?? new Map(), ktimeNowNs: ktimeNowNs() };
   }
+
+  private cgroups: CgroupPaths | null = null;
+  private reads = 0;
+  private gfpBits: Map<string, number> | null = null;
 
   kernelBytes(): number {
     return this.o.kernelBytes();

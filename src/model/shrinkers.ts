@@ -4,6 +4,8 @@
  * kernel has no CONFIG_SHRINKER_DEBUG names), plus file system and device
  * for superblock shrinkers; never by address.
  */
+import { decodeGfp, gfpHint } from './gfp';
+import type { MemcgFigures } from '../sys/cgroups';
 import type { RawReclaim, RawShrinker } from '../collect/raw';
 import type { Resolver } from './site';
 import type { ReclaimKindKey, ReclaimKindStats } from '../abi/reclaim';
@@ -57,6 +59,12 @@ export interface OomVictim {
   comm: string;
   uid: number;
   time: string;
+  /* Its memory cgroup: the path ("/" the root; null when unknown), and its figures read when the report was made (null when gone). */
+  memcg?: { path: string | null; figures: MemcgFigures | null } | null;
+  /* Its resident pages at the kill (file + anon + shmem), bytes, approximate. */
+  rssBytes?: number;
+  /* The allocation the kill served, as far as known: the last reclaim entered on the CPU of the kill, within a second before it. */
+  request?: { order: number; gfp: string; hint: string; kind: string; pid: number; comm: string } | null;
 }
 
 export interface Reclaim {
@@ -135,7 +143,17 @@ export function reclaimSummary(raw: RawReclaim, now: Date): Reclaim {
     kswapdWakeups: raw.state.kswapdWakeups,
     kswapdRuns: raw.state.kswapdRuns,
     oomKills: raw.state.oomKills,
-    oomVictims: raw.oomVictims.map((v) => ({ pid: v.pid, comm: v.comm, uid: v.uid, time: wallTime(v.timeNs, raw.ktimeNowNs, now) })),
+    oomVictims: raw.oomVictims.map((v) => ({
+      pid: v.pid,
+      comm: v.comm,
+      uid: v.uid,
+      time: wallTime(v.timeNs, raw.ktimeNowNs, now),
+      memcg: v.memcg ? { path: v.memcgPath, figures: v.memcgFigures } : null,
+      rssBytes: v.rssPages * 4096,
+      request: v.request
+        ? { ...v.request, gfp: decodeGfp(v.request.gfp, raw.gfpBits), hint: gfpHint(v.request.gfp, v.request.order, raw.gfpBits) }
+        : null,
+    })),
     lost: raw.state.lost,
   };
 }

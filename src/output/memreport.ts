@@ -1,13 +1,44 @@
 /* The memory report as text (one screen, most useful first) and JSON. Pure. */
 import type { MemoryReport } from '../model/memreport';
+import type { OomVictim } from '../model/shrinkers';
 import { bytes, count, duration, printable, table } from './format';
 import type { Renderer } from './formats';
 
 
+/* What is known of an OOM kill beyond the victim: its memory cgroup, its size, the request the kill served. */
+export function oomLines(v: OomVictim): string[] {
+  const L: string[] = [];
+  const b = (n: number | null) => (n === null ? '-' : bytes(n));
+  if (v.memcg) {
+    const f = v.memcg.figures;
+    const where = v.memcg.path ?? '(a cgroup removed since)';
+    if (f) {
+      L.push(
+        printable(`  memory cgroup ${where}: limit ${f.limitBytes === null ? 'none' : bytes(f.limitBytes)}, usage ${b(f.usageBytes)} ` +
+          `(kernel ${b(f.kmemBytes)}, anon ${b(f.anonBytes)}, file ${b(f.fileBytes)}; read now, after the kill)`),
+      );
+      const kernel = f.kmemBytes ?? 0;
+      const user = (f.anonBytes ?? 0) + (f.fileBytes ?? 0);
+      if (kernel + user > 0) L.push(`  in that cgroup ${kernel > user ? 'kernel memory dominates: look in the kernel' : 'user memory (anon, file) dominates: almost certainly user space'}`);
+    } else {
+      L.push(printable(`  memory cgroup ${where} (its figures are gone with it)`));
+    }
+  }
+  if (v.rssBytes !== undefined) L.push(`  victim resident: ~${bytes(v.rssBytes)} (file + anon + shmem pages at the kill)`);
+  if (v.request) {
+    const q = v.request;
+    L.push(printable(`  the request: order ${q.order} ${q.gfp} by ${q.comm} (pid ${q.pid}), which entered ${q.kind} reclaim just before${q.hint ? `: ${q.hint}` : ''}`));
+  } else if (v.request === null) {
+    L.push('  the request: unknown (no reclaim entered on that CPU in the second before the kill)');
+  }
+  L.push("  not shown here (see the kernel log): the kernel's per-task table (rss, page tables, swap, oom_score_adj), zone watermarks, swap");
+  return L;
+}
+
 export function renderReportText(r: MemoryReport): string {
   const L: string[] = [];
   L.push(`kmemtop report  (${r.hostname}, Linux ${r.kernel}, ${r.time})`);
-  if (r.oomVictim) L.push(`OOM kill: ${printable(r.oomVictim.comm)} (pid ${r.oomVictim.pid}) at ${r.oomVictim.time}`);
+  if (r.oomVictim) L.push(`OOM kill: ${printable(r.oomVictim.comm)} (pid ${r.oomVictim.pid}) at ${r.oomVictim.time}`, ...oomLines(r.oomVictim));
   if (r.verdict) {
     const v = r.verdict;
     L.push(`verdict: ${v.text}`);

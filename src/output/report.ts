@@ -284,7 +284,8 @@ export function reclaimLines(doc: Pick<ReportDocument, 'shrinkers' | 'reclaim' |
   lines.push(
     r.oomKills === 0
       ? 'OOM kills: none'
-      : `OOM kills: ${count(r.oomKills)}: ` + r.oomVictims.map((v) => `${printable(v.comm)} (pid ${v.pid}) at ${v.time}`).join('; '),
+      : `OOM kills: ${count(r.oomKills)}: ` +
+        r.oomVictims.map((v) => `${printable(v.comm)} (pid ${v.pid}) at ${v.time}${v.memcg?.path ? printable(` in memory cgroup ${v.memcg.path}`) : ''}`).join('; '),
   );
   if (r.lost) lines.push(`reclaim events lost: ${count(r.lost)}`);
   return lines;

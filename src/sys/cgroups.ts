@@ -105,3 +105,64 @@ export class CgroupPaths {
     }
   }
 }
+
+/* A memory cgroup's limit, usage and what its memory is (bytes; null where the hierarchy has no such file). */
+export interface MemcgFigures {
+  /* null: no limit */
+  limitBytes: number | null;
+  usageBytes: number | null;
+  /* Kernel memory charged to it (v1 memory.kmem.usage_in_bytes; v2 memory.stat kernel). */
+  kmemBytes: number | null;
+  anonBytes: number | null;
+  fileBytes: number | null;
+}
+
+function readNumber(file: string): number | null {
+  try {
+    const t = fs.readFileSync(file, 'utf8').trim();
+    if (t === 'max') return null;
+    const n = Number(t);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function readStat(file: string): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const l of fs.readFileSync(file, 'utf8').split('\n')) {
+      const [k, v] = l.split(' ');
+      if (k && v !== undefined) out.set(k, Number(v));
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
+/* The figures of the cgroup at path (relative to the hierarchy, "/a/b"); null when it is gone. */
+export function readMemcgFigures(mount: MemcgMount, rel: string): MemcgFigures | null {
+  const dir = path.join(mount.dir, rel);
+  if (!fs.existsSync(dir)) return null;
+  const stat = readStat(path.join(dir, 'memory.stat'));
+  const get = (k: string) => stat.get(k) ?? null;
+  if (mount.version === 1) {
+    const limit = readNumber(path.join(dir, 'memory.limit_in_bytes'));
+    return {
+      /* v1 says "no limit" with a huge number (PAGE_COUNTER_MAX pages). */
+      limitBytes: limit !== null && limit < 2 ** 62 ? limit : null,
+      usageBytes: readNumber(path.join(dir, 'memory.usage_in_bytes')),
+      kmemBytes: readNumber(path.join(dir, 'memory.kmem.usage_in_bytes')),
+      anonBytes: get('rss'),
+      fileBytes: get('cache'),
+    };
+  }
+  return {
+    limitBytes: readNumber(path.join(dir, 'memory.max')),
+    usageBytes: readNumber(path.join(dir, 'memory.current')),
+    kmemBytes: get('kernel'),
+    anonBytes: get('anon'),
+    fileBytes: get('file'),
+  };
+}
