@@ -1058,3 +1058,25 @@ int BPF_PROG(kmemtop__page_free_batched, __u64 page)
 	page_free(page);
 	return 0;
 }
+
+/* ---- percpu allocations (--pages) --------------------------------------- */
+
+/*
+ * The percpu allocator names its caller; a site is (call site,
+ * KMEMTOP_PERCPU_SITE | the bytes an allocation takes on all possible CPUs),
+ * the __percpu pointer the live table's key (its own address range).
+ */
+SEC("raw_tp/percpu_alloc_percpu")
+int BPF_PROG(kmemtop__percpu_alloc, unsigned long call_site, bool reserved, bool is_atomic, size_t size, size_t align,
+	     void *base_addr, int off, __u64 ptr, size_t bytes_alloc, gfp_t gfp_flags)
+{
+	on_alloc(ctx, call_site, ptr, KMEMTOP_PERCPU_SITE | (bytes_alloc & (KMEMTOP_PERCPU_SITE - 1)), 0);
+	return 0;
+}
+
+SEC("raw_tp/percpu_free_percpu")
+int BPF_PROG(kmemtop__percpu_free, void *base_addr, int off, __u64 ptr)
+{
+	page_free(ptr);
+	return 0;
+}

@@ -18,6 +18,8 @@
 #define KMEMTOP_PAGE_STACK 16     /* --pages: frames looked at for a page allocation's call site */
 /* --pages: site_key.cache of a page site: this flag, and the allocation's order (never a kmalloc size). */
 #define KMEMTOP_PAGE_SITE (1U << 31)
+/* --pages: site_key.cache of a percpu site: this flag, and the bytes one allocation takes on all CPUs. */
+#define KMEMTOP_PERCPU_SITE (1U << 30)
 
 /* Context of an event, from preempt_count (see event_context() in kmemtop.bpf.c). */
 enum kmemtop_context {

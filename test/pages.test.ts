@@ -2,9 +2,11 @@
  * --pages on the real kernel: the page allocator's unmovable allocations by
  * call site (the first frame after the allocator), live while held and
  * gone after; page tables against /proc/meminfo's PageTables; the slab
- * allocator's own pages apart.  Needs root and BPF.
+ * allocator's own pages apart; percpu allocations by call site.  Needs root
+ * and BPF.
  */
 import * as fs from 'fs';
+import { execFileSync } from 'child_process';
 import { Tracer } from '../src/collect/tracer';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Snapshot } from '../src/model/snapshot';
@@ -74,6 +76,23 @@ describeBpf('real kernel: --pages', () => {
     expect(s.counters.pageFreesUntracked).toBeGreaterThan(0);
     /* Failed page allocations are read (none could be provoked here: see test/gfp.test.ts). */
     expect(Array.isArray(s.pageFailures)).toBe(true);
+  });
+
+  it('percpu: 20 memory cgroups made by another process show their percpu allocations by call site', () => {
+    const base = fs.existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes') ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup';
+    const dirs = Array.from({ length: 20 }, (_, i) => `${base}/kmemtop-test-percpu-${process.pid}-${i}`);
+    let s: Snapshot;
+    execFileSync('mkdir', dirs);
+    try {
+      s = snap();
+    } finally {
+      execFileSync('rmdir', dirs);
+    }
+    const pc = s.sites.filter((x) => x.allocator === 'percpu');
+    expect(pc.every((x) => x.kind === 'percpu' && x.cache === 'percpu' && x.objectSize > 0)).toBe(true);
+    /* Each memory cgroup takes percpu counters at mem_cgroup_css_alloc (or its callees on other kernels). */
+    const memcg = pc.filter((x) => /mem_cgroup|memcg/.test(x.function));
+    expect(memcg.reduce((n, x) => n + x.liveObjects, 0)).toBeGreaterThanOrEqual(20);
   });
 
   it('leaves nothing loaded', async () => {

@@ -71,6 +71,8 @@ export const LIVE_WAYS = 8;
 export const PAGE_FN_RANGES = 32;
 /* site_key.cache of a page site: this flag | the order. */
 export const PAGE_SITE = 0x8000_0000n;
+/* site_key.cache of a percpu site: this flag | the bytes on all CPUs. */
+export const PERCPU_SITE = 0x4000_0000n;
 
 export const KMEMTOP_RANGE = defineStruct('kmemtop_range', [
   { c: 'start', type: 'u64' },

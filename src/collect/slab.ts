@@ -217,7 +217,7 @@ export class SlabCollector {
       for (const p of o.object.programs()) {
         if (!opts.catchNested && p.name.endsWith('_nested')) p.autoload = false;
         if (!opts.taskTree && /^kmemtop__task_/.test(p.name)) p.autoload = false;
-        if (!opts.pages && /^kmemtop__page_/.test(p.name)) p.autoload = false;
+        if (!opts.pages && /^kmemtop__(page|percpu)_/.test(p.name)) p.autoload = false;
       }
       const delta = opts.classifyContext ? preemptCountDelta(btfPath()) : 0;
       o.map('.rodata.config').setInitialValue(
