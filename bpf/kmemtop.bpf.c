@@ -929,20 +929,25 @@ struct {
 	__type(value, struct page_stack);
 } page_stack_buf SEC(".maps");
 
-static __always_inline bool in_page_allocator(__u64 ip)
+/* which: 0 the page allocator's functions, 1 vmalloc's. */
+static __always_inline bool in_page_allocator(__u64 ip, int which)
 {
-	__u32 i;
+	__u32 i, n = which ? kmemtop_config.nr_vmalloc_fns : kmemtop_config.nr_page_fns;
 
 	for (i = 0; i < KMEMTOP_PAGE_FN_RANGES; i++) {
-		if (i >= kmemtop_config.nr_page_fns)
+		if (i >= n)
 			break;
-		if (ip >= kmemtop_config.page_fns[i].start && ip < kmemtop_config.page_fns[i].end)
+		if (which) {
+			if (ip >= kmemtop_config.vmalloc_fns[i].start && ip < kmemtop_config.vmalloc_fns[i].end)
+				return true;
+		} else if (ip >= kmemtop_config.page_fns[i].start && ip < kmemtop_config.page_fns[i].end) {
 			return true;
+		}
 	}
 	return false;
 }
 
-static __always_inline __u64 page_call_site(void *ctx, __u32 ectx)
+static __always_inline __u64 page_call_site(void *ctx, __u32 ectx, int which)
 {
 	struct page_stack *st = bpf_map_lookup_elem(&page_stack_buf, &ectx);
 	bool seen = false;
@@ -963,7 +968,7 @@ static __always_inline __u64 page_call_site(void *ctx, __u32 ectx)
 	for (i = 0; i < KMEMTOP_PAGE_STACK; i++) {
 		if (i >= n)
 			break;
-		if (in_page_allocator(st->ip[i]))
+		if (in_page_allocator(st->ip[i], which))
 			seen = true;
 		else if (seen)
 			return st->ip[i];
@@ -1006,7 +1011,7 @@ int BPF_PROG(kmemtop__page_alloc, __u64 page, unsigned int order, gfp_t gfp_flag
 	ectx = event_context();
 	if (ectx >= KMEMTOP_CTX_MAX)
 		ectx = KMEMTOP_CTX_UNKNOWN;
-	site = page_call_site(ctx, ectx);
+	site = page_call_site(ctx, ectx, 0);
 	if (!page)
 		page_failed(site, order, gfp_flags);
 	if (movable)
@@ -1078,5 +1083,41 @@ SEC("raw_tp/percpu_free_percpu")
 int BPF_PROG(kmemtop__percpu_free, void *base_addr, int off, __u64 ptr)
 {
 	page_free(ptr);
+	return 0;
+}
+
+/* ---- vmalloc (--pages) ----------------------------------------------------- */
+
+/*
+ * vmalloc's pages come through alloc_pages_bulk, which fires no per-page
+ * tracepoint: vmalloc is tracked by its areas instead.  A vmap area's call
+ * site is the first frame after vmalloc's functions; the area's address is
+ * the live table's key.  vfree releases the area at free_vmap_area_noflush
+ * (its address is reused only after the lazy purge).
+ */
+SEC("raw_tp/alloc_vmap_area")
+int BPF_PROG(kmemtop__vmap_alloc, __u64 addr, __u64 size, __u64 align, __u64 vstart, __u64 vend, int failed)
+{
+	__u64 site;
+	__u32 ectx;
+
+	if (failed)
+		return 0;
+	ectx = event_context();
+	if (ectx >= KMEMTOP_CTX_MAX)
+		ectx = KMEMTOP_CTX_UNKNOWN;
+	site = page_call_site(ctx, ectx, 1);
+	if (!site) {
+		bump_lost(KMEMTOP_LOST_PAGE_SITE);
+		return 0;
+	}
+	on_alloc(ctx, site, addr, KMEMTOP_VMALLOC_SITE | ((size >> 12) & (KMEMTOP_VMALLOC_SITE - 1)), 0);
+	return 0;
+}
+
+SEC("raw_tp/free_vmap_area_noflush")
+int BPF_PROG(kmemtop__vmap_free, __u64 va_start, __u64 nr_lazy, __u64 nr_lazy_max)
+{
+	page_free(va_start);
 	return 0;
 }

@@ -20,6 +20,8 @@
 #define KMEMTOP_PAGE_SITE (1U << 31)
 /* --pages: site_key.cache of a percpu site: this flag, and the bytes one allocation takes on all CPUs. */
 #define KMEMTOP_PERCPU_SITE (1U << 30)
+/* --pages: site_key.cache of a vmalloc site: this flag, and the vmap area's size in pages (its guard page included). */
+#define KMEMTOP_VMALLOC_SITE (1U << 29)
 
 /* Context of an event, from preempt_count (see event_context() in kmemtop.bpf.c). */
 enum kmemtop_context {
@@ -81,8 +83,10 @@ struct kmemtop_config {
 	 * allocation's call site is the first stack frame outside them.
 	 */
 	__u32 nr_page_fns;
-	__u32 pad;
+	/* --pages: vmalloc's functions likewise (a vmap area's call site is the first frame after them). */
+	__u32 nr_vmalloc_fns;
 	struct kmemtop_range page_fns[KMEMTOP_PAGE_FN_RANGES];
+	struct kmemtop_range vmalloc_fns[KMEMTOP_PAGE_FN_RANGES];
 };
 
 /*

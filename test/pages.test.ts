@@ -8,6 +8,7 @@
 import * as fs from 'fs';
 import { execFileSync } from 'child_process';
 import { Tracer } from '../src/collect/tracer';
+import { ensureBpffs } from '../src/session';
 import { Kallsyms } from '../src/sys/kallsyms';
 import { buildSnapshot, Snapshot } from '../src/model/snapshot';
 import { assertBpfUsable, describeBpf, kmemtopProgIds, kmemtopProgIdsSettled } from './helpers/bpf';
@@ -93,6 +94,31 @@ describeBpf('real kernel: --pages', () => {
     /* Each memory cgroup takes percpu counters at mem_cgroup_css_alloc (or its callees on other kernels). */
     const memcg = pc.filter((x) => /mem_cgroup|memcg/.test(x.function));
     expect(memcg.reduce((n, x) => n + x.liveObjects, 0)).toBeGreaterThanOrEqual(20);
+  });
+
+  it('vmalloc: a 32 MiB BPF array made by bpftool shows at __bpf_map_area_alloc as /proc/meminfo VmallocUsed grows, and goes with the map', async () => {
+    ensureBpffs();
+    const pin = `/sys/fs/bpf/kmemtop-test-vmalloc-${process.pid}`;
+    const fns = /bpf_map_area_alloc/;
+    const vm = (s: Snapshot) => s.sites.filter((x) => x.allocator === 'vmalloc' && fns.test(x.function)).reduce((n, x) => n + x.liveBytes, 0);
+    const s0 = vm(snap());
+    const m0 = meminfoKb('VmallocUsed') * 1024;
+    execFileSync('bpftool', ['map', 'create', pin, 'type', 'array', 'key', '4', 'value', '4096', 'entries', '8192', 'name', 'kmtest_vmalloc']);
+    let grew: number;
+    let meminfoGrew: number;
+    try {
+      const s1 = snap();
+      grew = vm(s1) - s0;
+      meminfoGrew = meminfoKb('VmallocUsed') * 1024 - m0;
+      expect(s1.sites.filter((x) => x.allocator === 'vmalloc').every((x) => x.kind === 'vmalloc' && x.cache === 'vmalloc' && x.objectSize % 4096 === 0)).toBe(true);
+    } finally {
+      fs.rmSync(pin);
+    }
+    /* 32 MiB of values (and a guard page per area, which VmallocUsed does not count). */
+    expect(grew).toBeGreaterThanOrEqual(32 * MiB);
+    expect(Math.abs(grew - meminfoGrew)).toBeLessThan(MiB);
+    await new Promise((r) => setTimeout(r, 1500)); /* the map is freed from a workqueue */
+    expect(vm(snap()) - s0).toBeLessThan(MiB);
   });
 
   it('leaves nothing loaded', async () => {

@@ -73,6 +73,8 @@ export const PAGE_FN_RANGES = 32;
 export const PAGE_SITE = 0x8000_0000n;
 /* site_key.cache of a percpu site: this flag | the bytes on all CPUs. */
 export const PERCPU_SITE = 0x4000_0000n;
+/* site_key.cache of a vmalloc site: this flag | the area's size in pages. */
+export const VMALLOC_SITE = 0x2000_0000n;
 
 export const KMEMTOP_RANGE = defineStruct('kmemtop_range', [
   { c: 'start', type: 'u64' },
@@ -93,8 +95,9 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'by_cgroup', type: 'u32' },
   { c: 'by_task', type: 'u32' },
   { c: 'nr_page_fns', type: 'u32' },
-  { c: 'pad', type: 'u32' },
+  { c: 'nr_vmalloc_fns', type: 'u32' },
   { c: 'page_fns', type: { array: KMEMTOP_RANGE, n: PAGE_FN_RANGES } },
+  { c: 'vmalloc_fns', type: { array: KMEMTOP_RANGE, n: PAGE_FN_RANGES } },
 ]);
 
 export const SELF_MAX = 8;
@@ -209,6 +212,8 @@ export interface Config {
   byTask?: boolean;
   /* --pages: the page allocator's text ranges (a page allocation's call site is the first frame outside them). */
   pageFns?: { start: bigint; end: bigint }[];
+  /* --pages: vmalloc's text ranges likewise. */
+  vmallocFns?: { start: bigint; end: bigint }[];
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -225,13 +230,18 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.stacks ? 1 : 0, KMEMTOP_CONFIG.offsetOf('stacks'));
   b.writeUInt32LE(c.byCgroup ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_cgroup'));
   b.writeUInt32LE(c.byTask ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_task'));
-  const fns = (c.pageFns ?? []).slice(0, PAGE_FN_RANGES);
-  b.writeUInt32LE(fns.length, KMEMTOP_CONFIG.offsetOf('nr_page_fns'));
-  fns.forEach((r, i) => {
-    const off = KMEMTOP_CONFIG.offsetOf('page_fns') + i * KMEMTOP_RANGE.size;
-    b.writeBigUInt64LE(r.start, off + KMEMTOP_RANGE.offsetOf('start'));
-    b.writeBigUInt64LE(r.end, off + KMEMTOP_RANGE.offsetOf('end'));
-  });
+  for (const [ranges, count, field] of [
+    [c.pageFns, 'nr_page_fns', 'page_fns'],
+    [c.vmallocFns, 'nr_vmalloc_fns', 'vmalloc_fns'],
+  ] as const) {
+    const fns = (ranges ?? []).slice(0, PAGE_FN_RANGES);
+    b.writeUInt32LE(fns.length, KMEMTOP_CONFIG.offsetOf(count));
+    fns.forEach((r, i) => {
+      const off = KMEMTOP_CONFIG.offsetOf(field) + i * KMEMTOP_RANGE.size;
+      b.writeBigUInt64LE(r.start, off + KMEMTOP_RANGE.offsetOf('start'));
+      b.writeBigUInt64LE(r.end, off + KMEMTOP_RANGE.offsetOf('end'));
+    });
+  }
   return b;
 }
 

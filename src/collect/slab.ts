@@ -138,14 +138,30 @@ export function slabOptions(o: Partial<SlabOptions>): SlabOptions {
   };
 }
 
+/*
+ * vmalloc's own functions (and the tracepoint's frames): a vmap area's call
+ * site is the first frame after them -- kvmalloc's callers, not kvmalloc.
+ */
+export const VMALLOC_FNS =
+  /^(alloc_vmap_area|__get_vm_area_node|__get_vm_area_caller|get_vm_area|get_vm_area_caller|__vmalloc_node_range|__vmalloc_node|__vmalloc|vmalloc|vzalloc|vmalloc_user|vmalloc_node|vzalloc_node|vmalloc_huge|vmalloc_huge_node|vmalloc_32|vmalloc_32_user|__kvmalloc_node|kvmalloc_node|kvrealloc|vmap|vm_map_ram|bpf_trace_run\d|__bpf_trace_alloc_vmap_area|__traceiter_alloc_vmap_area)(_noprof)?(\.constprop\.\d+|\.isra\.\d+)?$/;
+
+function vmallocRanges(syms: Kallsyms): { start: bigint; end: bigint }[] {
+  return syms.ranges(VMALLOC_FNS).slice(0, PAGE_FN_RANGES);
+}
+
 /* The text ranges of PAGE_ALLOCATOR_FNS on this kernel (one error line when kallsyms hides them). */
-function pageAllocatorRanges(): { start: bigint; end: bigint }[] {
-  const r = Kallsyms.load().ranges(PAGE_ALLOCATOR_FNS);
+function pageAllocatorRanges(syms: Kallsyms): { start: bigint; end: bigint }[] {
+  const r = syms.ranges(PAGE_ALLOCATOR_FNS);
   if (!r.some((x) => /^__alloc_pages|^__alloc_frozen_pages/.test(x.name))) {
     throw new KmemtopError('kmemtop: --pages: the page allocator is not in /proc/kallsyms (kptr_restrict?): cannot tell its callers');
   }
   if (r.length > PAGE_FN_RANGES) log.debug(`--pages: ${r.length} allocator functions, the first ${PAGE_FN_RANGES} used`);
   return r.slice(0, PAGE_FN_RANGES);
+}
+
+function pageRanges(): { pageFns: { start: bigint; end: bigint }[]; vmallocFns: { start: bigint; end: bigint }[] } {
+  const syms = Kallsyms.load();
+  return { pageFns: pageAllocatorRanges(syms), vmallocFns: vmallocRanges(syms) };
 }
 
 /* The kernel's limit on stack frames (PERF_MAX_STACK_DEPTH). */
@@ -217,7 +233,7 @@ export class SlabCollector {
       for (const p of o.object.programs()) {
         if (!opts.catchNested && p.name.endsWith('_nested')) p.autoload = false;
         if (!opts.taskTree && /^kmemtop__task_/.test(p.name)) p.autoload = false;
-        if (!opts.pages && /^kmemtop__(page|percpu)_/.test(p.name)) p.autoload = false;
+        if (!opts.pages && /^kmemtop__(page|percpu|vmap)_/.test(p.name)) p.autoload = false;
       }
       const delta = opts.classifyContext ? preemptCountDelta(btfPath()) : 0;
       o.map('.rodata.config').setInitialValue(
@@ -234,7 +250,7 @@ export class SlabCollector {
           stacks: opts.stackDepth > 0,
           byCgroup: opts.byCgroup,
           byTask: opts.byTask,
-          pageFns: opts.pages ? pageAllocatorRanges() : [],
+          ...(opts.pages ? pageRanges() : {}),
         }),
       );
       o.load();

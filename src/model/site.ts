@@ -12,11 +12,11 @@ export interface Site {
   offset: number;
   module: string | null;
   /* Which allocator: slab (kmalloc, kmem_cache_alloc) or the page allocator (--pages). */
-  allocator: 'slab' | 'page' | 'percpu';
+  allocator: 'slab' | 'page' | 'percpu' | 'vmalloc';
   /* Page sites: the allocation's order (2^order pages each). */
   order?: number;
   /* kmalloc (keyed by size class), kmem_cache_alloc (keyed by cache), or pages (keyed by order). */
-  kind: 'kmalloc' | 'cache' | 'page' | 'percpu';
+  kind: 'kmalloc' | 'cache' | 'page' | 'percpu' | 'vmalloc';
   /* The slab cache (cache sites) or kmalloc size class ("kmalloc-192", "kmalloc-large"). */
   cache: string;
   /* Bytes each object occupies (the cache's size or the kmalloc size class). */

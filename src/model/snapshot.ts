@@ -4,7 +4,7 @@
  */
 import type { RawPageFailure, RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
 import type { Symbol } from '../sys/kallsyms';
-import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, PAGE_SITE, PERCPU_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
+import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, PAGE_SITE, PERCPU_SITE, VMALLOC_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import type { Resolver, Site } from './site';
 import { cgroupRows, CgroupRow, taskRows, TaskRow, withDetails } from './details';
@@ -110,7 +110,12 @@ export function kmallocCacheName(size: number): string {
  * otherwise a struct kmem_cache pointer (see struct site_key).
  */
 export function isKmallocKey(cache: bigint): boolean {
-  return cache < 0x1_0000_0000n && (cache & (PAGE_SITE | PERCPU_SITE)) === 0n;
+  return cache < 0x1_0000_0000n && (cache & (PAGE_SITE | PERCPU_SITE | VMALLOC_SITE)) === 0n;
+}
+
+/* A vmalloc site (--pages): the key's cache is VMALLOC_SITE | the area's pages. */
+export function isVmallocKey(cache: bigint): boolean {
+  return cache < 0x1_0000_0000n && (cache & (PAGE_SITE | PERCPU_SITE)) === 0n && (cache & VMALLOC_SITE) !== 0n;
 }
 
 /* A percpu site (--pages): the key's cache is PERCPU_SITE | the bytes on all CPUs. */
@@ -146,21 +151,22 @@ export function toSite(
   const s: SiteStats = sampleOneIn > 1 ? estimateSampled(raw.stats, sampleOneIn) : raw.stats;
   const page = isPageKey(raw.key.cache);
   const percpu = isPercpuKey(raw.key.cache);
+  const vmalloc = isVmallocKey(raw.key.cache);
   const order = page ? Number(raw.key.cache & 0xffn) : 0;
   const kmalloc = isKmallocKey(raw.key.cache);
-  const size = page ? PAGE_SIZE << order : percpu ? Number(raw.key.cache & (PERCPU_SITE - 1n)) : kmalloc ? Number(raw.key.cache) : (cache?.size ?? 0);
+  const size = page ? PAGE_SIZE << order : vmalloc ? Number(raw.key.cache & (VMALLOC_SITE - 1n)) * PAGE_SIZE : percpu ? Number(raw.key.cache & (PERCPU_SITE - 1n)) : kmalloc ? Number(raw.key.cache) : (cache?.size ?? 0);
   const allocs = sumContexts(s.allocs);
   const frees = sumContexts(s.frees);
   const liveObjects = allocs - s.untrackedAllocs - frees - s.freesUnseen;
-  const cacheName = page ? `page-order-${order}` : percpu ? 'percpu' : kmalloc ? kmallocCacheName(size) : (cache?.name ?? '[unknown cache]');
+  const cacheName = page ? `page-order-${order}` : percpu ? 'percpu' : vmalloc ? 'vmalloc' : kmalloc ? kmallocCacheName(size) : (cache?.name ?? '[unknown cache]');
   return {
     id: raw.idx,
     function: sym ? sym.function : '[unknown]',
     offset: sym ? sym.offset : 0,
     module: sym ? sym.module : null,
-    allocator: page ? 'page' : percpu ? 'percpu' : 'slab',
+    allocator: page ? 'page' : percpu ? 'percpu' : vmalloc ? 'vmalloc' : 'slab',
     ...(page ? { order } : {}),
-    kind: page ? 'page' : percpu ? 'percpu' : kmalloc ? 'kmalloc' : 'cache',
+    kind: page ? 'page' : percpu ? 'percpu' : vmalloc ? 'vmalloc' : kmalloc ? 'kmalloc' : 'cache',
     cache: cacheName,
     objectSize: size,
     allocs,
@@ -168,7 +174,7 @@ export function toSite(
     freesUnseen: s.freesUnseen,
     untrackedAllocs: s.untrackedAllocs,
     failedAllocs: s.failedAllocs,
-    bytesRequested: page || percpu ? allocs * size : kmalloc ? s.bytesReq : allocs * (cache?.objectSize ?? 0),
+    bytesRequested: page || percpu || vmalloc ? allocs * size : kmalloc ? s.bytesReq : allocs * (cache?.objectSize ?? 0),
     bytesAllocated: allocs * size,
     liveObjects,
     liveBytes: liveObjects * size,
@@ -176,7 +182,7 @@ export function toSite(
     liveObjectsEstimate: liveObjects,
     liveBytesEstimate: liveObjects * size,
     cacheAliases: names?.aliases.get(cacheName) ?? [],
-    cacheReclaimable: !kmalloc && !page && !percpu && (names?.reclaimable.has(cacheName) ?? false),
+    cacheReclaimable: !kmalloc && !page && !percpu && !vmalloc && (names?.reclaimable.has(cacheName) ?? false),
     allocsByContext: s.allocs,
     freesByContext: s.frees,
   };
