@@ -1089,10 +1089,11 @@ int BPF_PROG(kmemtop__percpu_free, void *base_addr, int off, __u64 ptr)
 /* ---- vmalloc (--pages) ----------------------------------------------------- */
 
 /*
- * vmalloc's pages come through alloc_pages_bulk, which fires no per-page
- * tracepoint: vmalloc is tracked by its areas instead.  A vmap area's call
- * site is the first frame after vmalloc's functions; the area's address is
- * the live table's key.  vfree releases the area at free_vmap_area_noflush
+ * vmalloc is tracked by its areas (vmap areas also map what vmalloc did not
+ * allocate: vmap, ioremap); the pages vmalloc allocates for them show as
+ * page sites inside vmalloc, which the host keeps apart (vmallocPages).  A
+ * vmap area's call site is the first frame after vmalloc's functions; the
+ * area's address is the live table's key.  vfree releases the area at free_vmap_area_noflush
  * (its address is reused only after the lazy purge).
  */
 SEC("raw_tp/alloc_vmap_area")

@@ -106,9 +106,12 @@ describeBpf('real kernel: --pages', () => {
     execFileSync('bpftool', ['map', 'create', pin, 'type', 'array', 'key', '4', 'value', '4096', 'entries', '8192', 'name', 'kmtest_vmalloc']);
     let grew: number;
     let meminfoGrew: number;
+    let vmallocPages = 0;
     try {
       const s1 = snap();
       grew = vm(s1) - s0;
+      vmallocPages = s1.vmallocPages!.livePages;
+      expect(s1.sites.some((x) => x.allocator === 'page' && /__vmalloc_node_range/.test(x.function))).toBe(false);
       meminfoGrew = meminfoKb('VmallocUsed') * 1024 - m0;
       expect(s1.sites.filter((x) => x.allocator === 'vmalloc').every((x) => x.kind === 'vmalloc' && x.cache === 'vmalloc' && x.objectSize % 4096 === 0)).toBe(true);
     } finally {
@@ -116,6 +119,8 @@ describeBpf('real kernel: --pages', () => {
     }
     /* 32 MiB of values (and a guard page per area, which VmallocUsed does not count). */
     expect(grew).toBeGreaterThanOrEqual(32 * MiB);
+    /* Its pages came through the page allocator too: apart (vmallocPages), not a second site. */
+    expect(vmallocPages).toBeGreaterThanOrEqual(8192);
     expect(Math.abs(grew - meminfoGrew)).toBeLessThan(MiB);
     await new Promise((r) => setTimeout(r, 1500)); /* the map is freed from a workqueue */
     expect(vm(snap()) - s0).toBeLessThan(MiB);

@@ -75,6 +75,8 @@ export interface Snapshot {
   memcgHierarchy: string | null;
   /* --pages: the pages the slab allocator took and gave back while tracing (not in the sites: their objects are); null without --pages. */
   slabPages: { allocs: number; frees: number; livePages: number; liveBytes: number } | null;
+  /* --pages: the pages vmalloc allocated for its areas while tracing (the vmalloc sites count the areas); null without --pages. */
+  vmallocPages: Snapshot['slabPages'];
   /* --pages: failed page allocations by call site, order and flags (most first); null without --pages. */
   pageFailures: PageFailure[] | null;
   /* --older N: the live figures are those of objects live for at least N seconds; null: all live objects. */
@@ -135,6 +137,9 @@ export const PAGE_SIZE = 4096;
  * large kmalloc): their pages hold objects the slab sites count already, so
  * they are summed apart (Snapshot.slabPages), never in the sites.
  */
+/* Page sites inside vmalloc: the pages of its areas, which the vmalloc sites count already (Snapshot.vmallocPages). */
+export const VMALLOC_PAGE_FNS = /^(__vmalloc_node_range|__vmalloc_area_node|vm_area_alloc_pages|__vmalloc_node)(_noprof)?(\.constprop\.\d+|\.isra\.\d+)?$/;
+
 export const SLAB_PAGE_FNS = /^(allocate_slab|new_slab|___slab_alloc|__slab_alloc|alloc_slab_page|___kmalloc_large_node|__kmalloc_large_node|__kmalloc_large_node_noprof|kmalloc_large|kmalloc_large_node|__kmalloc_large_noprof|__kmalloc_large_node_noprof)(\.constprop\.\d+|\.isra\.\d+)?$/;
 
 /*
@@ -402,8 +407,9 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
   });
   /* --pages: the slab allocator's own pages are summed apart (their objects are the slab sites'). */
   const slabPageSites = raw.pages ? tracked.filter((s) => s.allocator === 'page' && SLAB_PAGE_FNS.test(s.function)) : [];
-  if (slabPageSites.length) {
-    const out = new Set(slabPageSites);
+  const vmallocPageSites = raw.pages ? tracked.filter((s) => s.allocator === 'page' && VMALLOC_PAGE_FNS.test(s.function)) : [];
+  if (slabPageSites.length || vmallocPageSites.length) {
+    const out = new Set([...slabPageSites, ...vmallocPageSites]);
     tracked = tracked.filter((s) => !out.has(s));
   }
   const caches = raw.slabs ? reconcile(tracked, raw.slabs) : null;
@@ -435,6 +441,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     memcgHierarchy: raw.details?.memcgHierarchy ?? null,
     olderThan: null,
     slabPages: raw.pages ? slabPagesOf(slabPageSites) : null,
+    vmallocPages: raw.pages ? slabPagesOf(vmallocPageSites) : null,
     pageFailures: raw.pageFailures ? pageFailures(raw.pageFailures.failures, raw.pageFailures.gfpBits, resolve) : null,
     agesUnavailable: raw.ages ? null : raw.sweep.available ? 'no sweep has run yet' : 'no object ages: they are counted by the sweep, which this kernel lacks',
     shrinkers: raw.reclaim ? shrinkerRows(raw.reclaim, resolve, raw.wallTime) : null,

@@ -55,6 +55,7 @@ export interface ReportDocument {
   sites: Site[];
   /* --pages: the slab allocator's own pages (not in the sites); null without --pages. */
   slabPages: Snapshot['slabPages'];
+  vmallocPages: Snapshot['vmallocPages'];
   /* --pages: failed page allocations; null without --pages. */
   pageFailures: Snapshot['pageFailures'];
   /* --older N: only objects live for at least N seconds are counted live (null: all). */
@@ -94,6 +95,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     sites,
     olderThan: snap.olderThan,
     slabPages: snap.slabPages,
+    vmallocPages: snap.vmallocPages,
     pageFailures: snap.pageFailures,
     cgroups: snap.cgroups && (opts.top > 0 ? snap.cgroups.slice(0, opts.top) : snap.cgroups),
     tasks: snap.tasks && (opts.top > 0 ? snap.tasks.slice(0, opts.top) : snap.tasks),
@@ -323,6 +325,10 @@ export function renderText(doc: ReportDocument): string {
       `slab's own pages while tracing (--pages; not in the sites above, whose objects they hold): ${count(p.allocs)} allocated, ${count(p.frees)} freed, ` +
         `${p.livePages >= 0 ? '+' : ''}${count(p.livePages)} pages (${bytes(p.liveBytes)}) kept`,
     );
+  }
+  if (doc.vmallocPages) {
+    const p = doc.vmallocPages;
+    lines.push(`vmalloc's pages while tracing (--pages; its areas are the vmalloc sites above): ${count(p.allocs)} allocated, ${count(p.frees)} freed, ${count(p.livePages)} pages (${bytes(p.liveBytes)}) kept`);
   }
   if (doc.pageFailures) {
     const n = doc.pageFailures.reduce((s, f) => s + f.count, 0);
