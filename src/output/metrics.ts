@@ -23,6 +23,9 @@ export interface Family {
 /* What the daemon knows of itself. */
 export interface SelfStats {
   residentBytes: number;
+  /* V8 heap in use (what a leak in the JavaScript would grow), and memory outside it (Buffers). */
+  heapUsedBytes?: number;
+  externalBytes?: number;
   /* Scrapes served so far. */
   scrapes: number;
 }
@@ -139,6 +142,8 @@ export function metricFamilies(snap: Snapshot, top: number, self: SelfStats): Fa
   }
   add(family('kmemtop_maps_kernel_bytes', 'gauge', "Kernel memory of kmemtop's BPF maps")).samples.push({ labels: {}, value: snap.maps.kernelBytes });
   add(family('kmemtop_host_resident_bytes', 'gauge', 'Resident memory of the kmemtop serve process')).samples.push({ labels: {}, value: self.residentBytes });
+  add(family('kmemtop_host_heap_used_bytes', 'gauge', 'V8 heap in use in the kmemtop serve process')).samples.push({ labels: {}, value: self.heapUsedBytes ?? 0 });
+  add(family('kmemtop_host_external_bytes', 'gauge', "Memory of the serve process's Buffers (map reads), outside V8's heap")).samples.push({ labels: {}, value: self.externalBytes ?? 0 });
   add(family('kmemtop_scrapes_total', 'counter', 'Scrapes of /metrics served')).samples.push({ labels: {}, value: self.scrapes });
   add(family('kmemtop_session_start_time_seconds', 'gauge', 'When the tracing session started (Unix time)')).samples.push({
     labels: {},

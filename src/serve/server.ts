@@ -75,7 +75,8 @@ export class ServeHandler {
     if (url.pathname === '/metrics') {
       const format = negotiate(req.headers.accept);
       this.scrapes++;
-      const self: SelfStats = { residentBytes: process.memoryUsage.rss(), scrapes: this.scrapes };
+      const mu = process.memoryUsage();
+      const self: SelfStats = { residentBytes: mu.rss, heapUsedBytes: mu.heapUsed, externalBytes: mu.external + mu.arrayBuffers, scrapes: this.scrapes };
       const body = await this.exporter.render(metricFamilies(snap, this.opts.top, self), format);
       return this.send(res, 200, this.exporter.contentType(format), body, head);
     }
