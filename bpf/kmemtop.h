@@ -369,6 +369,23 @@ struct kmemtop_reclaim_request {
 	char comm[KMEMTOP_COMM_LEN];
 };
 
+/*
+ * Direct compaction done for one request (one task, one order), within a
+ * second of its last event: try_to_compact_pages calls, the zones it
+ * compacted (mm_compaction_end) and how, the zones it skipped as deferred.
+ */
+struct kmemtop_compaction {
+	__u64 time_ns;     /* last event (0: none) */
+	__u32 pid;
+	__u32 order;
+	__u32 tries;       /* try_to_compact_pages calls */
+	__u32 zone_runs;   /* compact_zone runs that ended */
+	__u32 zone_successes; /* of those, ended COMPACT_SUCCESS (a free block of the order formed) */
+	__u32 zones_deferred; /* zones skipped: compaction deferred after earlier failures */
+	__s32 last_result; /* enum compact_result of the last run (-1: none) */
+	__u32 pad;
+};
+
 struct kmemtop_oom_victim {
 	__u64 time_ns;  /* bpf_ktime_get_ns() */
 	__u32 pid;
@@ -378,6 +395,8 @@ struct kmemtop_oom_victim {
 	__u64 rss_pages;  /* the victim's file + anon + shmem pages (its mm's counters, approximate per CPU batches) */
 	/* The last reclaim entered on the CPU the kill ran on, if within a second before it (time_ns 0: none). */
 	struct kmemtop_reclaim_request request;
+	/* Direct compaction by the request's task for its order, if within a second before the kill (time_ns 0: none). */
+	struct kmemtop_compaction compaction;
 };
 
 #endif /* KMEMTOP_H */

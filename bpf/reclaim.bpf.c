@@ -295,6 +295,83 @@ int BPF_PROG(kmemtop__kswapd_wake, int nid, int zid, int order)
 	return 0;
 }
 
+/*
+ * Direct compaction, per request: a high-order allocation compacts before
+ * and after reclaim; the OOM report says whether it was tried and what it
+ * did.  kcompactd and manual compaction run as other tasks or with order
+ * -1, and are left out by the task and order check.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kmemtop_compaction);
+} last_compaction SEC(".maps");
+
+#define COMPACTION_WINDOW_NS 1000000000ULL
+
+/* This CPU's compaction record if it is the current task's, for order, and recent; else NULL. */
+static __always_inline struct kmemtop_compaction *compaction_of_current(int order, __u64 now)
+{
+	struct kmemtop_compaction *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&last_compaction, &zero);
+	if (!c || c->pid != bpf_get_current_pid_tgid() >> 32 || c->order != (__u32)order || now - c->time_ns > COMPACTION_WINDOW_NS)
+		return NULL;
+	return c;
+}
+
+SEC("raw_tp/mm_compaction_try_to_compact_pages")
+int BPF_PROG(kmemtop__compact_try, int order, gfp_t gfp, int prio)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct kmemtop_compaction *c = compaction_of_current(order, now);
+	__u32 zero = 0;
+
+	if (!c) {
+		c = bpf_map_lookup_elem(&last_compaction, &zero);
+		if (!c)
+			return 0;
+		__builtin_memset(c, 0, sizeof(*c));
+		c->pid = bpf_get_current_pid_tgid() >> 32;
+		c->order = order;
+		c->last_result = -1;
+	}
+	c->tries++;
+	c->time_ns = now;
+	return 0;
+}
+
+SEC("raw_tp/mm_compaction_end")
+int BPF_PROG(kmemtop__compact_end, struct compact_control *cc, unsigned long zone_start, unsigned long zone_end, bool sync, int status)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct kmemtop_compaction *c = compaction_of_current(BPF_CORE_READ(cc, order), now);
+
+	if (!c)
+		return 0;
+	c->zone_runs++;
+	if (status == bpf_core_enum_value(enum compact_result, COMPACT_SUCCESS))
+		c->zone_successes++;
+	c->last_result = status;
+	c->time_ns = now;
+	return 0;
+}
+
+SEC("raw_tp/mm_compaction_deferred")
+int BPF_PROG(kmemtop__compact_deferred, struct zone *zone, int order)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct kmemtop_compaction *c = compaction_of_current(order, now);
+
+	if (c) {
+		c->zones_deferred++;
+		c->time_ns = now;
+	}
+	return 0;
+}
+
 SEC("raw_tp/mark_victim")
 int BPF_PROG(kmemtop__oom_victim, struct task_struct *task, uid_t uid)
 {
@@ -342,6 +419,18 @@ int BPF_PROG(kmemtop__oom_victim, struct task_struct *task, uid_t uid)
 			v->request = *q;
 		else
 			__builtin_memset(&v->request, 0, sizeof(v->request));
+	}
+	/* The compaction that request's task did for its order, if recent. */
+	{
+		struct kmemtop_compaction *c;
+		__u32 zero = 0;
+
+		c = bpf_map_lookup_elem(&last_compaction, &zero);
+		if (c && c->time_ns && v->request.time_ns && c->pid == v->request.pid && c->order == v->request.order &&
+		    v->time_ns - c->time_ns < COMPACTION_WINDOW_NS)
+			v->compaction = *c;
+		else
+			__builtin_memset(&v->compaction, 0, sizeof(v->compaction));
 	}
 	return 0;
 }

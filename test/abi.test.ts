@@ -34,7 +34,7 @@ import {
   SITE_AGE,
   PAGE_FAIL_KEY,
 } from '../src/abi/layout';
-import { OOM_VICTIM, RECLAIM_REQUEST, RECLAIM_CONFIG, RECLAIM_KIND, RECLAIM_KINDS, RECLAIM_STATE, SHRINKER_INFO, SHRINKER_KEY, SHRINKER_STATS } from '../src/abi/reclaim';
+import { COMPACTION, OOM_VICTIM, RECLAIM_REQUEST, RECLAIM_CONFIG, RECLAIM_KIND, RECLAIM_KINDS, RECLAIM_STATE, SHRINKER_INFO, SHRINKER_KEY, SHRINKER_STATS } from '../src/abi/reclaim';
 
 const OBJS = ['kmemtop.bpf.o', 'reclaim.bpf.o', 'sweep.bpf.o'].map((o) => path.join(__dirname, '..', 'build', o));
 
@@ -92,6 +92,7 @@ describe('kmemtop.h structs against the BPF objects BTF', () => {
     RECLAIM_STATE,
     OOM_VICTIM,
     RECLAIM_REQUEST,
+    COMPACTION,
     SWEEP_STATS,
     KMEMTOP_SELF,
     DETAIL_KEY,

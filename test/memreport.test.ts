@@ -6,7 +6,9 @@ import * as fs from 'fs';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { buildSnapshot } from '../src/model/snapshot';
-import { renderReportText } from '../src/output/memreport';
+import { compactionLine, oomLines, renderReportText } from '../src/output/memreport';
+import { compactResultName, type OomVictim } from '../src/model/shrinkers';
+import { enumNamed } from '../src/bpf/btf';
 import { RateLimit } from '../src/cli/report';
 import { fixtureKallsyms, fixtureRaw, fixtureSlabinfo, FIXTURES } from './helpers/fixtures';
 
@@ -123,6 +125,28 @@ describe('memory report model', () => {
     expect(text).toMatch(/kernel: unaccounted/);
     expect(text).toMatch(/^call sites: no session runs$/m);
     expect(text).toMatch(/every order up to 10 can be served/);
+  });
+
+  it('OOM compaction line: not for a memcg charge or order 0; tried or not for a high order', () => {
+    const q = (kind: string, order: number) => ({ order, gfp: 'GFP_KERNEL', hint: '', kind, pid: 9, comm: 'x' });
+    const v = (kind: string, order: number, compaction: OomVictim['compaction']) => ({ pid: 1, comm: 'v', uid: 0, time: 't', request: q(kind, order), compaction });
+    expect(compactionLine(v('memcg', 0, null))).toMatch(/not involved \(a memory cgroup charge/);
+    expect(compactionLine(v('direct', 0, null))).toMatch(/does not apply to order 0/);
+    expect(compactionLine(v('direct', 2, null))).toBe(
+      '  compaction: not seen for this order-2 request in the second before the kill (deferred, not allowed by its flags, or not built)',
+    );
+    const c = { tries: 2, zoneRuns: 3, zoneSuccesses: 0, zonesDeferred: 1, lastResult: 'complete' };
+    expect(compactionLine(v('direct', 3, c))).toBe(
+      '  compaction: tried 2 times for this order-3 request: compacted 3 zones, 0 forming a free order-3 block (last result: complete), 1 zone skipped as deferred after earlier failures',
+    );
+    expect(oomLines(v('direct', 3, c))).toContain(compactionLine(v('direct', 3, c)));
+  });
+
+  it("compaction results named by the kernel's enum (this machine's BTF)", () => {
+    const results = enumNamed('/sys/kernel/btf/vmlinux', 'compact_result');
+    expect(compactResultName(results.get('COMPACT_SUCCESS')!, results)).toBe('success');
+    expect(compactResultName(results.get('COMPACT_PARTIAL_SKIPPED')!, results)).toBe('partial_skipped');
+    expect(compactResultName(-1, results)).toBeNull();
   });
 });
 

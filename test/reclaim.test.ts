@@ -121,6 +121,8 @@ describeBpf('real kernel: shrinkers, reclaim, OOM kills', () => {
     expect(v!.request).toMatchObject({ kind: 'memcg', comm: 'loadgen', order: 0, gfp: expect.stringMatching(/GFP_/) });
     const text = renderText(toDocument(snap, { kind: 'snapshot', kernel: 'k', hostname: 'h' }, { sort: 'liveBytes', top: 1 }));
     expect(text).toMatch(/OOM kills: \d+: .*loadgen \(pid \d+\) at \S+ in memory cgroup \/kmemtop-test-oom/);
+    /* A charge, not a page allocation: compaction is said not to apply, and nothing was recorded for it. */
+    expect(v!.compaction).toBeNull();
   });
 
   it('leaves nothing loaded and no cgroup behind', async () => {

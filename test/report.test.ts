@@ -119,6 +119,7 @@ describeBpf('real kernel: memory report and OOM capture', () => {
       /* The memcg OOM: the cgroup, its limit, the request's order and flags. */
       expect(text).toMatch(new RegExp(`^  memory cgroup /${path.basename(cg.dir)}: limit 48MiB, usage `, 'm'));
       expect(text).toMatch(/^ {2}the request: order \d+ \S*GFP_\S* by loadgen \(pid \d+\), which entered memcg reclaim just before/m);
+      expect(text).toMatch(/^ {2}compaction: not involved \(a memory cgroup charge failed, not a page allocation\)$/m);
       expect(text).toMatch(/^ {2}not shown here \(see the kernel log\)/m);
       expect(text).toMatch(/^verdict: /m);
       expect(text).toMatch(/^Largest slab caches$/m);

@@ -77,6 +77,18 @@ export const RECLAIM_REQUEST = defineStruct('kmemtop_reclaim_request', [
   { c: 'comm', type: { char: COMM_LEN } },
 ]);
 
+export const COMPACTION = defineStruct('kmemtop_compaction', [
+  { c: 'time_ns', type: 'u64' },
+  { c: 'pid', type: 'u32' },
+  { c: 'order', type: 'u32' },
+  { c: 'tries', type: 'u32' },
+  { c: 'zone_runs', type: 'u32' },
+  { c: 'zone_successes', type: 'u32' },
+  { c: 'zones_deferred', type: 'u32' },
+  { c: 'last_result', type: 'u32' } /* __s32, read signed */,
+  { c: 'pad', type: 'u32' },
+]);
+
 export const OOM_VICTIM = defineStruct('kmemtop_oom_victim', [
   { c: 'time_ns', type: 'u64' },
   { c: 'pid', type: 'u32' },
@@ -85,6 +97,7 @@ export const OOM_VICTIM = defineStruct('kmemtop_oom_victim', [
   { c: 'memcg', type: 'u64' },
   { c: 'rss_pages', type: 'u64' },
   { c: 'request', type: RECLAIM_REQUEST },
+  { c: 'compaction', type: COMPACTION },
 ]);
 
 function decodeU64Fields<T extends string>(layout: StructLayout, fields: readonly T[], buf: Buffer, off: number): Record<T, number> {
@@ -154,6 +167,17 @@ export interface OomVictimRaw {
   rssPages: number;
   /* The last reclaim entered on the CPU of the kill, within a second before it; null: none. */
   request: { order: number; gfp: number; kind: string; pid: number; comm: string } | null;
+  /* Direct compaction by that request's task for its order, within a second before the kill; null: none seen. */
+  compaction: CompactionRaw | null;
+}
+
+export interface CompactionRaw {
+  tries: number;
+  zoneRuns: number;
+  zoneSuccesses: number;
+  zonesDeferred: number;
+  /* enum compact_result of the last zone run; -1: none ran */
+  lastResult: number;
 }
 
 export function decodeOomVictim(buf: Buffer, off = 0): OomVictimRaw {
@@ -165,6 +189,19 @@ export function decodeOomVictim(buf: Buffer, off = 0): OomVictimRaw {
     memcg: buf.readBigUInt64LE(off + OOM_VICTIM.offsetOf('memcg')),
     rssPages: readU64(buf, off + OOM_VICTIM.offsetOf('rss_pages')),
     request: decodeRequest(buf, off + OOM_VICTIM.offsetOf('request')),
+    compaction: decodeCompaction(buf, off + OOM_VICTIM.offsetOf('compaction')),
+  };
+}
+
+function decodeCompaction(buf: Buffer, off: number): CompactionRaw | null {
+  if (readU64(buf, off + COMPACTION.offsetOf('time_ns')) === 0) return null;
+  const u32 = (f: string) => buf.readUInt32LE(off + COMPACTION.offsetOf(f));
+  return {
+    tries: u32('tries'),
+    zoneRuns: u32('zone_runs'),
+    zoneSuccesses: u32('zone_successes'),
+    zonesDeferred: u32('zones_deferred'),
+    lastResult: buf.readInt32LE(off + COMPACTION.offsetOf('last_result')),
   };
 }
 

@@ -71,6 +71,15 @@ const ENUM_SIZE = 8;
  * empty when there is none.  Walks every type once (tens of ms).
  */
 export function enumByPrefix(btfPath: string, prefix: string): Map<string, number> {
+  return findEnum(btfPath, (_name, first) => first.startsWith(prefix));
+}
+
+/* The enumerators of the kernel's enum of that name (e.g. compact_result), by name; empty when there is none. */
+export function enumNamed(btfPath: string, name: string): Map<string, number> {
+  return findEnum(btfPath, (n) => n === name);
+}
+
+function findEnum(btfPath: string, match: (name: string, firstEnumerator: string) => boolean): Map<string, number> {
   const out = new Map<string, number>();
   const btf = raw.btf__parse(btfPath, null) as Ptr | null;
   if (!btf) return out;
@@ -85,7 +94,8 @@ export function enumByPrefix(btfPath: string, prefix: string): Map<string, numbe
       if (!vlen) continue;
       const entries = readMemory(t + BigInt(BTF_TYPE_SIZE), vlen * ENUM_SIZE);
       const first = raw.btf__name_by_offset(btf, entries.readUInt32LE(0)) as string | null;
-      if (!first || !first.startsWith(prefix)) continue;
+      const own = (raw.btf__name_by_offset(btf, head.readUInt32LE(0)) as string | null) ?? '';
+      if (!first || !match(own, first)) continue;
       for (let i = 0; i < vlen; i++) {
         const name = raw.btf__name_by_offset(btf, entries.readUInt32LE(i * ENUM_SIZE)) as string | null;
         if (name) out.set(name, entries.readInt32LE(i * ENUM_SIZE + 4));

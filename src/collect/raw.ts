@@ -3,6 +3,7 @@
  * raw addresses (only the model turns them into symbols).  Nothing here
  * does I/O; src/model imports these types and nothing else of collect/.
  */
+import type { MemInfo } from '../sys/meminfo';
 import type { CacheInfo, CounterKey, LostKey, SiteAge, SiteKey, SiteStats } from '../abi/layout';
 import type { OomVictimRaw, ReclaimState, ShrinkerInfo, ShrinkerStats } from '../abi/reclaim';
 import type { SlabCache } from '../sys/slabinfo';
@@ -87,6 +88,8 @@ export interface RawReclaim {
   oomVictims: (OomVictimRaw & { memcgPath: string | null; memcgFigures: MemcgFigures | null })[];
   /* The kernel's GFP bit positions (to name a request's flags). */
   gfpBits: Map<string, number>;
+  /* The kernel's enum compact_result (COMPACT_SUCCESS -> 8 ...), to name a compaction's result. */
+  compactResults: Map<string, number>;
   /* bpf_ktime_get_ns() now, to turn event times into wall times. */
   ktimeNowNs: number;
 }
@@ -148,6 +151,8 @@ export interface RawSnapshot {
   pages?: boolean;
   /* --pages: failed page allocations by call site, order and flags, and the kernel's GFP bit positions to name them; null without --pages. */
   pageFailures?: { failures: RawPageFailure[]; gfpBits: Map<string, number> } | null;
+  /* --pages: /proc/meminfo when tracing began and now (null: not read, or a session of an older version). */
+  meminfo?: { start: MemInfo; now: MemInfo | null } | null;
 }
 
 export interface RawPageFailure {

@@ -24,7 +24,7 @@ import {
 import { findSymbolAddress } from '../sys/kallsyms';
 import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
 import { CgroupPaths, readMemcgFigures } from '../sys/cgroups';
-import { enumByPrefix } from '../bpf/btf';
+import { enumByPrefix, enumNamed, hasFunction } from '../bpf/btf';
 import { btfPath } from '../sys/preflight';
 import type { RawReclaim, RawShrinker } from './raw';
 
@@ -32,6 +32,8 @@ export const RECLAIM: ObjectSpec = {
   path: objectPath('reclaim.bpf.o'),
   maps: ['shrinkers', 'shrinker_infos', 'reclaim', 'oom_victims', 'shrink_calls', 'reclaim_calls'],
 };
+
+const COMPACTION_PROGRAMS = ['kmemtop__compact_try', 'kmemtop__compact_end', 'kmemtop__compact_deferred'];
 
 /* CLOCK_MONOTONIC, as bpf_ktime_get_ns(). */
 function ktimeNowNs(): number {
@@ -52,6 +54,8 @@ export class ReclaimCollector {
         superCacheScan = 0n; /* superblock shrinkers are then named by function only */
       }
       o.map('.rodata.config').setInitialValue(encodeReclaimConfig(superCacheScan));
+      /* A kernel without compaction (CONFIG_COMPACTION off) has none of its tracepoints: nothing to record. */
+      if (!hasFunction(btfPath(), 'try_to_compact_pages')) for (const p of COMPACTION_PROGRAMS) o.object.program(p).autoload = false;
       o.load();
       o.attach();
       return new ReclaimCollector(o);
@@ -99,12 +103,21 @@ export class ReclaimCollector {
       return { ...v, memcgPath, memcgFigures: memcgPath && mount ? readMemcgFigures(mount, memcgPath) : null };
     });
     this.gfpBits ??= oomVictims.length ? enumByPrefix(btfPath(), '___GFP_') : null;
-    return { shrinkers, state: st, oomVictims: victims, gfpBits: this.gfpBits ?? new Map(), ktimeNowNs: ktimeNowNs() };
+    this.compactResults ??= oomVictims.length ? enumNamed(btfPath(), 'compact_result') : null;
+    return {
+      shrinkers,
+      state: st,
+      oomVictims: victims,
+      gfpBits: this.gfpBits ?? new Map(),
+      compactResults: this.compactResults ?? new Map(),
+      ktimeNowNs: ktimeNowNs(),
+    };
   }
 
   private cgroups: CgroupPaths | null = null;
   private reads = 0;
   private gfpBits: Map<string, number> | null = null;
+  private compactResults: Map<string, number> | null = null;
 
   kernelBytes(): number {
     return this.o.kernelBytes();

@@ -65,6 +65,26 @@ export interface OomVictim {
   rssBytes?: number;
   /* The allocation the kill served, as far as known: the last reclaim entered on the CPU of the kill, within a second before it. */
   request?: { order: number; gfp: string; hint: string; kind: string; pid: number; comm: string } | null;
+  /* Direct compaction by that request's task for its order, in the second before the kill; null: none seen. */
+  compaction?: OomCompaction | null;
+}
+
+export interface OomCompaction {
+  /* try_to_compact_pages calls */
+  tries: number;
+  /* zones compacted, how many of them formed a free block of the order, zones skipped as deferred */
+  zoneRuns: number;
+  zoneSuccesses: number;
+  zonesDeferred: number;
+  /* the last zone run's result, as the kernel names it without COMPACT_ ("complete", "partial_skipped"); null: no zone ran */
+  lastResult: string | null;
+}
+
+/* Name of an enum compact_result value from the kernel's own enum. */
+export function compactResultName(value: number, results: Map<string, number>): string | null {
+  if (value < 0) return null;
+  for (const [name, v] of results) if (v === value) return name.replace(/^COMPACT_/, '').toLowerCase();
+  return `result ${value}`;
 }
 
 export interface Reclaim {
@@ -153,6 +173,7 @@ export function reclaimSummary(raw: RawReclaim, now: Date): Reclaim {
       request: v.request
         ? { ...v.request, gfp: decodeGfp(v.request.gfp, raw.gfpBits), hint: gfpHint(v.request.gfp, v.request.order, raw.gfpBits) }
         : null,
+      compaction: v.compaction ? { ...v.compaction, lastResult: compactResultName(v.compaction.lastResult, raw.compactResults) } : null,
     })),
     lost: raw.state.lost,
   };

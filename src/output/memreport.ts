@@ -28,11 +28,25 @@ export function oomLines(v: OomVictim): string[] {
   if (v.request) {
     const q = v.request;
     L.push(printable(`  the request: order ${q.order} ${q.gfp} by ${q.comm} (pid ${q.pid}), which entered ${q.kind} reclaim just before${q.hint ? `: ${q.hint}` : ''}`));
+    L.push(compactionLine(v));
   } else if (v.request === null) {
     L.push('  the request: unknown (no reclaim entered on that CPU in the second before the kill)');
   }
   L.push("  not shown here (see the kernel log): the kernel's per-task table (rss, page tables, swap, oom_score_adj), zone watermarks, swap");
   return L;
+}
+
+/* Whether compaction was tried for the request the kill served, and what it did. */
+export function compactionLine(v: OomVictim): string {
+  const q = v.request!;
+  if (q.kind === 'memcg') return '  compaction: not involved (a memory cgroup charge failed, not a page allocation)';
+  if (q.order === 0) return '  compaction: does not apply to order 0 (reclaim alone serves it)';
+  const c = v.compaction;
+  if (!c) return `  compaction: not seen for this order-${q.order} request in the second before the kill (deferred, not allowed by its flags, or not built)`;
+  const runs = c.zoneRuns
+    ? `compacted ${c.zoneRuns} zone${c.zoneRuns === 1 ? '' : 's'}, ${c.zoneSuccesses} forming a free order-${q.order} block (last result: ${c.lastResult ?? '-'})`
+    : 'no zone compacted';
+  return `  compaction: tried ${c.tries} time${c.tries === 1 ? '' : 's'} for this order-${q.order} request: ${runs}${c.zonesDeferred ? `, ${c.zonesDeferred} zone${c.zonesDeferred === 1 ? '' : 's'} skipped as deferred after earlier failures` : ''}`;
 }
 
 export function renderReportText(r: MemoryReport): string {
