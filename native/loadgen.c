@@ -28,6 +28,10 @@
  *                             buffer pages), print "ready", hold until EOF
  *   loadgen sparse-touch N    map N MiB and touch one byte per 2 MiB (a page
  *                             table page each), print "ready", hold until EOF
+ *   loadgen dentries N        look up N names that do not exist in a new
+ *                             private directory (N negative dentries, no file
+ *                             descriptors), print "ready", hold until EOF,
+ *                             then remove the directory (which drops them)
  *
  * With LOADGEN_WAIT=1 in the environment, a mode first prints "waiting" and
  * reads one line from stdin before it starts (a test can then snapshot
@@ -38,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <fcntl.h>
@@ -202,6 +207,25 @@ static int sparse_touch(long mib)
 	return hold_until_eof(mib / 2);
 }
 
+static int dentries(long n)
+{
+	char dir[] = "/tmp/loadgen-dentries-XXXXXX", name[64];
+	struct stat st;
+	int rc;
+
+	if (!mkdtemp(dir))
+		die("mkdtemp");
+	for (long i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s/%lx", dir, i);
+		if (stat(name, &st) == 0 || errno != ENOENT)
+			die("stat of a name that should not exist");
+	}
+	rc = hold_until_eof(n);
+	if (rmdir(dir))
+		die("rmdir");
+	return rc;
+}
+
 static int bench_eventfd(long n)
 {
 	double t0 = now_ns();
@@ -352,7 +376,7 @@ static int netns(long n)
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|bench-unix|udp-flood|udp-stream|spawn|netns|anon|epoll-churn|files-hold|unix-hold|memfd-hold|pipes-hold|sparse-touch N\n");
+		fprintf(stderr, "usage: loadgen eventfd-churn|eventfd-hold|bench-eventfd|bench-unix|udp-flood|udp-stream|spawn|netns|anon|epoll-churn|files-hold|unix-hold|memfd-hold|pipes-hold|sparse-touch|dentries N\n");
 		return 2;
 	}
 	long n = parse_count(argv[2]);
@@ -396,6 +420,8 @@ int main(int argc, char **argv)
 		return pipes_hold(n);
 	if (!strcmp(argv[1], "sparse-touch"))
 		return sparse_touch(n);
+	if (!strcmp(argv[1], "dentries"))
+		return dentries(n);
 	fprintf(stderr, "loadgen: unknown mode '%s'\n", argv[1]);
 	return 2;
 }

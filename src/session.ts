@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { KmemtopError } from './errors';
+import type { MemInfo } from './sys/meminfo';
 import { checkPrivateDir, ensurePrivateDir, privateDirProblem, writeFileSafely } from './sys/safefs';
 
 export const BPFFS = '/sys/fs/bpf';
@@ -28,6 +29,8 @@ export interface SessionMeta {
   pid: number;
   startedAt: string;
   startedMonotonicMs: number;
+  /* /proc/meminfo when tracing began (absent in sessions of older versions). */
+  meminfoAtStart?: MemInfo;
   maxLive: number;
   maxSites: number;
   maxCaches: number;
@@ -73,6 +76,10 @@ export function metaProblem(m: unknown): string | null {
   if (o.sampleOneIn !== undefined && !int('sampleOneIn')) return 'sampleOneIn';
   if (o.stackDepth !== undefined && !int('stackDepth')) return 'stackDepth';
   for (const k of ['byCgroup', 'byTask', 'pages']) if (o[k] !== undefined && typeof o[k] !== 'boolean') return k;
+  if (o.meminfoAtStart !== undefined) {
+    const m = o.meminfoAtStart as Record<string, unknown>;
+    if (typeof m !== 'object' || m === null || Array.isArray(m) || !Object.values(m).every((v) => typeof v === 'number' && Number.isFinite(v))) return 'meminfoAtStart';
+  }
   const progs = (v: unknown) =>
     Array.isArray(v) && v.every((p) => p && typeof p.name === 'string' && /^[A-Za-z0-9_]{1,64}$/.test(p.name) && typeof p.tracepoint === 'string');
   if (!progs(o.programs)) return 'programs';

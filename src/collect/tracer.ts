@@ -12,6 +12,7 @@ import { raw } from '../bpf/libbpf';
 import { btfPath, preflight } from '../sys/preflight';
 import { enumByPrefix } from '../bpf/btf';
 import { readSlabinfo, SlabCache } from '../sys/slabinfo';
+import { MemInfo, readMeminfo } from '../sys/meminfo';
 import { readSlabNames, SlabNames } from '../sys/slabaliases';
 import { PIN_DIR, SessionMeta, writeMeta } from '../session';
 import { KmemtopError } from '../errors';
@@ -50,6 +51,7 @@ function monotonicMs(): number {
 /* The slabinfo read when the window ended (detach), used by every later read. */
 interface Frozen {
   slabs: Map<string, SlabCache> | null;
+  meminfo: MemInfo | null;
 }
 
 export class Tracer {
@@ -73,6 +75,8 @@ export class Tracer {
   /* When tracing began (programs attached). */
   startedMonotonicMs = 0;
   startedAt = new Date(0);
+  /* /proc/meminfo when tracing began (--pages checks its figures against the growth since). */
+  private meminfoAtStart: MemInfo | null = null;
 
   private constructor(private readonly slab: SlabCollector) {}
 
@@ -109,6 +113,7 @@ export class Tracer {
       }
       tracer.startedMonotonicMs = monotonicMs();
       tracer.startedAt = new Date();
+      tracer.meminfoAtStart = readMeminfo();
       if (opts.pinDir) writeMeta(tracer.pin(opts.pinDir));
       raw.malloc_trim(0);
       log.debug(`attached; live table for ${tracer.slab.opts.maxLive} objects`);
@@ -153,6 +158,7 @@ export class Tracer {
       tracer.pinnedProgs = meta.programs.map((p) => ({ ...p, fd: objGet(path.join(pinDir, 'progs', p.name)) }));
       tracer.startedAt = new Date(meta.startedAt);
       tracer.startedMonotonicMs = meta.startedMonotonicMs;
+      tracer.meminfoAtStart = meta.meminfoAtStart ?? null;
       tracer.reclaimUnavailable = meta.reclaimUnavailable;
       if (meta.reclaimPrograms.length) tracer.reclaim = ReclaimCollector.reopen(path.join(pinDir, 'reclaim'));
       return tracer;
@@ -178,6 +184,7 @@ export class Tracer {
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
       startedMonotonicMs: this.startedMonotonicMs,
+      meminfoAtStart: this.meminfoAtStart ?? undefined,
       maxLive: o.maxLive,
       maxSites: o.maxSites,
       maxCaches: o.maxCaches,
@@ -251,7 +258,7 @@ export class Tracer {
      * slabinfo), so the report describes this moment.
      */
     if (attached) {
-      this.frozen = { slabs: readSlabinfo() };
+      this.frozen = { slabs: readSlabinfo(), meminfo: readMeminfo() };
       this.sweeper?.run(0);
     }
   }
@@ -289,6 +296,7 @@ export class Tracer {
       ages: this.readAges(),
       pages: this.slab.opts.pages,
       pageFailures: this.slab.opts.pages ? { failures: this.slab.readPageFailures(), gfpBits: this.gfpBits() } : null,
+      meminfo: this.slab.opts.pages && this.meminfoAtStart ? { start: this.meminfoAtStart, now: this.frozen ? this.frozen.meminfo : readMeminfo() } : null,
       maps: { ...s.maps, kernelBytes: this.kernelBytes() },
     };
   }

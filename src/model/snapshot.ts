@@ -11,6 +11,7 @@ import { cgroupRows, CgroupRow, taskRows, TaskRow, withDetails } from './details
 import { withAges } from './ages';
 import { decodeGfp, GfpBits, gfpHint } from './gfp';
 import { formatSymbol } from '../sys/kallsyms';
+import { pageCheck, PageCheckRow } from './pagecheck';
 export type { Resolver, Site };
 import { Reclaim, reclaimSummary, Shrinker, shrinkerRows } from './shrinkers';
 import type { SlabNames } from '../sys/slabaliases';
@@ -79,6 +80,8 @@ export interface Snapshot {
   vmallocPages: Snapshot['slabPages'];
   /* --pages: failed page allocations by call site, order and flags (most first); null without --pages. */
   pageFailures: PageFailure[] | null;
+  /* --pages: traced figures against /proc/meminfo's growth since tracing began (null: not traced, or unknown). */
+  pageCheck: PageCheckRow[] | null;
   /* --older N: the live figures are those of objects live for at least N seconds; null: all live objects. */
   olderThan: number | null;
   /* Why sites carry no ages (no sweep on this kernel), or null. */
@@ -443,6 +446,10 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     slabPages: raw.pages ? slabPagesOf(slabPageSites) : null,
     vmallocPages: raw.pages ? slabPagesOf(vmallocPageSites) : null,
     pageFailures: raw.pageFailures ? pageFailures(raw.pageFailures.failures, raw.pageFailures.gfpBits, resolve) : null,
+    pageCheck:
+      raw.pages && raw.meminfo?.now
+        ? pageCheck({ sites: tracked, slabPages: slabPagesOf(slabPageSites), sampleOneIn: raw.sampleOneIn }, raw.meminfo.start, raw.meminfo.now)
+        : null,
     agesUnavailable: raw.ages ? null : raw.sweep.available ? 'no sweep has run yet' : 'no object ages: they are counted by the sweep, which this kernel lacks',
     shrinkers: raw.reclaim ? shrinkerRows(raw.reclaim, resolve, raw.wallTime) : null,
     reclaim: raw.reclaim ? reclaimSummary(raw.reclaim, raw.wallTime) : null,

@@ -56,6 +56,8 @@ export interface ReportDocument {
   /* --pages: the slab allocator's own pages (not in the sites); null without --pages. */
   slabPages: Snapshot['slabPages'];
   vmallocPages: Snapshot['vmallocPages'];
+  /* --pages: traced figures against /proc/meminfo's growth since tracing began. */
+  pageCheck?: Snapshot['pageCheck'];
   /* --pages: failed page allocations; null without --pages. */
   pageFailures: Snapshot['pageFailures'];
   /* --older N: only objects live for at least N seconds are counted live (null: all). */
@@ -96,6 +98,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     olderThan: snap.olderThan,
     slabPages: snap.slabPages,
     vmallocPages: snap.vmallocPages,
+    pageCheck: snap.pageCheck,
     pageFailures: snap.pageFailures,
     cgroups: snap.cgroups && (opts.top > 0 ? snap.cgroups.slice(0, opts.top) : snap.cgroups),
     tasks: snap.tasks && (opts.top > 0 ? snap.tasks.slice(0, opts.top) : snap.tasks),
@@ -330,6 +333,7 @@ export function renderText(doc: ReportDocument): string {
     const p = doc.vmallocPages;
     lines.push(`vmalloc's pages while tracing (--pages; its areas are the vmalloc sites above): ${count(p.allocs)} allocated, ${count(p.frees)} freed, ${count(p.livePages)} pages (${bytes(p.liveBytes)}) kept`);
   }
+  if (doc.pageCheck) lines.push(...pageCheckLines(doc.pageCheck));
   if (doc.pageFailures) {
     const n = doc.pageFailures.reduce((s, f) => s + f.count, 0);
     lines.push(n ? `failed page allocations (--pages): ${count(n)}` : 'failed page allocations (--pages): none');
@@ -351,6 +355,19 @@ export function renderText(doc: ReportDocument): string {
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/* --pages: the traced figures next to /proc/meminfo's growth over the same time. */
+export function pageCheckLines(rows: NonNullable<Snapshot['pageCheck']>): string[] {
+  const signed = (n: number) => `${n < 0 ? '-' : '+'}${bytes(Math.abs(n))}`;
+  return [
+    'checked against /proc/meminfo (growth since tracing began; traced: allocated since then and still live, older pages freed meanwhile not subtracted):',
+    ...table(
+      ['KIND', 'TRACED', 'MEMINFO', 'LINE', 'DIFFERENCE'],
+      rows.map((r) => [r.what, `${r.estimate ? '~' : ''}${signed(r.tracedBytes)}`, signed(r.meminfoGrowthBytes), r.meminfoLine, signed(r.tracedBytes - r.meminfoGrowthBytes)]),
+      [false, true, true, false, true],
+    ).map((l) => `  ${l}`),
+  ];
 }
 
 /* --by-cgroup, --by-task: the totals per memory cgroup and per process. */
