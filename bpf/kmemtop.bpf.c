@@ -756,6 +756,9 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 	bool tracked;
 	__u32 site, detail;
 
+#ifdef KMEMTOP_BENCH_FREE_SKIP  /* a measurement build: what a free's live-table work costs (scripts/bench-overhead freeskip); not exact */
+	return;
+#endif
 	site = live_remove(ptr, &tracked, &detail);
 	if (!tracked) {
 		bump_lost(KMEMTOP_LOST_UNTRACKED_FREE);
