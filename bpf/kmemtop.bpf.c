@@ -371,7 +371,18 @@ static __always_inline bool sampled(__u64 ptr)
 
 static __always_inline __u32 bucket_idx(__u64 ptr)
 {
+#ifdef KMEMTOP_BENCH_PAGE_HASH
+	/*
+	 * A measurement build (scripts/bench-overhead pagehash): the objects of
+	 * one 4 KiB page in one block of 256 consecutive buckets (16 bytes of
+	 * address to a bucket), the block chosen by a hash of the page; objects
+	 * allocated one after another from a slab then touch neighbouring
+	 * buckets (the same pages of the table, TLB and prefetcher).
+	 */
+	return ((((ptr >> 12) * GOLDEN) >> 32) << 8 | ((ptr >> 4) & 0xff)) & kmemtop_config.live_buckets_mask;
+#else
 	return ((ptr * GOLDEN) >> 32) & kmemtop_config.live_buckets_mask;
+#endif
 }
 
 static __always_inline struct live_bucket *bucket_of(__u64 ptr)
@@ -750,15 +761,12 @@ static __always_inline bool free_untracked(__u64 ptr, bool own, __u32 which)
 	return true;
 }
 
-static __always_inline void on_free(__u64 ptr, __u32 ctx)
+static __always_inline __attribute__((unused)) void free_now(__u64 ptr, __u32 ctx)
 {
 	struct site_stats *st;
 	bool tracked;
 	__u32 site, detail;
 
-#ifdef KMEMTOP_BENCH_FREE_SKIP  /* a measurement build: what a free's live-table work costs (scripts/bench-overhead freeskip); not exact */
-	return;
-#endif
 	site = live_remove(ptr, &tracked, &detail);
 	if (!tracked) {
 		bump_lost(KMEMTOP_LOST_UNTRACKED_FREE);
@@ -774,6 +782,73 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 	/* Frees of one site come from both free programs, but never two of one context at once on a CPU. */
 	st->frees[ctx] += 1;
 	detail_free(detail);
+}
+
+#ifdef KMEMTOP_BENCH_FREE_BATCH
+/*
+ * A measurement build (scripts/bench-overhead freebatch), not exact: frees
+ * are logged per CPU and applied FREE_BATCH at a time, so that their
+ * live-table lookups overlap instead of each waiting for a cache line the
+ * allocating CPU holds.  An address reused before its logged free is applied
+ * is not handled (its slot is counted as a missed free), and the host's
+ * reads do not apply what is pending: for what batching would buy only.
+ */
+#define FREE_BATCH 64
+struct free_log {
+	__u32 n;
+	__u32 pad;
+	__u64 ptr[FREE_BATCH];
+	__u32 ctx[FREE_BATCH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct free_log);
+} free_log SEC(".maps");
+
+struct free_log_ref {
+	struct free_log *log;
+};
+
+static long apply_logged(__u64 i, void *data)
+{
+	struct free_log *log = ((struct free_log_ref *)data)->log;
+
+	if (!log || i >= FREE_BATCH)
+		return 1;
+	free_now(log->ptr[i], log->ctx[i]);
+	return 0;
+}
+#endif
+
+static __always_inline void on_free(__u64 ptr, __u32 ctx)
+{
+#ifdef KMEMTOP_BENCH_FREE_SKIP  /* a measurement build: what a free's live-table work costs (scripts/bench-overhead freeskip); not exact */
+	return;
+#elif defined(KMEMTOP_BENCH_FREE_BATCH)
+	struct free_log *log;
+	__u32 zero = 0, n;
+
+	log = bpf_map_lookup_elem(&free_log, &zero);
+	if (!log)
+		return;
+	n = log->n;
+	if (n >= FREE_BATCH)
+		n = 0;
+	log->ptr[n] = ptr;
+	log->ctx[n] = ctx;
+	log->n = n + 1;
+	if (n + 1 == FREE_BATCH) {
+		struct free_log_ref ref = { .log = log };
+
+		bpf_loop(FREE_BATCH, apply_logged, &ref, 0);
+		log->n = 0;
+	}
+#else
+	free_now(ptr, ctx);
+#endif
 }
 
 SEC("tp_btf/kmalloc")
