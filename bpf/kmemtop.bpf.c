@@ -46,6 +46,7 @@ const volatile struct kmemtop_config kmemtop_config SEC(".rodata.config") = {
 const volatile enum kmemtop_lost_cause kmemtop_abi_lost = KMEMTOP_LOST_MAX;
 const volatile enum kmemtop_counter kmemtop_abi_counter = KMEMTOP_CNT_MAX;
 const volatile enum kmemtop_context kmemtop_abi_context = KMEMTOP_CTX_MAX;
+const volatile enum kmemtop_page_type kmemtop_abi_page_type = KMEMTOP_PAGE_TYPES;
 
 /* Inlined by the verifier (a register move): reads memory as a BTF type, untrusted. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
@@ -1098,7 +1099,14 @@ int BPF_PROG(kmemtop__page_alloc, __u64 page, unsigned int order, gfp_t gfp_flag
 		bump_lost(KMEMTOP_LOST_PAGE_SITE);
 		return 0;
 	}
-	on_alloc(ctx, site, page, KMEMTOP_PAGE_SITE | (order & 0xff), 0);
+	{
+		/* The key's migrate type: kmemtop's own codes (KMEMTOP_PAGE_*), from the kernel's enum values. */
+		__u32 mt = migratetype == bpf_core_enum_value(enum migratetype, MIGRATE_UNMOVABLE) ? KMEMTOP_PAGE_UNMOVABLE :
+			   migratetype == bpf_core_enum_value(enum migratetype, MIGRATE_RECLAIMABLE) ? KMEMTOP_PAGE_RECLAIMABLE :
+			   KMEMTOP_PAGE_OTHER_TYPE;
+
+		on_alloc(ctx, site, page, KMEMTOP_PAGE_SITE | (mt << 8) | (order & 0xff), 0);
+	}
 	return 0;
 }
 

@@ -18,6 +18,13 @@
 #define KMEMTOP_PAGE_STACK 16     /* --pages: frames looked at for a page allocation's call site */
 /* --pages: site_key.cache of a page site: this flag, and the allocation's order (never a kmalloc size). */
 #define KMEMTOP_PAGE_SITE (1U << 31)
+/* A page site's key: KMEMTOP_PAGE_SITE | migrate type (this enum) << 8 | order. */
+enum kmemtop_page_type {
+	KMEMTOP_PAGE_UNMOVABLE = 0,
+	KMEMTOP_PAGE_RECLAIMABLE = 1,
+	KMEMTOP_PAGE_OTHER_TYPE = 2,  /* high-atomic reserves, CMA, isolated */
+	KMEMTOP_PAGE_TYPES,
+};
 /* --pages: site_key.cache of a percpu site: this flag, and the bytes one allocation takes on all CPUs. */
 #define KMEMTOP_PERCPU_SITE (1U << 30)
 /* --pages: site_key.cache of a vmalloc site: this flag, and the vmap area's size in pages (its guard page included). */

@@ -21,6 +21,7 @@ import {
   LIVE_SLOT,
   LIVE_VALUE,
   LOST_CAUSES,
+  PAGE_TYPES,
   SITE_CACHE_ENTRY,
   SITE_KEY,
   SITE_STATS,
@@ -126,6 +127,11 @@ describe('kmemtop.h structs against the BPF objects BTF', () => {
   it('enum kmemtop_reclaim matches RECLAIM_KINDS', () => {
     const e = find('ENUM', 'kmemtop_reclaim').t!;
     expect(e.values!.filter((v) => v.name !== 'KMEMTOP_RECLAIM_MAX')).toEqual(RECLAIM_KINDS.map((c, i) => ({ name: c.c, val: i })));
+  });
+
+  it('enum kmemtop_page_type matches PAGE_TYPES', () => {
+    const e = btf.get('ENUM:kmemtop_page_type')!;
+    expect(e.values!.filter((v) => v.name !== 'KMEMTOP_PAGE_TYPES')).toEqual(PAGE_TYPES.map((c, i) => ({ name: c.c, val: i })));
   });
 
   it('enum kmemtop_counter matches COUNTERS', () => {

@@ -45,7 +45,7 @@ describeBpf('real kernel: --pages', () => {
     }
     const pipe = pageSites(held, /pipe/);
     expect(pipe.length).toBeGreaterThan(0);
-    expect(pipe.every((x) => x.cache === 'page-order-0' && x.order === 0 && x.objectSize === 4096)).toBe(true);
+    expect(pipe.every((x) => x.cache === 'page-order-0' && x.order === 0 && x.pageType === 'unmovable' && x.objectSize === 4096)).toBe(true);
     expect(liveBytes(held, /pipe/) - before).toBeGreaterThanOrEqual(30 * MiB);
     await new Promise((r) => setTimeout(r, 300));
     expect(liveBytes(snap(), /pipe/) - before).toBeLessThan(MiB);

@@ -69,8 +69,15 @@ export function sumContexts(b: ByContext): number {
 export const LIVE_WAYS = 8;
 
 export const PAGE_FN_RANGES = 32;
-/* site_key.cache of a page site: this flag | the order. */
+/* site_key.cache of a page site: this flag | migrate type (PAGE_TYPES) << 8 | the order. */
 export const PAGE_SITE = 0x8000_0000n;
+/* enum kmemtop_page_type: a page site's migrate type, as kmemtop codes it. */
+export const PAGE_TYPES = [
+  { c: 'KMEMTOP_PAGE_UNMOVABLE', key: 'unmovable' },
+  { c: 'KMEMTOP_PAGE_RECLAIMABLE', key: 'reclaimable' },
+  { c: 'KMEMTOP_PAGE_OTHER_TYPE', key: 'other' },
+] as const;
+export type PageType = (typeof PAGE_TYPES)[number]['key'];
 /* site_key.cache of a percpu site: this flag | the bytes on all CPUs. */
 export const PERCPU_SITE = 0x4000_0000n;
 /* site_key.cache of a vmalloc site: this flag | the area's size in pages. */

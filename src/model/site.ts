@@ -2,7 +2,7 @@
  * One call site as the model reports it, and how addresses become
  * symbols: the types the model's modules share (snapshot.ts builds them).
  */
-import type { ByContext } from '../abi/layout';
+import type { ByContext, PageType } from '../abi/layout';
 import type { Symbol } from '../sys/kallsyms';
 
 export interface Site {
@@ -13,8 +13,9 @@ export interface Site {
   module: string | null;
   /* Which allocator: slab (kmalloc, kmem_cache_alloc) or the page allocator (--pages). */
   allocator: 'slab' | 'page' | 'percpu' | 'vmalloc';
-  /* Page sites: the allocation's order (2^order pages each). */
+  /* Page sites: the allocation's order (2^order pages each), and its migrate type (movable pages are counted, not tracked). */
   order?: number;
+  pageType?: PageType;
   /* kmalloc (keyed by size class), kmem_cache_alloc (keyed by cache), or pages (keyed by order). */
   kind: 'kmalloc' | 'cache' | 'page' | 'percpu' | 'vmalloc';
   /* The slab cache (cache sites) or kmalloc size class ("kmalloc-192", "kmalloc-large"). */

@@ -4,7 +4,7 @@
  */
 import type { RawPageFailure, RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
 import type { Symbol } from '../sys/kallsyms';
-import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, PAGE_SITE, PERCPU_SITE, VMALLOC_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
+import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, PAGE_SITE, PAGE_TYPES, PageType, PERCPU_SITE, VMALLOC_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import type { Resolver, Site } from './site';
 import { cgroupRows, CgroupRow, taskRows, TaskRow, withDetails } from './details';
@@ -161,19 +161,20 @@ export function toSite(
   const percpu = isPercpuKey(raw.key.cache);
   const vmalloc = isVmallocKey(raw.key.cache);
   const order = page ? Number(raw.key.cache & 0xffn) : 0;
+  const pageType: PageType | undefined = page ? (PAGE_TYPES[Number((raw.key.cache >> 8n) & 0xffn)]?.key ?? 'other') : undefined;
   const kmalloc = isKmallocKey(raw.key.cache);
   const size = page ? PAGE_SIZE << order : vmalloc ? Number(raw.key.cache & (VMALLOC_SITE - 1n)) * PAGE_SIZE : percpu ? Number(raw.key.cache & (PERCPU_SITE - 1n)) : kmalloc ? Number(raw.key.cache) : (cache?.size ?? 0);
   const allocs = sumContexts(s.allocs);
   const frees = sumContexts(s.frees);
   const liveObjects = allocs - s.untrackedAllocs - frees - s.freesUnseen;
-  const cacheName = page ? `page-order-${order}` : percpu ? 'percpu' : vmalloc ? 'vmalloc' : kmalloc ? kmallocCacheName(size) : (cache?.name ?? '[unknown cache]');
+  const cacheName = page ? `page-order-${order}${pageType === 'unmovable' ? '' : `-${pageType}`}` : percpu ? 'percpu' : vmalloc ? 'vmalloc' : kmalloc ? kmallocCacheName(size) : (cache?.name ?? '[unknown cache]');
   return {
     id: raw.idx,
     function: sym ? sym.function : '[unknown]',
     offset: sym ? sym.offset : 0,
     module: sym ? sym.module : null,
     allocator: page ? 'page' : percpu ? 'percpu' : vmalloc ? 'vmalloc' : 'slab',
-    ...(page ? { order } : {}),
+    ...(page ? { order, pageType } : {}),
     kind: page ? 'page' : percpu ? 'percpu' : vmalloc ? 'vmalloc' : kmalloc ? 'kmalloc' : 'cache',
     cache: cacheName,
     objectSize: size,
