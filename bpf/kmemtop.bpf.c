@@ -386,13 +386,6 @@ static __always_inline __u32 bucket_idx(__u64 ptr)
 #endif
 }
 
-static __always_inline struct live_bucket *bucket_of(__u64 ptr)
-{
-	__u32 b = bucket_idx(ptr);
-
-	return bpf_map_lookup_elem(&live, &b);
-}
-
 /*
  * Seconds since boot (CLOCK_MONOTONIC).  The coarse clock, which would need
  * no clock read, is not allowed in tracing programs.
@@ -406,22 +399,33 @@ static __always_inline __u32 now_seconds(void)
 #endif
 }
 
-/* Slot w of bucket b now holds an object allocated at this moment. */
-static __always_inline void stamp_slot(__u32 b, int w)
-{
-#ifndef KMEMTOP_NO_AGE
-	struct live_age *a = bpf_map_lookup_elem(&live_age, &b);
-
-	if (a)
-		a->stamp[w & (KMEMTOP_LIVE_WAYS - 1)] = now_seconds();
-#endif
-}
-
 /* ---- details (--stacks, --by-cgroup, --by-task) ------------------------ */
 
 static __always_inline bool details_on(void)
 {
 	return kmemtop_config.stacks || kmemtop_config.by_cgroup || kmemtop_config.by_task;
+}
+
+/* The detail index of slot w of bucket b (0: none, or details off: live_details is then not touched). */
+static __always_inline __u32 slot_detail(__u32 b, int w)
+{
+	struct live_detail *d;
+
+	if (!details_on())
+		return 0;
+	d = bpf_map_lookup_elem(&live_details, &b);
+	return d ? d->detail[w & (KMEMTOP_LIVE_WAYS - 1)] : 0;
+}
+
+static __always_inline void set_slot_detail(__u32 b, int w, __u32 detail)
+{
+	struct live_detail *d;
+
+	if (!details_on())
+		return;
+	d = bpf_map_lookup_elem(&live_details, &b);
+	if (d)
+		d->detail[w & (KMEMTOP_LIVE_WAYS - 1)] = detail;
 }
 
 /*
@@ -570,10 +574,10 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 		p = sl->ptr;
 		if (p == ptr) {
 			old = sl->site;
-			old_detail = sl->detail;
+			old_detail = slot_detail(b, w);
 			sl->site = site;
-			sl->detail = detail;
-			stamp_slot(b, w);
+			set_slot_detail(b, w, detail);
+			sl->stamp = now_seconds();
 			retire_unseen(old, old_detail);
 			return true;
 		}
@@ -597,8 +601,8 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 	if (empty >= 0) {
 		sl = &bk->slot[empty & (KMEMTOP_LIVE_WAYS - 1)];
 		if (__sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
-			stamp_slot(b, empty);
-			sl->detail = detail;
+			sl->stamp = now_seconds();
+			set_slot_detail(b, empty, detail);
 			sl->site = site;
 			return true;
 		}
@@ -606,8 +610,8 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 		for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
 			sl = &bk->slot[w];
 			if (sl->ptr == 0 && __sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
-				stamp_slot(b, w);
-				sl->detail = detail;
+				sl->stamp = now_seconds();
+				set_slot_detail(b, w, detail);
 				sl->site = site;
 				return true;
 			}
@@ -641,7 +645,8 @@ static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
  */
 static __always_inline __u32 live_remove(__u64 ptr, bool *tracked, __u32 *detail)
 {
-	struct live_bucket *bk = bucket_of(ptr);
+	__u32 b = bucket_idx(ptr);
+	struct live_bucket *bk = bpf_map_lookup_elem(&live, &b);
 	struct kmemtop_state *g;
 	struct live_value *ov;
 	__u32 site;
@@ -657,7 +662,7 @@ static __always_inline __u32 live_remove(__u64 ptr, bool *tracked, __u32 *detail
 
 		if (sl->ptr == ptr) {
 			site = sl->site;
-			*detail = sl->detail;
+			*detail = slot_detail(b, w);
 			/*
 			 * Only this object's free writes a slot holding its
 			 * address (claims start from 0, reuse rewrites only the

@@ -144,7 +144,7 @@ struct site_stats {
 struct live_slot {
 	__u64 ptr;    /* object address; 0 = empty */
 	__u32 site;   /* site index; 0 while the claiming CPU has not written it yet */
-	__u32 detail; /* --stacks/--by-cgroup/--by-task: detail index (detail_stats); 0 = none */
+	__u32 stamp;  /* when the object was allocated: seconds since boot (monotonic), for the sweep's ages */
 };
 
 struct live_bucket {
@@ -154,19 +154,21 @@ struct live_bucket {
 /* Value of live_overflow (key: the object's address, a __u64). */
 struct live_value {
 	__u32 site;
-	__u32 detail; /* as in struct live_slot */
-	__u32 stamp;  /* as in struct live_age */
+	__u32 detail; /* as in struct live_detail */
+	__u32 stamp;  /* as in struct live_slot */
 	__u32 pad;
 };
 
 /*
- * When each slot's object was allocated: seconds since boot (monotonic),
- * element b of live_age for bucket b of live; written by the allocation
- * that claims (or reuses) the slot, read by the sweep.  Kept apart from the
- * buckets so that frees, which never read it, touch no more memory.
+ * --stacks/--by-cgroup/--by-task: each slot's detail index (detail_stats;
+ * 0 = none), element b of live_details for bucket b of live; written by the
+ * allocation that claims (or reuses) the slot, read by its free and the
+ * sweep.  Kept apart from the buckets: without details nothing touches it
+ * (the map then has one element), and an allocation writes one line, not
+ * two (the allocation time, which every allocation writes, is in the slot).
  */
-struct live_age {
-	__u32 stamp[KMEMTOP_LIVE_WAYS];
+struct live_detail {
+	__u32 detail[KMEMTOP_LIVE_WAYS];
 };
 
 /*

@@ -22,13 +22,13 @@ struct {
 	__type(value, struct live_value);
 } live_overflow SEC(".maps");
 
-/* Allocation times of the live slots (kmemtop.h struct live_age), one element per bucket of live. */
+/* Detail indices of the live slots (kmemtop.h struct live_detail): one element per bucket of live with details, else one. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1 << 17);
 	__type(key, __u32);
-	__type(value, struct live_age);
-} live_age SEC(".maps");
+	__type(value, struct live_detail);
+} live_details SEC(".maps");
 
 /* Live objects by age per site, written by each sweep (kmemtop.h struct site_age). */
 struct {

@@ -106,21 +106,21 @@ static __always_inline void count_age(__u32 site, __u32 stamp, struct kmemtop_sw
 
 static long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk, struct kmemtop_sweep_stats *out)
 {
-	struct live_age *ages = bpf_map_lookup_elem(&live_age, idx);
+	/* Without details live_details has one element (never written): no bucket finds one but the first, all zero. */
+	struct live_detail *details = bpf_map_lookup_elem(&live_details, idx);
 	int w;
 
 	for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
 		struct live_slot *sl = &bk->slot[w];
 		__u64 p = sl->ptr;
 		__u32 site = sl->site;
-		__u32 detail = sl->detail;
+		__u32 detail = details ? details->detail[w] : 0;
 
 		if (!p || !site)
 			continue;
 		out->examined++;
 		if (still_possible(p, site)) {
-			if (ages)
-				count_age(site, ages->stamp[w], out);
+			count_age(site, sl->stamp, out);
 			continue;
 		}
 		if (__sync_val_compare_and_swap(&sl->site, site, 0) != site ||

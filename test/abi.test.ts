@@ -31,7 +31,7 @@ import {
   DETAIL_KEY,
   DETAIL_INFO,
   DETAIL_STATS,
-  LIVE_AGE,
+  LIVE_DETAIL,
   SITE_AGE,
   PAGE_FAIL_KEY,
 } from '../src/abi/layout';
@@ -99,7 +99,7 @@ describe('kmemtop.h structs against the BPF objects BTF', () => {
     DETAIL_KEY,
     DETAIL_INFO,
     DETAIL_STATS,
-    LIVE_AGE,
+    LIVE_DETAIL,
     SITE_AGE,
     PAGE_FAIL_KEY,
   ];

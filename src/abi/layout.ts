@@ -124,7 +124,7 @@ export function encodeSelf(tgids: number[]): Buffer {
 export const LIVE_SLOT = defineStruct('live_slot', [
   { c: 'ptr', type: 'u64' },
   { c: 'site', type: 'u32' },
-  { c: 'detail', type: 'u32' },
+  { c: 'stamp', type: 'u32' },
 ]);
 
 export const LIVE_BUCKET = defineStruct('live_bucket', [{ c: 'slot', type: { array: LIVE_SLOT, n: LIVE_WAYS } }]);
@@ -330,7 +330,7 @@ export const AGE_BUCKETS = 4;
 /* Upper limits of the age buckets, seconds (the last: older). */
 export const AGE_LIMITS = [10, 60, 600] as const;
 
-export const LIVE_AGE = defineStruct('live_age', [{ c: 'stamp', type: { array: 'u32', n: LIVE_WAYS } }]);
+export const LIVE_DETAIL = defineStruct('live_detail', [{ c: 'detail', type: { array: 'u32', n: LIVE_WAYS } }]);
 
 export const SITE_AGE = defineStruct('site_age', [
   { c: 'count', type: { array: 'u64', n: AGE_BUCKETS } },

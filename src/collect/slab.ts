@@ -69,7 +69,7 @@ export const SLAB: ObjectSpec = {
     'detail_ids',
     'detail_keys',
     'detail_stats',
-    'live_age',
+    'live_details',
     'site_ages',
     'page_stack_buf',
     'page_failures',
@@ -220,7 +220,8 @@ export class SlabCollector {
       const geo = liveGeometry(opts.maxLive);
       o.map('live').setMaxEntries(geo.buckets);
       o.map('live_overflow').setMaxEntries(geo.overflow);
-      o.map('live_age').setMaxEntries(geo.buckets);
+      /* Detail indices per slot only with details: else one element, never touched (8 MiB less at the defaults). */
+      o.map('live_details').setMaxEntries(detailsOn(opts) ? geo.buckets : 1);
       o.map('site_ages').setMaxEntries(opts.maxSites);
       for (const m of ['site_ids', 'site_keys', 'site_stats']) o.map(m).setMaxEntries(opts.maxSites);
       o.map('site_cache').setMaxEntries(SITE_CACHE_ENTRIES * CTX_MAX);

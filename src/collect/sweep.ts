@@ -16,7 +16,7 @@ import type { SweepInfo, SweepRun } from './raw';
 /* The allocation collector's maps the sweep reads and writes (reused from it, not its own). */
 export const SWEEP: ObjectSpec = {
   path: objectPath('sweep.bpf.o'),
-  maps: ['live', 'live_overflow', 'site_keys', 'site_stats', 'state', 'lost', 'detail_stats', 'live_age', 'site_ages'],
+  maps: ['live', 'live_overflow', 'site_keys', 'site_stats', 'state', 'lost', 'detail_stats', 'live_details', 'site_ages'],
 };
 
 export const SWEEP_KFUNC = 'bpf_get_kmem_cache';
