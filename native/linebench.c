@@ -128,6 +128,20 @@ static inline void one_at_a_time(void)
 static int free_cpu;
 static double free_ns;
 
+/* Read and clear the batch's slots, as frees do (one at a time when serial). */
+static void free_slots(void)
+{
+	for (int i = 0; i < BATCH; i++) {
+		struct slot *s = &table[idx[i]];
+
+		if (s->ptr == (uint64_t)i + 1) {
+			__atomic_store_n(&s->site, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->ptr, 0, __ATOMIC_RELAXED);
+		}
+		one_at_a_time();
+	}
+}
+
 static void *freer(void *arg)
 {
 	(void)arg;
@@ -136,15 +150,7 @@ static void *freer(void *arg)
 		while (phase != 2 * b + 1)
 			;
 		double t0 = now_ns();
-		for (int i = 0; i < BATCH; i++) {
-			struct slot *s = &table[idx[i]];
-
-			if (s->ptr == (uint64_t)i + 1) {
-				__atomic_store_n(&s->site, 0, __ATOMIC_RELAXED);
-				__atomic_store_n(&s->ptr, 0, __ATOMIC_RELAXED);
-			}
-			one_at_a_time();
-		}
+		free_slots();
 		free_ns += now_ns() - t0;
 		phase = 2 * b + 2;
 	}
@@ -162,15 +168,7 @@ static void handoff_same(void)
 			table[idx[i]].site = 7;
 		}
 		double t0 = now_ns();
-		for (int i = 0; i < BATCH; i++) {
-			struct slot *s = &table[idx[i]];
-
-			if (s->ptr == (uint64_t)i + 1) {
-				__atomic_store_n(&s->site, 0, __ATOMIC_RELAXED);
-				__atomic_store_n(&s->ptr, 0, __ATOMIC_RELAXED);
-			}
-			one_at_a_time();
-		}
+		free_slots();
 		free_ns += now_ns() - t0;
 	}
 }
