@@ -416,6 +416,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     const out = new Set([...slabPageSites, ...vmallocPageSites]);
     tracked = tracked.filter((s) => !out.has(s));
   }
+  const slabPages = raw.pages ? slabPagesOf(slabPageSites) : null;
   const caches = raw.slabs ? reconcile(tracked, raw.slabs) : null;
   const callSites = new Map(raw.sites.map((r) => [r.idx, r.key.callSite]));
   const sites = withAges(withDetails(boundSites(tracked, caches ?? []), raw.details, callSites, resolve, raw.sampleOneIn), raw.ages, raw.sampleOneIn);
@@ -444,12 +445,12 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     tasks: taskRows(sites, raw.details, raw.sampleOneIn),
     memcgHierarchy: raw.details?.memcgHierarchy ?? null,
     olderThan: null,
-    slabPages: raw.pages ? slabPagesOf(slabPageSites) : null,
+    slabPages,
     vmallocPages: raw.pages ? slabPagesOf(vmallocPageSites) : null,
     pageFailures: raw.pageFailures ? pageFailures(raw.pageFailures.failures, raw.pageFailures.gfpBits, resolve) : null,
     pageCheck:
       raw.pages && raw.meminfo?.now
-        ? pageCheck({ sites: tracked, slabPages: slabPagesOf(slabPageSites), sampleOneIn: raw.sampleOneIn }, raw.meminfo.start, raw.meminfo.now)
+        ? pageCheck({ sites: tracked, slabPages, sampleOneIn: raw.sampleOneIn }, raw.meminfo.start, raw.meminfo.now)
         : null,
     agesUnavailable: raw.ages ? null : raw.sweep.available ? 'no sweep has run yet' : 'no object ages: they are counted by the sweep, which this kernel lacks',
     shrinkers: raw.reclaim ? shrinkerRows(raw.reclaim, resolve, raw.wallTime) : null,
