@@ -25,6 +25,7 @@
 #include <bpf/bpf_core_read.h>
 #include "kmemtop.h"
 #include "live_maps.h"
+#include "stamp.h"
 
 #define ZERO_SIZE_PTR 16
 #define E2BIG 7
@@ -386,16 +387,13 @@ static __always_inline __u32 bucket_idx(__u64 ptr)
 #endif
 }
 
-/*
- * Seconds since boot (CLOCK_MONOTONIC).  The coarse clock, which would need
- * no clock read, is not allowed in tracing programs.
- */
+/* The allocation stamp: seconds since boot (stamp.h). */
 static __always_inline __u32 now_seconds(void)
 {
 #ifdef KMEMTOP_NO_AGE  /* a build for measuring what the stamps cost (scripts/bench-overhead noage) */
 	return 0;
 #else
-	return bpf_ktime_get_ns() / 1000000000ULL;
+	return stamp_seconds(kmemtop_config.hz);
 #endif
 }
 

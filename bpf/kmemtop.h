@@ -84,6 +84,8 @@ struct kmemtop_config {
 	__u32 by_cgroup;
 	/* 1: attribute each allocation to the allocating process (--by-task). */
 	__u32 by_task;
+	/* The kernel's CONFIG_HZ (host: the kernel's config): stamps from jiffies (bpf/stamp.h); 0: unknown. */
+	__u32 hz;
 	/*
 	 * --pages: the page allocator's functions (and the tracepoint's own
 	 * frames), [start, end) text addresses from kallsyms; a page
@@ -144,7 +146,7 @@ struct site_stats {
 struct live_slot {
 	__u64 ptr;    /* object address; 0 = empty */
 	__u32 site;   /* site index; 0 while the claiming CPU has not written it yet */
-	__u32 stamp;  /* when the object was allocated: seconds since boot (monotonic), for the sweep's ages */
+	__u32 stamp;  /* when the object was allocated: seconds since boot (jiffies, bpf/stamp.h), for the sweep's ages */
 };
 
 struct live_bucket {
@@ -292,6 +294,8 @@ struct kmemtop_sweep_stats {
 	__u64 raced;     /* retirements given up: a free or allocation changed the entry meanwhile */
 	__u32 older_than; /* in: count per site the live objects at least this many seconds old */
 	__u32 now;        /* out: the clock the ages were taken against (seconds since boot) */
+	__u32 hz;         /* in: as kmemtop_config.hz (the same clock as the stamps) */
+	__u32 pad;
 };
 
 /* ---- reclaim.bpf.c: shrinkers, reclaim, OOM kills ------------------------ */

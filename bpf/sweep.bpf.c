@@ -27,6 +27,7 @@
 #include <bpf/bpf_tracing.h>
 #include "kmemtop.h"
 #include "live_maps.h"
+#include "stamp.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -186,7 +187,7 @@ int kmemtop__sweep(struct kmemtop_sweep_stats *out)
 	__u32 zero = 0;
 
 	run.older_than = out->older_than;
-	run.now = bpf_ktime_get_ns() / 1000000000ULL;
+	run.now = stamp_seconds(out->hz);
 	g = bpf_map_lookup_elem(&state, &zero);
 	if (g)
 		bpf_loop(g->next_site < (1 << 22) ? (__u32)g->next_site + 1 : 1 << 22, zero_ages, NULL, 0);

@@ -95,6 +95,9 @@ describeBpf('real kernel: honest rows (sweep, upper bounds, diff on what is real
     }
     expect(snap.sweep).toMatchObject({ available: true, reason: null });
     expect(snap.sweep.runs).toBeGreaterThanOrEqual(1);
+    /* The stamps' clock (jiffies, bpf/stamp.h) is seconds since boot: the sweep's now is the uptime (jiffies start ~1 s into boot). */
+    const uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    expect(Math.abs(snap.sweep.last!.now - uptime)).toBeLessThanOrEqual(5);
     /* The sweep retired objects whose slab had gone back to the page allocator. */
     expect(snap.lost.slabGone).toBeGreaterThan(0);
     expect(snap.accuracy.sweep).toBe('on');

@@ -101,6 +101,7 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'stacks', type: 'u32' },
   { c: 'by_cgroup', type: 'u32' },
   { c: 'by_task', type: 'u32' },
+  { c: 'hz', type: 'u32' },
   { c: 'nr_page_fns', type: 'u32' },
   { c: 'nr_vmalloc_fns', type: 'u32' },
   { c: 'page_fns', type: { array: KMEMTOP_RANGE, n: PAGE_FN_RANGES } },
@@ -217,6 +218,8 @@ export interface Config {
   /* Attribute allocations to the allocating task's memory cgroup (--by-cgroup), process (--by-task). */
   byCgroup?: boolean;
   byTask?: boolean;
+  /* The kernel's CONFIG_HZ: allocation stamps from jiffies; 0 or absent: from the monotonic clock. */
+  hz?: number;
   /* --pages: the page allocator's text ranges (a page allocation's call site is the first frame outside them). */
   pageFns?: { start: bigint; end: bigint }[];
   /* --pages: vmalloc's text ranges likewise. */
@@ -237,6 +240,7 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.stacks ? 1 : 0, KMEMTOP_CONFIG.offsetOf('stacks'));
   b.writeUInt32LE(c.byCgroup ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_cgroup'));
   b.writeUInt32LE(c.byTask ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_task'));
+  b.writeUInt32LE(c.hz ?? 0, KMEMTOP_CONFIG.offsetOf('hz'));
   for (const [ranges, count, field] of [
     [c.pageFns, 'nr_page_fns', 'page_fns'],
     [c.vmallocFns, 'nr_vmalloc_fns', 'vmalloc_fns'],
@@ -308,12 +312,15 @@ export const SWEEP_STATS = defineStruct('kmemtop_sweep_stats', [
   { c: 'raced', type: 'u64' },
   { c: 'older_than', type: 'u32' },
   { c: 'now', type: 'u32' },
+  { c: 'hz', type: 'u32' },
+  { c: 'pad', type: 'u32' },
 ]);
 
-/* The sweep's context as the host hands it over: count objects at least olderThan seconds old. */
-export function encodeSweepStats(olderThan: number): Buffer {
+/* The sweep's context as the host hands it over: count objects at least olderThan seconds old; the stamps' clock (hz as in the config). */
+export function encodeSweepStats(olderThan: number, hz = 0): Buffer {
   const b = Buffer.alloc(SWEEP_STATS.size);
   b.writeUInt32LE(Math.max(0, Math.min(0xffffffff, Math.floor(olderThan))), SWEEP_STATS.offsetOf('older_than'));
+  b.writeUInt32LE(hz, SWEEP_STATS.offsetOf('hz'));
   return b;
 }
 

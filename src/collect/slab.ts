@@ -47,6 +47,7 @@ import * as log from '../log';
 import { DEFAULTS } from '../config';
 import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
 import { CgroupPaths } from '../sys/cgroups';
+import { kernelHz } from '../sys/kconfig';
 import type { MapUsage, RawDetail, RawDetails, RawPageFailure, RawSite } from './raw';
 
 export const SLAB: ObjectSpec = {
@@ -251,6 +252,7 @@ export class SlabCollector {
           stacks: opts.stackDepth > 0,
           byCgroup: opts.byCgroup,
           byTask: opts.byTask,
+          hz: kernelHz(),
           ...(opts.pages ? pageRanges() : {}),
         }),
       );

@@ -10,6 +10,7 @@ import { BpfError } from '../bpf/object';
 import { hasFunction } from '../bpf/btf';
 import { decodeSweepStats, encodeSweepStats } from '../abi/layout';
 import * as log from '../log';
+import { kernelHz } from '../sys/kconfig';
 import { LoadedObject, ObjectSpec, objectPath } from './lifecycle';
 import type { SweepInfo, SweepRun } from './raw';
 
@@ -67,7 +68,7 @@ export class Sweeper {
     if (this.closed) throw new Error('sweeper is closed');
     const now = performance.now();
     if (now - this.lastAtMs < maxAgeMs) return null;
-    const out = this.o.object.program('kmemtop__sweep').run(encodeSweepStats(this.olderThan));
+    const out = this.o.object.program('kmemtop__sweep').run(encodeSweepStats(this.olderThan, kernelHz()));
     const stats = decodeSweepStats(out.ctx);
     this.lastAtMs = performance.now();
     this.runs++;
