@@ -34,6 +34,7 @@
 #define GOLDEN 0x9E3779B97F4A7C15ULL
 #define GOLDEN2 0xC2B2AE3D27D4EB4FULL  /* a second, independent multiplier: sampling */
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
+#define READ_ONCE_U64(x) (*(volatile __u64 *)&(x))
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -545,7 +546,7 @@ static __always_inline void retire_unseen(__u32 site, __u32 detail)
 }
 
 /* Track ptr as live for site; false when it could not be tracked. */
-static __always_inline bool live_insert(__u64 ptr, __u32 site, __u32 detail)
+static __always_inline __attribute__((unused)) bool live_insert(__u64 ptr, __u32 site, __u32 detail)
 {
 	__u32 b = bucket_idx(ptr);
 	struct live_bucket *bk = bpf_map_lookup_elem(&live, &b);
@@ -690,6 +691,183 @@ static __always_inline __u32 live_remove(__u64 ptr, bool *tracked, __u32 *detail
 	return site;
 }
 
+#ifdef KMEMTOP_BENCH_CPU_SHARD
+/*
+ * A measurement build (scripts/bench-overhead cpushard), two CPUs only, not
+ * exact: what a live table whose lines never leave the allocating CPU would
+ * cost.  Each CPU has its own shard of buckets; a free looks in its own
+ * CPU's shard, and when the object is not there logs it for the other CPU,
+ * which applies the other CPU's log every SHARD_DRAIN_EVERY allocations.
+ * Not handled: an address reused before its logged free is applied (counted
+ * as a missed free), the log overwritten before it is read, more than two
+ * CPUs, nested contexts appending to one log.
+ */
+#define SHARD_BUCKETS (1 << 15)
+#define SHARD_LOG 2048
+#define SHARD_DRAIN_EVERY 16
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SHARD_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct live_bucket);
+} shard SEC(".maps");
+
+struct shard_log {
+	__u64 head;  /* written by the owning CPU only */
+	__u64 ptr[SHARD_LOG];
+	__u8 ctx[SHARD_LOG];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct shard_log);
+} shard_log SEC(".maps");
+
+struct shard_cursor {
+	__u64 tail;    /* how far this CPU has applied the other CPU's log */
+	__u32 allocs;  /* allocations since the last drain */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct shard_cursor);
+} shard_cursor SEC(".maps");
+
+static __always_inline __u32 shard_idx(__u64 ptr)
+{
+	return ((ptr * GOLDEN) >> 32) & (SHARD_BUCKETS - 1);
+}
+
+static __always_inline bool shard_insert(__u64 ptr, __u32 site)
+{
+	__u32 b = shard_idx(ptr);
+	struct live_bucket *bk = bpf_map_lookup_elem(&shard, &b);
+	int w;
+
+	if (!bk)
+		return false;
+#pragma unroll
+	for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
+		struct live_slot *sl = &bk->slot[w];
+
+		if (sl->ptr == ptr) {
+			__u32 old = sl->site;
+
+			sl->site = site;
+			sl->stamp = now_seconds();
+			retire_unseen(old, 0);
+			return true;
+		}
+	}
+#pragma unroll
+	for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
+		struct live_slot *sl = &bk->slot[w];
+
+		if (sl->ptr == 0 && __sync_val_compare_and_swap(&sl->ptr, 0, ptr) == 0) {
+			sl->stamp = now_seconds();
+			sl->site = site;
+			return true;
+		}
+	}
+	bump_lost(KMEMTOP_LOST_LIVE_FULL);
+	return false;
+}
+
+/* Remove ptr from this CPU's shard and count its free; false when it is not there. */
+static __always_inline bool shard_remove(__u64 ptr, __u32 ctx)
+{
+	__u32 b = shard_idx(ptr), site;
+	struct live_bucket *bk = bpf_map_lookup_elem(&shard, &b);
+	struct site_stats *st;
+	int w;
+
+	if (!bk)
+		return false;
+#pragma unroll
+	for (w = 0; w < KMEMTOP_LIVE_WAYS; w++) {
+		struct live_slot *sl = &bk->slot[w];
+
+		if (sl->ptr == ptr) {
+			site = sl->site;
+			WRITE_ONCE(sl->site, 0);
+			WRITE_ONCE(sl->ptr, 0);
+			st = site ? stats_of(site) : NULL;
+			if (ctx >= KMEMTOP_CTX_MAX)
+				ctx = KMEMTOP_CTX_UNKNOWN;
+			if (st)
+				PCPU_ADD(st->frees[ctx], 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+struct shard_drain {
+	struct shard_log *log;
+	__u64 tail;
+};
+
+static long shard_apply(__u64 i, void *data)
+{
+	struct shard_drain *d = data;
+	struct shard_log *log = d->log;
+	__u32 at = (d->tail + i) & (SHARD_LOG - 1);
+
+	if (!log)
+		return 1;
+	if (!shard_remove(log->ptr[at], log->ctx[at]))
+		bump_lost(KMEMTOP_LOST_UNTRACKED_FREE);
+	return 0;
+}
+
+/* Apply the other CPU's logged frees of objects this CPU allocated. */
+static __always_inline void shard_drain(void)
+{
+	__u32 zero = 0, other = bpf_get_smp_processor_id() ^ 1;
+	struct shard_cursor *c = bpf_map_lookup_elem(&shard_cursor, &zero);
+	struct shard_drain d = {};
+	__u64 head, n;
+
+	if (!c || ++c->allocs < SHARD_DRAIN_EVERY)
+		return;
+	c->allocs = 0;
+	d.log = bpf_map_lookup_percpu_elem(&shard_log, &zero, other);
+	if (!d.log)
+		return;
+	head = READ_ONCE_U64(d.log->head);
+	n = head - c->tail;
+	if (n > SHARD_LOG) {
+		bump_lost(KMEMTOP_LOST_UNTRACKED_FREE);
+		c->tail = head - SHARD_LOG;
+		n = SHARD_LOG;
+	}
+	d.tail = c->tail;
+	bpf_loop(n, shard_apply, &d, 0);
+	c->tail = head;
+}
+
+static __always_inline void shard_free(__u64 ptr, __u32 ctx)
+{
+	struct shard_log *log;
+	__u32 zero = 0, at;
+
+	if (shard_remove(ptr, ctx))
+		return;
+	log = bpf_map_lookup_elem(&shard_log, &zero);
+	if (!log)
+		return;
+	at = log->head & (SHARD_LOG - 1);
+	log->ptr[at] = ptr;
+	log->ctx[at] = ctx;
+	WRITE_ONCE(log->head, log->head + 1);
+}
+#endif
+
 /* ---- events ------------------------------------------------------------ */
 
 /*
@@ -737,7 +915,12 @@ static __always_inline void on_alloc(void *pctx, __u64 call_site, __u64 ptr, __u
 		st->sampled_allocs += 1;
 	}
 	detail = detail_alloc(pctx, idx, ctx);
+#ifdef KMEMTOP_BENCH_CPU_SHARD
+	shard_drain();
+	if (!shard_insert(ptr, idx)) {
+#else
 	if (!live_insert(ptr, idx, detail)) {
+#endif
 		st->untracked_allocs += 1;
 		detail_free(detail);
 	}
@@ -831,6 +1014,8 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 {
 #ifdef KMEMTOP_BENCH_FREE_SKIP  /* a measurement build: what a free's live-table work costs (scripts/bench-overhead freeskip); not exact */
 	return;
+#elif defined(KMEMTOP_BENCH_CPU_SHARD)
+	shard_free(ptr, ctx);
 #elif defined(KMEMTOP_BENCH_FREE_BATCH)
 	struct free_log *log;
 	__u32 zero = 0, n;

@@ -15,7 +15,10 @@
  *                          them (as the frees do); ns per slot, both ways,
  *                          frees overlapping in a batch and one at a time
  *   linebench chase MB     dependent loads over random lines of an MB-sized
- *                          buffer: ns per load that misses the caches
+ *                          buffer on 4 KiB pages (as a BPF map is: vmalloc):
+ *                          ns per load that misses the caches and the TLB
+ *   linebench chase-huge MB the same on 2 MiB pages (MADV_HUGEPAGE): the
+ *                          cache miss alone; the difference is the TLB's
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 
 #define LINE 64
 
@@ -220,10 +224,10 @@ static int handoff(long mb)
 
 /* ---- chase ------------------------------------------------------------- */
 
-static int chase(long mb)
+static int chase(long mb, int huge)
 {
 	size_t n = ((size_t)mb << 20) / LINE;
-	size_t *next = aligned_alloc(LINE, n * LINE);
+	size_t *next = aligned_alloc(2 << 20, n * LINE);
 	size_t *perm = malloc(n * sizeof(size_t));
 	size_t p = 0;
 	long steps = 20000000;
@@ -231,6 +235,11 @@ static int chase(long mb)
 
 	if (!next || !perm) {
 		perror("linebench: buffer");
+		return 1;
+	}
+	/* Before the first touch: the pages are chosen when they are faulted in. */
+	if (madvise(next, n * LINE, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE)) {
+		perror("linebench: madvise");
 		return 1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -247,7 +256,7 @@ static int chase(long mb)
 	t0 = now_ns();
 	for (long i = 0; i < steps; i++)
 		p = next[p];
-	printf("chase %ld MiB: %.1f ns per dependent load (%zu)\n", mb, (now_ns() - t0) / steps, p % 2);
+	printf("chase %ld MiB on %s pages: %.1f ns per dependent load (%zu)\n", mb, huge ? "2 MiB" : "4 KiB", (now_ns() - t0) / steps, p % 2);
 	return 0;
 }
 
@@ -256,7 +265,7 @@ int main(int argc, char **argv)
 	long n = argc == 3 ? atol(argv[2]) : 0;
 
 	if (argc != 3 || n <= 0) {
-		fprintf(stderr, "usage: linebench pingpong N | handoff MB | chase MB\n");
+		fprintf(stderr, "usage: linebench pingpong N | handoff MB | chase MB | chase-huge MB\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "pingpong"))
@@ -264,7 +273,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "handoff"))
 		return handoff(n);
 	if (!strcmp(argv[1], "chase"))
-		return chase(n);
+		return chase(n, 0);
+	if (!strcmp(argv[1], "chase-huge"))
+		return chase(n, 1);
 	fprintf(stderr, "linebench: unknown mode '%s'\n", argv[1]);
 	return 2;
 }
