@@ -148,6 +148,16 @@ function tableLines<R extends { key: string | number }>(
     sortKey,
   );
   const widths = chosen.map((c) => widthOf(c, sortKey));
+  /* Room to spare (a wide terminal; a file, unlimited) goes to text columns whose names are cut: whole names first, the call site keeping its room. */
+  let spare = width - lastMin - widths.reduce((n, w) => n + w + 1, 0);
+  chosen.forEach((c, i) => {
+    if (c.right || spare <= 0) return;
+    const grow = Math.min(spare, Math.max(0, ...shown.map((r) => printable(c.cell(r)).length)) - widths[i]);
+    if (grow > 0) {
+      widths[i] += grow;
+      spare -= grow;
+    }
+  });
   const lastWidth = Math.max(1, width - widths.reduce((n, w) => n + w + 1, 0));
   const head = chosen.map((c, i) => fit(c.title + (c.sortKey === sortKey ? (s.reverse ? ' ^' : ' v') : ''), widths[i], c.right)).join(' ');
   const out: Line[] = [{ text: fit(`${head} ${lastTitle}`, width, false), style: 'heading' }];
