@@ -105,7 +105,7 @@ static __always_inline void count_age(__u32 site, __u32 stamp, struct kmemtop_sw
 		a->oldest = stamp;
 }
 
-static long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk, struct kmemtop_sweep_stats *out)
+static __always_inline long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk, struct kmemtop_sweep_stats *out)
 {
 	/* Without details live_details has one element (never written): no bucket finds one but the first, all zero. */
 	struct live_detail *details = bpf_map_lookup_elem(&live_details, idx);
@@ -138,7 +138,7 @@ static long sweep_bucket(struct bpf_map *map, __u32 *idx, struct live_bucket *bk
 }
 
 /* One entry of the overflow hash (allocations whose bucket was full). */
-static long sweep_spilled(struct bpf_map *map, __u64 *key, struct live_value *ov, struct kmemtop_sweep_stats *out)
+static __always_inline long sweep_spilled(struct bpf_map *map, __u64 *key, struct live_value *ov, struct kmemtop_sweep_stats *out)
 {
 	struct kmemtop_state *g;
 	__u64 ptr = *key;
@@ -162,12 +162,6 @@ static long sweep_spilled(struct bpf_map *map, __u64 *key, struct live_value *ov
 	return 0;
 }
 
-/*
- * A syscall program, run by the host with BPF_PROG_TEST_RUN (iterator
- * programs, the tracing type, fail to load with EPERM on the kernels this
- * was built on, like fentry).  The context is the host's struct
- * kmemtop_sweep_stats, copied back when the run ends.
- */
 /* Zero one site's ages (bpf_loop callback; the index is the site). */
 static long zero_ages(__u64 i, void *unused)
 {
@@ -179,25 +173,66 @@ static long zero_ages(__u64 i, void *unused)
 	return 0;
 }
 
+/*
+ * The running counters of a sweep live in a map value, not on the stack:
+ * the verifier tracks every stack slot of the caller as a constant per path
+ * through the callbacks, and with counters there it explores each count as a
+ * new state (1M instructions on some 6.18 builds); a map value's contents
+ * are not tracked.  Per CPU: the test run keeps the program on one CPU
+ * (migration disabled), so two readers sweeping at once on two CPUs do not
+ * mix their counts.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kmemtop_sweep_stats);
+} sweep_run SEC(".maps");
+
+/* The callbacks' context: only a pointer (to sweep_run's value) on the stack. */
+struct sweep_ctx {
+	struct kmemtop_sweep_stats *run;
+};
+
+static long sweep_bucket_cb(struct bpf_map *map, __u32 *idx, struct live_bucket *bk, struct sweep_ctx *c)
+{
+	return c->run ? sweep_bucket(map, idx, bk, c->run) : 1;
+}
+
+static long sweep_spilled_cb(struct bpf_map *map, __u64 *key, struct live_value *ov, struct sweep_ctx *c)
+{
+	return c->run ? sweep_spilled(map, key, ov, c->run) : 1;
+}
+
+/*
+ * A syscall program, run by the host with BPF_PROG_TEST_RUN (iterator
+ * programs, the tracing type, fail to load with EPERM on the kernels this
+ * was built on, like fentry).  The context is the host's struct
+ * kmemtop_sweep_stats, copied back when the run ends.
+ */
 SEC("syscall")
 int kmemtop__sweep(struct kmemtop_sweep_stats *out)
 {
-	struct kmemtop_sweep_stats run = {};
 	struct kmemtop_state *g;
+	struct sweep_ctx c;
 	__u32 zero = 0;
 
-	run.older_than = out->older_than;
-	run.now = stamp_seconds(out->hz);
+	c.run = bpf_map_lookup_elem(&sweep_run, &zero);
+	if (!c.run)
+		return 0;
+	__builtin_memset(c.run, 0, sizeof(*c.run));
+	c.run->older_than = out->older_than;
+	c.run->now = stamp_seconds(out->hz);
 	g = bpf_map_lookup_elem(&state, &zero);
 	if (g)
 		bpf_loop(g->next_site < (1 << 22) ? (__u32)g->next_site + 1 : 1 << 22, zero_ages, NULL, 0);
-	bpf_for_each_map_elem(&live, sweep_bucket, &run, 0);
+	bpf_for_each_map_elem(&live, sweep_bucket_cb, &c, 0);
 	g = bpf_map_lookup_elem(&state, &zero);
 	if (g && g->overflow_entries)
-		bpf_for_each_map_elem(&live_overflow, sweep_spilled, &run, 0);
-	out->examined = run.examined;
-	out->retired = run.retired;
-	out->raced = run.raced;
-	out->now = run.now;
+		bpf_for_each_map_elem(&live_overflow, sweep_spilled_cb, &c, 0);
+	out->examined = c.run->examined;
+	out->retired = c.run->retired;
+	out->raced = c.run->raced;
+	out->now = c.run->now;
 	return 0;
 }
