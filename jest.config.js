@@ -5,5 +5,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testTimeout: 120000,
+  /* A session pin directory per test file, stopped when the file ends (test/helpers/isolate.ts). */
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/isolate.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
 };

@@ -10,14 +10,14 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-SEC("tp_btf/kmalloc")
+SEC("raw_tp/kmalloc")
 int BPF_PROG(kmemtop__floor_kmalloc) { return 0; }
 
 SEC("raw_tp/kmem_cache_alloc")
 int BPF_PROG(kmemtop__floor_cache_alloc) { return 0; }
 
-SEC("tp_btf/kfree")
+SEC("raw_tp/kfree")
 int BPF_PROG(kmemtop__floor_kfree) { return 0; }
 
-SEC("tp_btf/kmem_cache_free")
+SEC("raw_tp/kmem_cache_free")
 int BPF_PROG(kmemtop__floor_cache_free) { return 0; }

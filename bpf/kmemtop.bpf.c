@@ -50,11 +50,13 @@ const volatile enum kmemtop_counter kmemtop_abi_counter = KMEMTOP_CNT_MAX;
 const volatile enum kmemtop_context kmemtop_abi_context = KMEMTOP_CTX_MAX;
 const volatile enum kmemtop_page_type kmemtop_abi_page_type = KMEMTOP_PAGE_TYPES;
 
-/* Inlined by the verifier (a register move): reads memory as a BTF type, untrusted. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-#ifndef bpf_ksym_exists  /* libbpf < 1.2's headers */
-#define bpf_ksym_exists(sym) (!!(sym))
-#endif
+/*
+ * Inlined by the verifier (a register move): reads memory as a BTF type,
+ * untrusted.  Linux 6.2+; weak, and called only where the host found it in
+ * the kernel's BTF (kmemtop_config.rdonly_cast): on older kernels libbpf
+ * leaves the call unresolved and the verifier removes it as dead code.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 /*
  * Add to a per-CPU counter that events of several contexts share: an
  * interrupt's program can land between the load and the store of a plain
@@ -278,8 +280,12 @@ static __always_inline __u32 event_context(void)
 			return KMEMTOP_CTX_UNKNOWN;
 		*addr = (__u64)rq - kmemtop_config.preempt_count_delta;
 	}
-	pc = bpf_rdonly_cast((void *)*addr, bpf_core_type_id_kernel(struct refcount_struct));
-	cnt = pc->refs.counter;
+	if (kmemtop_config.rdonly_cast) {
+		pc = bpf_rdonly_cast((void *)*addr, bpf_core_type_id_kernel(struct refcount_struct));
+		cnt = pc->refs.counter;
+	} else if (bpf_probe_read_kernel(&cnt, sizeof(cnt), (void *)*addr)) {
+		return KMEMTOP_CTX_UNKNOWN;
+	}
 	if (cnt & NMI_MASK)
 		return KMEMTOP_CTX_NMI;
 	if (cnt & HARDIRQ_MASK)
@@ -1040,19 +1046,22 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
 #endif
 }
 
-SEC("tp_btf/kmalloc")
-int BPF_PROG(kmemtop__kmalloc, unsigned long call_site, const void *ptr,
+/*
+ * The slab tracepoints are raw_tp, not tp_btf: a tp_btf program may not
+ * read a `const void *` argument on Linux 6.12 and before ("func 'kmalloc'
+ * arg1 type UNKNOWN is not a struct"), and the verifier types a struct
+ * pointer argument as a trusted pointer whose value cannot be hashed.
+ * raw_tp hands every argument over as a plain integer.  Both go through the
+ * same dispatch (bpf_trace_run) with the same per-program recursion guard.
+ */
+SEC("raw_tp/kmalloc")
+int BPF_PROG(kmemtop__kmalloc, unsigned long call_site, __u64 ptr,
 	     size_t bytes_req, size_t bytes_alloc, gfp_t gfp_flags, int node)
 {
-	on_alloc(ctx, call_site, (__u64)ptr, bytes_alloc, bytes_req);
+	on_alloc(ctx, call_site, ptr, bytes_alloc, bytes_req);
 	return 0;
 }
 
-/*
- * raw_tp, not tp_btf: the verifier types a tp_btf struct pointer argument as
- * a trusted pointer and forbids hashing its value; raw_tp hands it over as a
- * plain integer.  Same dispatch, same per-program recursion guard.
- */
 SEC("raw_tp/kmem_cache_alloc")
 int BPF_PROG(kmemtop__kmem_cache_alloc, unsigned long call_site, const void *ptr,
 	     __u64 cache, gfp_t gfp_flags, int node)
@@ -1143,33 +1152,32 @@ static __always_inline void free_nested(__u64 ptr, __u32 which, enum kmemtop_cou
 	on_free(ptr, ctx);
 }
 
-SEC("tp_btf/kfree")
-int BPF_PROG(kmemtop__kfree, unsigned long call_site, const void *ptr)
+SEC("raw_tp/kfree")
+int BPF_PROG(kmemtop__kfree, unsigned long call_site, __u64 ptr)
 {
-	free_primary((__u64)ptr, FREE_KFREE);
+	free_primary(ptr, FREE_KFREE);
 	return 0;
 }
 
-SEC("tp_btf/kfree")
-int BPF_PROG(kmemtop__kfree_nested, unsigned long call_site, const void *ptr)
+SEC("raw_tp/kfree")
+int BPF_PROG(kmemtop__kfree_nested, unsigned long call_site, __u64 ptr)
 {
-	free_nested((__u64)ptr, FREE_KFREE, KMEMTOP_CNT_NESTED_KFREE);
+	free_nested(ptr, FREE_KFREE, KMEMTOP_CNT_NESTED_KFREE);
 	return 0;
 }
 
-SEC("tp_btf/kmem_cache_free")
-int BPF_PROG(kmemtop__kmem_cache_free, unsigned long call_site, const void *ptr,
-	     const struct kmem_cache *s)
+/* Only the first two arguments are read: the third is the cache (6.2+) or its name (6.1). */
+SEC("raw_tp/kmem_cache_free")
+int BPF_PROG(kmemtop__kmem_cache_free, unsigned long call_site, __u64 ptr)
 {
-	free_primary((__u64)ptr, FREE_CACHE);
+	free_primary(ptr, FREE_CACHE);
 	return 0;
 }
 
-SEC("tp_btf/kmem_cache_free")
-int BPF_PROG(kmemtop__kmem_cache_free_nested, unsigned long call_site, const void *ptr,
-	     const struct kmem_cache *s)
+SEC("raw_tp/kmem_cache_free")
+int BPF_PROG(kmemtop__kmem_cache_free_nested, unsigned long call_site, __u64 ptr)
 {
-	free_nested((__u64)ptr, FREE_CACHE, KMEMTOP_CNT_NESTED_CACHE_FREE);
+	free_nested(ptr, FREE_CACHE, KMEMTOP_CNT_NESTED_CACHE_FREE);
 	return 0;
 }
 
@@ -1196,51 +1204,74 @@ struct {
 	__type(value, struct page_stack);
 } page_stack_buf SEC(".maps");
 
+/* Written by the host before load; writable data, so the verifier does not know them (kmemtop.h). */
+struct kmemtop_fn_ranges kmemtop_fn_ranges SEC(".data.ranges");
+
 /* which: 0 the page allocator's functions, 1 vmalloc's. */
 static __always_inline bool in_page_allocator(__u64 ip, int which)
 {
-	__u32 i, n = which ? kmemtop_config.nr_vmalloc_fns : kmemtop_config.nr_page_fns;
+	const struct kmemtop_range *r = which ? kmemtop_fn_ranges.vmalloc_fns : kmemtop_fn_ranges.page_fns;
+	__u32 i, n = which ? kmemtop_fn_ranges.nr_vmalloc_fns : kmemtop_fn_ranges.nr_page_fns;
 
 	for (i = 0; i < KMEMTOP_PAGE_FN_RANGES; i++) {
 		if (i >= n)
 			break;
-		if (which) {
-			if (ip >= kmemtop_config.vmalloc_fns[i].start && ip < kmemtop_config.vmalloc_fns[i].end)
-				return true;
-		} else if (ip >= kmemtop_config.page_fns[i].start && ip < kmemtop_config.page_fns[i].end) {
+		if (ip >= r[i].start && ip < r[i].end)
 			return true;
-		}
 	}
 	return false;
 }
 
+/*
+ * The frame walk of page_call_site(), one frame per bpf_loop step: the
+ * verifier checks the step once, where a loop in the program itself made
+ * it walk every frame times every range (over 500,000 instructions
+ * verified for the page allocation program).
+ */
+struct frame_walk {
+	struct page_stack *st;
+	__u64 frames;
+	__u64 site;
+	__u32 which;
+	__u32 seen;
+};
+
+static long frame_step(__u64 i, struct frame_walk *w)
+{
+	__u64 ip;
+
+	if (i >= w->frames || i >= KMEMTOP_PAGE_STACK || !w->st)
+		return 1;
+	ip = w->st->ip[i & (KMEMTOP_PAGE_STACK - 1)];
+	if (in_page_allocator(ip, w->which)) {
+		w->seen = 1;
+		return 0;
+	}
+	if (!w->seen)
+		return 0;
+	w->site = ip;
+	return 1;
+}
+
 static __always_inline __u64 page_call_site(void *ctx, __u32 ectx, int which)
 {
-	struct page_stack *st = bpf_map_lookup_elem(&page_stack_buf, &ectx);
-	bool seen = false;
+	struct frame_walk w = { .which = which };
 	long n;
-	int i;
 
-	if (!st)
+	w.st = bpf_map_lookup_elem(&page_stack_buf, &ectx);
+	if (!w.st)
 		return 0;
-	n = bpf_get_stack(ctx, st->ip, sizeof(st->ip), 0);
+	n = bpf_get_stack(ctx, w.st->ip, sizeof(w.st->ip), 0);
 	if (n <= 0)
 		return 0;
-	n /= sizeof(__u64);
 	/*
 	 * The stack starts in this program and the tracepoint's trampoline,
 	 * then the allocator: the site is the first frame after the
 	 * allocator's frames.
 	 */
-	for (i = 0; i < KMEMTOP_PAGE_STACK; i++) {
-		if (i >= n)
-			break;
-		if (in_page_allocator(st->ip[i], which))
-			seen = true;
-		else if (seen)
-			return st->ip[i];
-	}
-	return 0;
+	w.frames = n / sizeof(__u64);
+	bpf_loop(KMEMTOP_PAGE_STACK, frame_step, &w, 0);
+	return w.site;
 }
 
 /* Failed page allocations, by call site, order and flags (movable ones too: a failure matters whatever it was for). */

@@ -51,6 +51,23 @@ struct kmemtop_range {
  * Run-time configuration, set by the host between open and load (section
  * .rodata.config, so the verifier sees constants).
  */
+/*
+ * --pages: the page allocator's functions (and the tracepoint's own
+ * frames), [start, end) text addresses from kallsyms; a page allocation's
+ * call site is the first stack frame outside them.  vmalloc's functions
+ * likewise (a vmap area's call site is the first frame after them).  Kept
+ * out of kmemtop_config, in writable data (.data.ranges): the verifier
+ * knows the values of read-only data, and comparing a frame against known
+ * addresses splits its states at every range (over 500,000 instructions
+ * verified for the page allocation program).
+ */
+struct kmemtop_fn_ranges {
+	__u32 nr_page_fns;
+	__u32 nr_vmalloc_fns;
+	struct kmemtop_range page_fns[KMEMTOP_PAGE_FN_RANGES];
+	struct kmemtop_range vmalloc_fns[KMEMTOP_PAGE_FN_RANGES];
+};
+
 struct kmemtop_config {
 	__u32 live_buckets_mask;    /* live table buckets - 1 (a power of two minus one) */
 	__u32 max_sites;            /* capacity of the site index (index 0 is never used) */
@@ -87,15 +104,11 @@ struct kmemtop_config {
 	/* The kernel's CONFIG_HZ (host: the kernel's config): stamps from jiffies (bpf/stamp.h); 0: unknown. */
 	__u32 hz;
 	/*
-	 * --pages: the page allocator's functions (and the tracepoint's own
-	 * frames), [start, end) text addresses from kallsyms; a page
-	 * allocation's call site is the first stack frame outside them.
+	 * 1: the kernel has the kfunc bpf_rdonly_cast (Linux 6.2+): an event's
+	 * context is read with a plain load; 0: with bpf_probe_read_kernel.
 	 */
-	__u32 nr_page_fns;
-	/* --pages: vmalloc's functions likewise (a vmap area's call site is the first frame after them). */
-	__u32 nr_vmalloc_fns;
-	struct kmemtop_range page_fns[KMEMTOP_PAGE_FN_RANGES];
-	struct kmemtop_range vmalloc_fns[KMEMTOP_PAGE_FN_RANGES];
+	__u32 rdonly_cast;
+	__u32 pad0;
 };
 
 /*

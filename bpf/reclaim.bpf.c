@@ -114,8 +114,17 @@ static __noinline void shrinker_learn(__u64 sh)
 	info.scan_objects = (__u64)BPF_CORE_READ(shrinker, scan_objects);
 	info.count_objects = (__u64)BPF_CORE_READ(shrinker, count_objects);
 	if (reclaim_config.super_cache_scan && info.scan_objects == reclaim_config.super_cache_scan) {
-		/* super_cache_scan's private_data is its superblock (fs/super.c). */
-		const struct super_block *sb = BPF_CORE_READ(shrinker, private_data);
+		/*
+		 * super_cache_scan's superblock (fs/super.c): the shrinker's
+		 * private_data since Linux 6.7 made shrinkers separate objects;
+		 * before, the shrinker is embedded in it (super_block.s_shrink).
+		 */
+		const struct super_block *sb;
+
+		if (bpf_core_field_exists(struct shrinker, private_data))
+			sb = BPF_CORE_READ(shrinker, private_data);
+		else
+			sb = (const struct super_block *)(sh - bpf_core_field_offset(struct super_block, s_shrink));
 
 		bpf_probe_read_kernel_str(info.fs_type, sizeof(info.fs_type), BPF_CORE_READ(sb, s_type, name));
 		bpf_probe_read_kernel_str(info.sb_id, sizeof(info.sb_id), &sb->s_id);

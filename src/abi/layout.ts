@@ -102,11 +102,39 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'by_cgroup', type: 'u32' },
   { c: 'by_task', type: 'u32' },
   { c: 'hz', type: 'u32' },
+  { c: 'rdonly_cast', type: 'u32' },
+  { c: 'pad0', type: 'u32' },
+]);
+
+/* --pages: the allocators' text ranges (bpf/kmemtop.h: writable data, so the verifier does not know them). */
+export const KMEMTOP_FN_RANGES = defineStruct('kmemtop_fn_ranges', [
   { c: 'nr_page_fns', type: 'u32' },
   { c: 'nr_vmalloc_fns', type: 'u32' },
   { c: 'page_fns', type: { array: KMEMTOP_RANGE, n: PAGE_FN_RANGES } },
   { c: 'vmalloc_fns', type: { array: KMEMTOP_RANGE, n: PAGE_FN_RANGES } },
 ]);
+
+export interface FnRanges {
+  pageFns: { start: bigint; end: bigint }[];
+  vmallocFns: { start: bigint; end: bigint }[];
+}
+
+export function encodeFnRanges(r: FnRanges): Buffer {
+  const b = Buffer.alloc(KMEMTOP_FN_RANGES.size);
+  for (const [ranges, count, field] of [
+    [r.pageFns, 'nr_page_fns', 'page_fns'],
+    [r.vmallocFns, 'nr_vmalloc_fns', 'vmalloc_fns'],
+  ] as const) {
+    const fns = ranges.slice(0, PAGE_FN_RANGES);
+    b.writeUInt32LE(fns.length, KMEMTOP_FN_RANGES.offsetOf(count));
+    fns.forEach((x, i) => {
+      const off = KMEMTOP_FN_RANGES.offsetOf(field) + i * KMEMTOP_RANGE.size;
+      b.writeBigUInt64LE(x.start, off + KMEMTOP_RANGE.offsetOf('start'));
+      b.writeBigUInt64LE(x.end, off + KMEMTOP_RANGE.offsetOf('end'));
+    });
+  }
+  return b;
+}
 
 export const SELF_MAX = 8;
 
@@ -220,10 +248,8 @@ export interface Config {
   byTask?: boolean;
   /* The kernel's CONFIG_HZ: allocation stamps from jiffies; 0 or absent: from the monotonic clock. */
   hz?: number;
-  /* --pages: the page allocator's text ranges (a page allocation's call site is the first frame outside them). */
-  pageFns?: { start: bigint; end: bigint }[];
-  /* --pages: vmalloc's text ranges likewise. */
-  vmallocFns?: { start: bigint; end: bigint }[];
+  /* The kernel has the kfunc bpf_rdonly_cast (6.2+): contexts read by a plain load, else by a probe read. */
+  rdonlyCast?: boolean;
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -241,18 +267,7 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.byCgroup ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_cgroup'));
   b.writeUInt32LE(c.byTask ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_task'));
   b.writeUInt32LE(c.hz ?? 0, KMEMTOP_CONFIG.offsetOf('hz'));
-  for (const [ranges, count, field] of [
-    [c.pageFns, 'nr_page_fns', 'page_fns'],
-    [c.vmallocFns, 'nr_vmalloc_fns', 'vmalloc_fns'],
-  ] as const) {
-    const fns = (ranges ?? []).slice(0, PAGE_FN_RANGES);
-    b.writeUInt32LE(fns.length, KMEMTOP_CONFIG.offsetOf(count));
-    fns.forEach((r, i) => {
-      const off = KMEMTOP_CONFIG.offsetOf(field) + i * KMEMTOP_RANGE.size;
-      b.writeBigUInt64LE(r.start, off + KMEMTOP_RANGE.offsetOf('start'));
-      b.writeBigUInt64LE(r.end, off + KMEMTOP_RANGE.offsetOf('end'));
-    });
-  }
+  b.writeUInt32LE(c.rdonlyCast ? 1 : 0, KMEMTOP_CONFIG.offsetOf('rdonly_cast'));
   return b;
 }
 
@@ -506,5 +521,6 @@ export const BPF_PROG_INFO = {
     run_time_ns: 192,
     run_cnt: 200,
     recursion_misses: 208,
+    verified_insns: 216,
   },
 } as const;

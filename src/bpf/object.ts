@@ -25,7 +25,8 @@ const libbpfLines: string[] = [];
 
 function installPrint(): void {
   if (printCallback) return;
-  const buf = Buffer.alloc(4096);
+  /* A verifier log arrives as one message: room for all of it (a va_list cannot be formatted twice). */
+  const buf = Buffer.alloc(1 << 20);
   printCallback = registerPrint((level: number, fmt: string, args: Ptr) => {
     const n = raw.vsnprintf(buf, buf.length, fmt, args);
     const text = buf.toString('utf8', 0, Math.max(0, Math.min(n, buf.length - 1))).trimEnd();

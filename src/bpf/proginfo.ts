@@ -12,6 +12,8 @@ export interface ProgStats {
   recursionMisses: number;
   runCount: number;
   runTimeNs: number;
+  /* Instructions the verifier processed to load it (Linux 5.16+; 0 before): the distance to its 1M limit. */
+  verifiedInsns: number;
 }
 
 export function progStats(fd: number): ProgStats {
@@ -25,5 +27,6 @@ export function progStats(fd: number): ProgStats {
     recursionMisses: readU64(info, o.recursion_misses),
     runCount: readU64(info, o.run_cnt),
     runTimeNs: readU64(info, o.run_time_ns),
+    verifiedInsns: info.readUInt32LE(o.verified_insns),
   };
 }

@@ -9,7 +9,8 @@ import { preflightTracer, Tracer, withSession, withTracer } from '../collect/tra
 import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionRunning, sessionState, writeMeta } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
-import { olderOnly } from '../model/older';
+import { olderIgnored, olderOnly } from '../model/older';
+import { featuresLine } from '../model/features';
 import { diffSites, DiffSite, filterSites, focus, hasStacks, phantomByGroup, stackSites } from '../model/diff';
 import { loadReport } from '../output/load';
 import { DiffDocument, diffRenderer, side } from '../output/diff';
@@ -42,8 +43,9 @@ function report(tracer: Tracer, syms: Kallsyms, a: CommonArgs, meta: ReportMeta)
   const all = buildSnapshot(raw, tracer.window, (ip) => syms.resolve(ip));
   const f = { module: a.module, match: matchRegExp(a.match) };
   const hint = focusHint(all, focus(all, f), a);
-  if (a.older && !raw.ages) throw new KmemtopError(`kmemtop: --older needs object ages: ${all.agesUnavailable}`);
-  const snap = focus(a.older ? olderOnly(all, a.older) : all, f);
+  /* Not a failure to start: without object ages on this kernel, --older is said to be ignored and every live object counts. */
+  if (a.older && !raw.ages) log.warn(olderIgnored(a.older, all.agesUnavailable));
+  const snap = focus(a.older && raw.ages ? olderOnly(all, a.older) : all, f);
   if (hint) process.stderr.write(`kmemtop: ${hint}\n`);
   const doc = toDocument(snap, meta, { sort: a.sort, top: a.top });
   writeOutput(renderAs(reportRenderer, doc, a.format, { weight: a.weight ?? 'liveBytes' }), a.output, a.mode);
@@ -261,6 +263,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
       stackDepth: meta.stackDepth ?? 0,
       byCgroup: meta.byCgroup ?? false,
       byTask: meta.byTask ?? false,
+      kernelFeatures: raw.kernelFeatures,
     };
     const splits = [
       status.stackDepth ? `stacks (${status.stackDepth} frames)` : '',
@@ -280,6 +283,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
           `kernel memory of the maps: ${(raw.maps.kernelBytes / 1048576).toFixed(1)} MiB (bounded by --max-live and --max-sites at start)`,
           `tracking: ${status.sampleOneIn > 1 ? `1 object in ${status.sampleOneIn} (--sample)` : 'every object'}; nested frees ${status.catchNested ? 'caught (--catch-nested)' : 'counted when skipped'}`,
           `per site also: ${splits.length ? splits.join(', ') : 'nothing (--stacks, --by-cgroup, --by-task at start)'}`,
+          featuresLine(raw.kernelFeatures),
         ].join('\n') + '\n',
       );
     }

@@ -70,6 +70,21 @@ export class LoadedObject {
     return this.object.map(name);
   }
 
+  /*
+   * Turn off the programs whose tracepoint this kernel lacks (a raw_tp or
+   * tp_btf program would fail to attach); returns those tracepoints.
+   */
+  skipMissingTracepoints(has: (tracepoint: string) => boolean): string[] {
+    const off: string[] = [];
+    for (const p of this.object.programs()) {
+      const m = /^(raw_tp|tp_btf)\/(.+)$/.exec(p.sectionName);
+      if (!m || !p.autoload || has(m[2])) continue;
+      p.autoload = false;
+      off.push(m[2]);
+    }
+    return off;
+  }
+
   /* Create the maps, verify and load the programs. */
   load(): void {
     try {

@@ -24,7 +24,7 @@ import {
 import { findSymbolAddress } from '../sys/kallsyms';
 import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
 import { CgroupPaths, readMemcgFigures } from '../sys/cgroups';
-import { enumByPrefix, enumNamed, hasFunction } from '../bpf/btf';
+import { enumByPrefix, enumNamed, hasFunction, hasTracepoint } from '../bpf/btf';
 import { btfPath } from '../sys/preflight';
 import type { RawReclaim, RawShrinker } from './raw';
 
@@ -56,6 +56,8 @@ export class ReclaimCollector {
       o.map('.rodata.config').setInitialValue(encodeReclaimConfig(superCacheScan));
       /* A kernel without compaction (CONFIG_COMPACTION off) has none of its tracepoints: nothing to record. */
       if (!hasFunction(btfPath(), 'try_to_compact_pages')) for (const p of COMPACTION_PROGRAMS) o.object.program(p).autoload = false;
+      /* Any other tracepoint this kernel lacks: its program stays out (model/features.ts says what is off). */
+      o.skipMissingTracepoints((tp) => hasTracepoint(btfPath(), tp));
       o.load();
       o.attach();
       return new ReclaimCollector(o);
@@ -68,6 +70,11 @@ export class ReclaimCollector {
   /* Read the reclaim maps of a running session. */
   static reopen(dir: string, spec = RECLAIM): ReclaimCollector {
     return new ReclaimCollector(LoadedObject.reopen(spec, dir));
+  }
+
+  /* The programs loaded here (none for a reader of a session). */
+  programs(): (ProgramRef & { fd: number })[] {
+    return this.o.programs();
   }
 
   pin(dir: string): ProgramRef[] {

@@ -6,7 +6,8 @@
 import { dumpMap, forgetMap, perCpuValueSize, possibleCpus } from '../bpf/map';
 import { BpfError, BpfMap } from '../bpf/object';
 import { raw } from '../bpf/libbpf';
-import { preemptCountDelta } from '../bpf/btf';
+import { hasTracepoint } from '../bpf/btf';
+import { kernelFacts } from '../sys/features';
 import {
   CACHE_INFO,
   CacheInfo,
@@ -39,6 +40,7 @@ import {
   SiteKey,
   sumPerCpuU64,
   PAGE_FN_RANGES,
+  encodeFnRanges,
 } from '../abi/layout';
 import { btfPath } from '../sys/preflight';
 import { Kallsyms } from '../sys/kallsyms';
@@ -237,7 +239,10 @@ export class SlabCollector {
         if (!opts.taskTree && /^kmemtop__task_/.test(p.name)) p.autoload = false;
         if (!opts.pages && /^kmemtop__(page|percpu|vmap)_/.test(p.name)) p.autoload = false;
       }
-      const delta = opts.classifyContext ? preemptCountDelta(btfPath()) : 0;
+      const facts = kernelFacts();
+      const skipped = o.skipMissingTracepoints((tp) => facts.tracepoints[tp] ?? hasTracepoint(btfPath(), tp));
+      if (skipped.length) log.debug(`not on this kernel, not traced: ${skipped.join(', ')}`);
+      const delta = opts.classifyContext && facts.cfsRqHasRq ? facts.preemptCountDelta : 0;
       o.map('.rodata.config').setInitialValue(
         encodeConfig({
           liveBucketsMask: geo.buckets - 1,
@@ -253,9 +258,10 @@ export class SlabCollector {
           byCgroup: opts.byCgroup,
           byTask: opts.byTask,
           hz: kernelHz(),
-          ...(opts.pages ? pageRanges() : {}),
+          rdonlyCast: facts.kfuncs.rdonlyCast,
         }),
       );
+      if (opts.pages) o.map('.data.ranges').setInitialValue(encodeFnRanges(pageRanges()));
       o.load();
       return new SlabCollector(o, opts, delta);
     } catch (e) {

@@ -76,6 +76,11 @@ export class Sweeper {
     return this.last;
   }
 
+  /* The sweep program, loaded by this process. */
+  programs(): { name: string; tracepoint: string; fd: number }[] {
+    return this.o.programs();
+  }
+
   info(): SweepInfo {
     return { available: true, reason: null, runs: this.runs, last: this.last };
   }

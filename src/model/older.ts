@@ -23,3 +23,8 @@ export function olderOnly(snap: Snapshot, seconds: number): Snapshot {
   }
   return { ...snap, sites, totals: totalsOf(sites, snap.caches ?? []), olderThan: seconds };
 }
+
+/* The one line said when --older cannot apply (no object ages on this kernel). */
+export function olderIgnored(seconds: number, why: string | null): string {
+  return `--older ${seconds} ignored: ${why ?? 'no object ages'}; live figures count every live object`;
+}

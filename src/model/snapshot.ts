@@ -2,6 +2,7 @@
  * The snapshot model: pure functions from a RawSnapshot (what the maps
  * held) to what kmemtop reports.  No I/O here; the symbolizer is passed in.
  */
+import type { KernelFeature } from './features';
 import type { RawPageFailure, RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
 import type { Symbol } from '../sys/kallsyms';
 import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, PAGE_SITE, PAGE_TYPES, PageType, PERCPU_SITE, VMALLOC_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
@@ -92,6 +93,8 @@ export interface Snapshot {
   reclaimUnavailable: string | null;
   /* The sweep of live entries whose slab is gone: on, or why not. */
   sweep: SweepInfo;
+  /* What this kernel allows (model/features.ts). */
+  kernelFeatures: KernelFeature[];
 }
 
 
@@ -457,6 +460,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     reclaim: raw.reclaim ? reclaimSummary(raw.reclaim, raw.wallTime) : null,
     reclaimUnavailable: raw.reclaimUnavailable,
     sweep: raw.sweep,
+    kernelFeatures: raw.kernelFeatures,
   };
 }
 

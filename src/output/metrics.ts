@@ -8,6 +8,7 @@
  */
 import type { Snapshot } from '../model/snapshot';
 import { sortSites } from '../model/sort';
+import { offWhy } from '../model/features';
 
 export type Labels = Record<string, string>;
 
@@ -132,6 +133,10 @@ export function metricFamilies(snap: Snapshot, top: number, self: SelfStats): Fa
     labels: {},
     value: snap.sampling?.oneIn ?? 1,
   });
+
+  /* What this kernel allows: 1 on, 0 off (the report's "kernel features" line says what an off one needs). */
+  const feature = add(family('kmemtop_kernel_feature', 'gauge', 'Whether a kernel-dependent feature is on (1) or off on this kernel (0); needs: what an off feature needs', ['feature', 'needs']));
+  for (const f of snap.kernelFeatures ?? []) feature.samples.push({ labels: { feature: f.name, needs: f.on ? '' : offWhy(f) }, value: f.on ? 1 : 0 });
 
   /* kmemtop's own cost. */
   const runs = add(family('kmemtop_program_runs_total', 'counter', "Runs of kmemtop's BPF programs (with kernel.bpf_stats_enabled=1)", ['program']));

@@ -10,6 +10,7 @@ import { formatSymbol } from '../sys/kallsyms';
 import { cacheLabel } from '../sys/slabaliases';
 import { ByContext, sumContexts } from '../abi/layout';
 import type { ReclaimKind } from '../model/shrinkers';
+import { featuresLine } from '../model/features';
 
 export interface ReportMeta {
   kind: 'record' | 'snapshot';
@@ -51,6 +52,8 @@ export interface ReportDocument {
   reclaim: Snapshot['reclaim'];
   reclaimUnavailable: Snapshot['reclaimUnavailable'];
   sweep: Snapshot['sweep'];
+  /* What this kernel allows: each feature on, or off with what it needs (absent in reports of older versions). */
+  kernelFeatures?: Snapshot['kernelFeatures'];
   sitesShown: number;
   sites: Site[];
   /* --pages: the slab allocator's own pages (not in the sites); null without --pages. */
@@ -93,6 +96,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     reclaim: snap.reclaim,
     reclaimUnavailable: snap.reclaimUnavailable,
     sweep: snap.sweep,
+    kernelFeatures: snap.kernelFeatures,
     sitesShown: sites.length,
     sites,
     olderThan: snap.olderThan,
@@ -175,8 +179,10 @@ export function headerLines(
   if (acc.maxLiveObjectsError > 0) {
     lines.push(`live figures are approximate: off by at most ${count(acc.maxLiveObjectsError)} objects`);
   }
+  const features = (doc as Partial<ReportDocument>).kernelFeatures;
   const sweep = (doc as Partial<ReportDocument>).sweep;
-  if (sweep && !sweep.available) lines.push(sweep.reason ?? 'no sweep');
+  if (features?.length) lines.push(featuresLine(features));
+  else if (sweep && !sweep.available) lines.push(sweep.reason ?? 'no sweep');
   if ('maps' in doc && doc.maps) {
     const m = (doc as ReportDocument).maps;
     lines.push(

@@ -4,6 +4,7 @@
  * the two reads (monotonic clock); a site new in this period counts from 0.
  * Counters only grow, so nothing is ever reset or deleted in the kernel.
  */
+import { featuresOffLine } from '../model/features';
 import type { Site, Snapshot } from '../model/snapshot';
 import type { Shrinker } from '../model/shrinkers';
 import { formatSymbol } from '../sys/kallsyms';
@@ -165,6 +166,8 @@ export interface ShrinkerRow extends Shrinker {
 }
 
 export interface Header {
+  /* What is off on this kernel, with what it needs (model/features.ts); null when everything is on. */
+  featuresOff: string | null;
   tracingMs: number;
   liveBytes: number;
   liveObjects: number;
@@ -325,6 +328,7 @@ export function buildUiModel(
   const l = cur.lost;
   return {
     header: {
+      featuresOff: featuresOffLine(cur.kernelFeatures ?? []),
       tracingMs: cur.window.durationMs,
       liveBytes: t.liveBytes,
       liveObjects: t.liveObjects,

@@ -294,6 +294,8 @@ function headerLines(m: UiModel, s: UiState, width: number, batch: boolean): Lin
     { text: fit(l1, width, false), style: 'normal' },
     { text: fit(l2, width, false), style: 'normal' },
     { text: fit(failed + lostText + phantom, width, false), style: h.lost.length || failed ? 'alert' : 'normal' },
+    /* Only on a kernel that lacks something: what is off, and what it needs. */
+    ...(h.featuresOff ? [{ text: fit(h.featuresOff, width, false), style: 'normal' as const }] : []),
     { text: fit(l4, width, false), style: 'heading' },
   ];
 }

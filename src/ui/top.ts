@@ -14,7 +14,6 @@ import { initialState, reduce, UiState, View } from './state';
 import { frameText, renderFrame } from './render';
 import { Screen } from './screen';
 import * as log from '../log';
-import { KmemtopError } from '../errors';
 import { olderOnly } from '../model/older';
 
 /* How the view runs: refresh interval, first sort and filter; batch: plain frames to stdout (like top -b). */
@@ -59,10 +58,8 @@ export class Sampler {
      */
     const raw = this.tracer.read({ slabinfoMaxAgeMs: 4500, sweepMaxAgeMs: 4500 });
     let all = buildSnapshot(raw, this.tracer.window, (ip) => this.syms.resolve(ip));
-    if (this.older) {
-      if (!raw.ages) throw new KmemtopError(`kmemtop: --older needs object ages: ${all.agesUnavailable}`);
-      all = olderOnly(all, this.older);
-    }
+    /* Without object ages on this kernel --older cannot apply: not a failure to start; the header says ages are off. */
+    if (this.older && raw.ages) all = olderOnly(all, this.older);
     const snap = focus(all, this.filter);
     const mem = readMeminfo();
     const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, mem, this.prevModel, this.baseline);

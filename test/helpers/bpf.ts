@@ -8,7 +8,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { hasBpfCaps, parseCapEff } from '../../src/sys/preflight';
 
-export const ROOT = path.join(__dirname, '..', '..');
+/* The checkout (KMEMTOP_ROOT: when these tests run compiled elsewhere, as in scripts/vmtest's guests). */
+export const ROOT = process.env.KMEMTOP_ROOT ?? path.join(__dirname, '..', '..');
 export const LOADGEN = path.join(ROOT, 'build', 'loadgen');
 export const KMEMTOP = path.join(ROOT, 'bin', 'kmemtop');
 export const REQUIRE_BPF = process.env.KMEMTOP_REQUIRE_BPF === '1';

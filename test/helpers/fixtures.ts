@@ -42,6 +42,7 @@ export function fixtureRaw(): RawSnapshot {
     details: null,
     ages: null,
     sweep: { available: true, reason: null, runs: 1, last: { examined: 0, retired: 0, raced: 0, durationMs: 0, now: 0 } },
+    kernelFeatures: j.kernelFeatures ?? [],
     reclaim: j.reclaim && {
       ...j.reclaim,
       shrinkers: j.reclaim.shrinkers.map((sh: { shrinker: string; info: { scanObjects: string; countObjects: string } | null }) => ({
