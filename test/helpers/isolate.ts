@@ -9,7 +9,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-const file = path.basename(expect.getState().testPath ?? 'unknown').replace(/[^A-Za-z0-9_.-]/g, '_');
+/* bpffs refuses names with a dot: kernels.test.ts -> kernels_test_ts. */
+const file = path.basename(expect.getState().testPath ?? 'unknown').replace(/[^A-Za-z0-9_-]/g, '_');
 process.env.KMEMTOP_PIN_DIR = `/sys/fs/bpf/kmemtop-test-${file}`;
 process.env.KMEMTOP_SESSION_FILE = `/run/kmemtop-test-${file}/session.json`;
 
