@@ -198,12 +198,18 @@ int BPF_PROG(kmemtop__task_fork, struct task_struct *parent, struct task_struct 
 	return 0;
 }
 
+/*
+ * Only the task is read: the tracepoint's second argument (group_dead)
+ * is recent, and Linux 6.12 rejects a program that reads it.  do_exit()
+ * counts the thread down in signal->live before the tracepoint fires, so
+ * 0 there means the whole process is gone.
+ */
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(kmemtop__task_exit, struct task_struct *task, bool group_dead)
+int BPF_PROG(kmemtop__task_exit, struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
 
-	if (group_dead)
+	if (!task->signal->live.counter)
 		bpf_map_delete_elem(&task_tree, &tgid);
 	return 0;
 }
