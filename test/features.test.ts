@@ -5,7 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { featuresLine, featuresOffLine, KernelFacts, kernelFeatures } from '../src/model/features';
+import { featuresLine, featuresOffLine, kernelFeatures } from '../src/model/features';
+import type { KernelFacts } from '../src/abi/kernel';
 
 const FACTS: Record<string, KernelFacts> = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'kernel-facts.json'), 'utf8'));
 const byPrefix = (p: string): KernelFacts => Object.values(FACTS).find((f) => f.release.startsWith(p))!;

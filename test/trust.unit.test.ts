@@ -190,8 +190,10 @@ describe('the sweep on kernels without bpf_get_kmem_cache', () => {
     expect(acc.reasons).toContain(off.reason);
     const raw = fixtureRaw();
     const syms = fixtureKallsyms();
-    const snap = buildSnapshot({ ...raw, sweep: { ...off, runs: 0, last: null } }, raw, (ip) => syms.resolve(ip));
-    expect(renderText(toDocument(snap, { kind: 'snapshot', kernel: 'k', hostname: 'h' }, { sort: 'liveBytes', top: 1 }))).toContain(off.reason!);
+    const kernelFacts = { ...raw.kernelFacts, kfuncs: { ...raw.kernelFacts.kfuncs, getKmemCache: false } };
+    const snap = buildSnapshot({ ...raw, kernelFacts, sweep: { ...off, runs: 0, last: null } }, raw, (ip) => syms.resolve(ip));
+    const text = renderText(toDocument(snap, { kind: 'snapshot', kernel: 'k', hostname: 'h' }, { sort: 'liveBytes', top: 1 }));
+    expect(text).toMatch(/^kernel features: sweep: off \(needs Linux 6\.13: bpf_get_kmem_cache\); object ages: off \(needs Linux 6\.13: bpf_get_kmem_cache\);/m);
   });
 });
 

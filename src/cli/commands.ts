@@ -10,7 +10,7 @@ import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionR
 import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
 import { olderIgnored, olderOnly } from '../model/older';
-import { featuresLine } from '../model/features';
+import { featuresLine, kernelFeatures } from '../model/features';
 import { diffSites, DiffSite, filterSites, focus, hasStacks, phantomByGroup, stackSites } from '../model/diff';
 import { loadReport } from '../output/load';
 import { DiffDocument, diffRenderer, side } from '../output/diff';
@@ -246,6 +246,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
   return withSession(meta, (tracer) => {
     const raw = tracer.read();
     const live = tracer.liveEntries();
+    const features = kernelFeatures(raw.kernelFacts, raw.sweep, raw.reclaimUnavailable);
     const startedBy = fs.existsSync(`/proc/${meta.pid}`) ? `started by pid ${meta.pid}` : `started by pid ${meta.pid}, since exited`;
     const status = {
       running: true,
@@ -263,7 +264,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
       stackDepth: meta.stackDepth ?? 0,
       byCgroup: meta.byCgroup ?? false,
       byTask: meta.byTask ?? false,
-      kernelFeatures: raw.kernelFeatures,
+      kernelFeatures: features,
     };
     const splits = [
       status.stackDepth ? `stacks (${status.stackDepth} frames)` : '',
@@ -283,7 +284,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
           `kernel memory of the maps: ${(raw.maps.kernelBytes / 1048576).toFixed(1)} MiB (bounded by --max-live and --max-sites at start)`,
           `tracking: ${status.sampleOneIn > 1 ? `1 object in ${status.sampleOneIn} (--sample)` : 'every object'}; nested frees ${status.catchNested ? 'caught (--catch-nested)' : 'counted when skipped'}`,
           `per site also: ${splits.length ? splits.join(', ') : 'nothing (--stacks, --by-cgroup, --by-task at start)'}`,
-          featuresLine(raw.kernelFeatures),
+          featuresLine(features),
         ].join('\n') + '\n',
       );
     }

@@ -3,7 +3,7 @@
  * raw addresses (only the model turns them into symbols).  Nothing here
  * does I/O; src/model imports these types and nothing else of collect/.
  */
-import type { KernelFeature } from '../model/features';
+import type { KernelFacts } from '../abi/kernel';
 import type { MemInfo } from '../sys/meminfo';
 import type { CacheInfo, CounterKey, LostKey, SiteAge, SiteKey, SiteStats } from '../abi/layout';
 import type { OomVictimRaw, ReclaimState, ShrinkerInfo, ShrinkerStats } from '../abi/reclaim';
@@ -144,8 +144,8 @@ export interface RawSnapshot {
   reclaimUnavailable: string | null;
   /* The sweep of live entries whose slab is gone (collect/sweep.ts): run before this read, or why there is none. */
   sweep: SweepInfo;
-  /* What this kernel allows (model/features.ts): each feature on, or off with what it needs. */
-  kernelFeatures: KernelFeature[];
+  /* What this kernel offers (abi/kernel.ts): the model tells from it which features are on. */
+  kernelFacts: KernelFacts;
   /* --stacks/--by-cgroup/--by-task: allocations per site by stack, cgroup, process; null when none recorded. */
   details: RawDetails | null;
   /* Live objects per site by age, from the last sweep (site index -> ages); null without a sweep. */

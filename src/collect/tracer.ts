@@ -19,7 +19,6 @@ import { KmemtopError } from '../errors';
 import * as log from '../log';
 import { SLAB, SlabCollector, SlabOptions } from './slab';
 import { kernelFacts } from '../sys/features';
-import { KernelFeature, kernelFeatures } from '../model/features';
 import { ReclaimCollector } from './reclaim';
 import { Sweeper } from './sweep';
 import { registerSelf, unregisterSelf } from './self';
@@ -225,11 +224,6 @@ export class Tracer {
     return [...this.slab.programs(), ...(this.reclaim?.programs() ?? []), ...(this.sweeper?.programs() ?? [])].map(({ name, fd }) => ({ name, fd }));
   }
 
-  /* What this kernel allows, with the sweep as it loaded here. */
-  kernelFeatures(): KernelFeature[] {
-    return kernelFeatures(kernelFacts(), this.sweepInfo(), this.reclaimUnavailable);
-  }
-
   private programs(): { name: string; tracepoint: string; fd: number }[] {
     return this.pinnedProgs ?? this.slab.programs();
   }
@@ -300,7 +294,7 @@ export class Tracer {
       reclaim: this.reclaim ? this.reclaim.read() : null,
       reclaimUnavailable: this.reclaimUnavailable,
       sweep: this.sweepInfo(),
-      kernelFeatures: this.kernelFeatures(),
+      kernelFacts: kernelFacts(),
       contextSource: this.slab.preemptCountDelta ? 'preempt_count' : 'unknown',
       sampleOneIn: this.slab.opts.sampleOneIn,
       slabs,

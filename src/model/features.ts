@@ -1,23 +1,10 @@
 /*
  * What kmemtop can do on the running kernel: each feature that depends on
  * the kernel, whether it is on, and what it needs where it is off.  Pure:
- * the facts come from the kernel's BTF (sys/features.ts); every report,
+ * the facts come from the kernel's BTF (sys/features.ts, abi/kernel.ts); every report,
  * `status`, the live view's header and /metrics show the same list.
  */
-
-/* Facts read from the kernel (its BTF), all that the features below depend on. */
-export interface KernelFacts {
-  /* uname release, e.g. 6.12.118+deb13-cloud-amd64. */
-  release: string;
-  /* Kfuncs present. */
-  kfuncs: { rdonlyCast: boolean; getKmemCache: boolean };
-  /* Tracepoints present (raw_tp/tp_btf: typedef btf_trace_NAME), by name. */
-  tracepoints: Record<string, boolean>;
-  /* &runqueues - &__preempt_count in the per-CPU section; 0: unknown. */
-  preemptCountDelta: number;
-  /* struct cfs_rq has its back-pointer to the runqueue (CONFIG_FAIR_GROUP_SCHED). */
-  cfsRqHasRq: boolean;
-}
+import { FEATURE_TRACEPOINTS, KernelFacts } from '../abi/kernel';
 
 export interface KernelFeature {
   /* Short name, as reports print it: "sweep", "object ages", ... */
@@ -29,22 +16,6 @@ export interface KernelFeature {
   why?: string | null;
   /* Where on, a note on how (e.g. contexts read with a probe read before 6.2). */
   note?: string | null;
-}
-
-/* The tracepoints each optional part needs (the core four slab tracepoints are not optional). */
-export const FEATURE_TRACEPOINTS = {
-  vmalloc: ['alloc_vmap_area', 'free_vmap_area_noflush'],
-  percpu: ['percpu_alloc_percpu', 'percpu_free_percpu'],
-  pages: ['mm_page_alloc', 'mm_page_free'],
-  shrinkers: ['mm_shrink_slab_start', 'mm_shrink_slab_end'],
-  oom: ['mark_victim'],
-  compaction: ['mm_compaction_end'],
-} as const;
-
-export const CORE_TRACEPOINTS = ['kmalloc', 'kfree', 'kmem_cache_alloc', 'kmem_cache_free'] as const;
-
-export function allTracepoints(): string[] {
-  return [...CORE_TRACEPOINTS, ...Object.values(FEATURE_TRACEPOINTS).flat()];
 }
 
 const missing = (f: KernelFacts, tps: readonly string[]): string[] => tps.filter((t) => !f.tracepoints[t]);

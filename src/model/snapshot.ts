@@ -2,7 +2,7 @@
  * The snapshot model: pure functions from a RawSnapshot (what the maps
  * held) to what kmemtop reports.  No I/O here; the symbolizer is passed in.
  */
-import type { KernelFeature } from './features';
+import { KernelFeature, kernelFeatures } from './features';
 import type { RawPageFailure, RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
 import type { Symbol } from '../sys/kallsyms';
 import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, PAGE_SITE, PAGE_TYPES, PageType, PERCPU_SITE, VMALLOC_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
@@ -460,7 +460,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     reclaim: raw.reclaim ? reclaimSummary(raw.reclaim, raw.wallTime) : null,
     reclaimUnavailable: raw.reclaimUnavailable,
     sweep: raw.sweep,
-    kernelFeatures: raw.kernelFeatures,
+    kernelFeatures: kernelFeatures(raw.kernelFacts, raw.sweep, raw.reclaimUnavailable),
   };
 }
 

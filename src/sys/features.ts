@@ -1,10 +1,10 @@
 /*
  * The facts about the running kernel that decide what kmemtop can do
- * (model/features.ts): read from its BTF once per process.
+ * (abi/kernel.ts): read from its BTF once per process.
  */
 import * as os from 'os';
 import { hasFunction, hasMember, hasTracepoint, preemptCountDelta } from '../bpf/btf';
-import { allTracepoints, KernelFacts } from '../model/features';
+import { allTracepoints, KernelFacts } from '../abi/kernel';
 import { btfPath } from './preflight';
 
 let cached: KernelFacts | null = null;

@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { RawSnapshot } from '../../src/collect/raw';
+import { allTracepoints } from '../../src/abi/kernel';
 import { Kallsyms } from '../../src/sys/kallsyms';
 import { parseSlabinfo, SlabCache } from '../../src/sys/slabinfo';
 
@@ -42,7 +43,14 @@ export function fixtureRaw(): RawSnapshot {
     details: null,
     ages: null,
     sweep: { available: true, reason: null, runs: 1, last: { examined: 0, retired: 0, raced: 0, durationMs: 0, now: 0 } },
-    kernelFeatures: j.kernelFeatures ?? [],
+    /* The kernel the fixture was captured on (6.18): everything there. */
+    kernelFacts: j.kernelFacts ?? {
+      release: '6.18',
+      kfuncs: { rdonlyCast: true, getKmemCache: true },
+      tracepoints: Object.fromEntries(allTracepoints().map((t) => [t, true])),
+      preemptCountDelta: 1,
+      cfsRqHasRq: true,
+    },
     reclaim: j.reclaim && {
       ...j.reclaim,
       shrinkers: j.reclaim.shrinkers.map((sh: { shrinker: string; info: { scanObjects: string; countObjects: string } | null }) => ({
