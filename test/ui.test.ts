@@ -184,6 +184,13 @@ describe('rendering', () => {
     expect(lf.lines[2]).toEqual({ text: expect.stringMatching(/^LOST EVENTS: recursion 3: live figures approximate \(\+\/-3 objects\)/), style: 'alert' });
   });
 
+  it('says in the header what is off on this kernel, and nothing when all is on', () => {
+    expect(frameText(frame(initialState()))).not.toMatch(/off on this kernel/);
+    const off = [{ name: 'sweep', on: false, needs: 'Linux 6.13: bpf_get_kmem_cache' }, { name: 'contexts', on: true, needs: null }];
+    const f = renderFrame(buildUiModel({ ...cur, kernelFeatures: off }, prev, 1000, MEM), initialState(), history, 120, 24);
+    expect(f.lines[3].text).toMatch(/^off on this kernel: sweep \(needs Linux 6\.13: bpf_get_kmem_cache\)/);
+  });
+
   it('drops columns that do not fit, never the call site or the sort column', () => {
     const narrow = frameText(frame({ ...initialState(), sort: { ...initialState().sort, sites: 'avgSize' } }, 80, 24));
     expect(narrow).toMatch(/AVG v/);
