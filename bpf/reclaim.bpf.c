@@ -103,6 +103,11 @@ static __always_inline void atomic_max(__u64 *p, __u64 v)
 		__sync_val_compare_and_swap(p, old, v);
 }
 
+/* The superblock before Linux 6.7: its shrinker embedded, not pointed to (a CO-RE flavor of struct super_block). */
+struct super_block___embedded_shrinker {
+	struct shrinker s_shrink;
+} __attribute__((preserve_access_index));
+
 /* First sight of a shrinker: remember its functions and superblock. */
 static __noinline void shrinker_learn(__u64 sh)
 {
@@ -123,11 +128,15 @@ static __noinline void shrinker_learn(__u64 sh)
 
 		if (bpf_core_field_exists(struct shrinker, private_data))
 			sb = BPF_CORE_READ(shrinker, private_data);
+		else if (bpf_core_field_exists(struct super_block___embedded_shrinker, s_shrink))
+			sb = (const struct super_block *)(sh - bpf_core_field_offset(struct super_block___embedded_shrinker, s_shrink));
 		else
-			sb = (const struct super_block *)(sh - bpf_core_field_offset(struct super_block, s_shrink));
+			sb = NULL;
 
-		bpf_probe_read_kernel_str(info.fs_type, sizeof(info.fs_type), BPF_CORE_READ(sb, s_type, name));
-		bpf_probe_read_kernel_str(info.sb_id, sizeof(info.sb_id), &sb->s_id);
+		if (sb) {
+			bpf_probe_read_kernel_str(info.fs_type, sizeof(info.fs_type), BPF_CORE_READ(sb, s_type, name));
+			bpf_probe_read_kernel_str(info.sb_id, sizeof(info.sb_id), &sb->s_id);
+		}
 	}
 	bpf_map_update_elem(&shrinker_infos, &sh, &info, BPF_NOEXIST);
 }

@@ -73,25 +73,41 @@ export function hasFunction(btfPath: string, name: string): boolean {
 
 const BTF_KIND_TYPEDEF = 8;
 const BTF_KIND_STRUCT = 4;
+const BTF_KIND_UNION = 5;
 /* struct btf_member: name_off, type, offset (3 x u32), after the btf_type. */
 const MEMBER_SIZE = 12;
 
-/* Byte offset of a member of the kernel's struct NAME (e.g. pcpu_hot.preempt_count); null when absent. */
+/*
+ * Byte offset of a member of the kernel's struct NAME (e.g.
+ * pcpu_hot.preempt_count), looking into anonymous structs and unions (that
+ * one sits in a union with padding); null when absent.
+ */
 export function memberOffset(btfPath: string, struct: string, member: string): number | null {
   const btf = btfOf(btfPath);
   if (!btf) return null;
   const id = raw.btf__find_by_name_kind(btf, struct, BTF_KIND_STRUCT);
-  if (id <= 0) return null;
+  return id > 0 ? memberOffsetIn(btf, id, member, 0) : null;
+}
+
+function memberOffsetIn(btf: Ptr, id: number, member: string, depth: number): number | null {
   const t = raw.btf__type_by_id(btf, id) as Ptr;
-  const info = readMemory(t, BTF_TYPE_SIZE).readUInt32LE(4);
+  const head = readMemory(t, BTF_TYPE_SIZE);
+  const info = head.readUInt32LE(4);
+  const kind = (info >>> 24) & 0x1f;
+  if ((kind !== BTF_KIND_STRUCT && kind !== BTF_KIND_UNION) || depth > 8) return null;
   const vlen = info & 0xffff;
   const kindFlag = info >>> 31;
   const members = readMemory(t + BigInt(BTF_TYPE_SIZE), vlen * MEMBER_SIZE);
   for (let i = 0; i < vlen; i++) {
-    if (raw.btf__name_by_offset(btf, members.readUInt32LE(i * MEMBER_SIZE)) !== member) continue;
+    const name = raw.btf__name_by_offset(btf, members.readUInt32LE(i * MEMBER_SIZE)) as string | null;
     /* The bit offset; with kind_flag set, its low 24 bits (the high 8 are a bitfield's size). */
     const bits = members.readUInt32LE(i * MEMBER_SIZE + 8);
-    return (kindFlag ? bits & 0xffffff : bits) / 8;
+    const bytes = (kindFlag ? bits & 0xffffff : bits) / 8;
+    if (name === member) return bytes;
+    if (!name) {
+      const inner = memberOffsetIn(btf, members.readUInt32LE(i * MEMBER_SIZE + 4), member, depth + 1);
+      if (inner !== null) return bytes + inner;
+    }
   }
   return null;
 }
