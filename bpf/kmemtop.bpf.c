@@ -14,10 +14,11 @@
  * maps (preallocated) are touched only when a site is new or a bucket is
  * full.  Every map is sized by the host between open and load.
  *
- * Tracepoint argument lists are those of Linux 6.2+ (kmem_cache_alloc and
- * kmem_cache_free carry the struct kmem_cache since commit 2c1d697fb8ba
- * "mm/slab_common: drop kmem_alloc & avoid dereferencing fields when not
- * using", Linux 6.2).
+ * Tracepoint argument lists are those of the kernels kmemtop is tested on,
+ * Linux 6.1 and later (kmem_cache_alloc carries the struct kmem_cache since
+ * commit 2c1d697fb8ba "mm/slab_common: drop kmem_alloc & avoid
+ * dereferencing fields when not using"; Debian 12's 6.1 has it).  Only the
+ * arguments every one of them has in the same place are read.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -103,6 +103,19 @@ static __always_inline void atomic_max(__u64 *p, __u64 v)
 		__sync_val_compare_and_swap(p, old, v);
 }
 
+/*
+ * An mm's resident pages before Linux 6.2: a struct of atomic counters
+ * (struct mm_rss_stat), since then an array of percpu_counters (CO-RE
+ * flavors; the branch the running kernel lacks is never taken).
+ */
+struct mm_rss_stat___old {
+	atomic_long_t count[NR_MM_COUNTERS];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old_rss {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
 /* The superblock before Linux 6.7: its shrinker embedded, not pointed to (a CO-RE flavor of struct super_block). */
 struct super_block___embedded_shrinker {
 	struct shrinker s_shrink;
@@ -420,7 +433,13 @@ int BPF_PROG(kmemtop__oom_victim, struct task_struct *task, uid_t uid)
 		struct mm_struct *mm = BPF_CORE_READ(task, mm);
 		__s64 pages = 0;
 
-		if (mm) {
+		if (mm && bpf_core_type_exists(struct mm_rss_stat___old)) {
+			struct mm_struct___old_rss *old = (void *)mm;
+
+			pages += BPF_CORE_READ(old, rss_stat.count[MM_FILEPAGES].counter);
+			pages += BPF_CORE_READ(old, rss_stat.count[MM_ANONPAGES].counter);
+			pages += BPF_CORE_READ(old, rss_stat.count[MM_SHMEMPAGES].counter);
+		} else if (mm) {
 			pages += BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count);
 			pages += BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count);
 			pages += BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);

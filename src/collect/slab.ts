@@ -8,6 +8,7 @@ import { BpfError, BpfMap } from '../bpf/object';
 import { raw } from '../bpf/libbpf';
 import { hasTracepoint } from '../bpf/btf';
 import { kernelFacts } from '../sys/features';
+import { CORE_TRACEPOINTS } from '../abi/kernel';
 import {
   CACHE_INFO,
   CacheInfo,
@@ -241,6 +242,8 @@ export class SlabCollector {
       }
       const facts = kernelFacts();
       const skipped = o.skipMissingTracepoints((tp) => facts.tracepoints[tp] ?? hasTracepoint(btfPath(), tp));
+      const core = skipped.filter((tp) => (CORE_TRACEPOINTS as readonly string[]).includes(tp));
+      if (core.length) throw new KmemtopError(`kmemtop: this kernel has no tracepoint ${core.join(', ')} usable by raw_tp programs: kmemtop needs the kmem tracepoints of Linux 6.1 or later`);
       if (skipped.length) log.debug(`not on this kernel, not traced: ${skipped.join(', ')}`);
       const delta = opts.classifyContext && facts.cfsRqHasRq ? facts.preemptCountDelta : 0;
       o.map('.rodata.config').setInitialValue(

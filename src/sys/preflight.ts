@@ -83,8 +83,8 @@ export function explainBpfFailure(e: BpfError, stage: 'load' | 'attach', libbpfL
   if (missing || (stage === 'attach' && e.errno === ENOENT) || e.errno === ESRCH) {
     const tp = missing ? missing[1] : tracepointOf(section);
     return new KmemtopError(
-      `kmemtop: this kernel has no tracepoint '${tp}' usable by tp_btf programs (${e.message}); ` +
-        'kmemtop needs the kmem tracepoints of Linux 6.2 or later',
+      `kmemtop: this kernel has no tracepoint '${tp}' usable by raw_tp/tp_btf programs (${e.message}); ` +
+        'kmemtop needs the kmem tracepoints of Linux 6.1 or later',
     );
   }
   if (e.errno === EPERM || e.errno === EACCES) {

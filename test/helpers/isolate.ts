@@ -19,5 +19,6 @@ afterAll(() => {
   const kmemtop = path.join(process.env.KMEMTOP_ROOT ?? path.join(__dirname, '..', '..'), 'bin', 'kmemtop');
   const r = spawnSync(kmemtop, ['stop'], { encoding: 'utf8' });
   /* "no session is running" is fine (an empty settings directory); pins left behind are not. */
-  if (fs.existsSync(process.env.KMEMTOP_PIN_DIR!)) throw new Error(`test isolation: ${process.env.KMEMTOP_PIN_DIR} left after ${file}: ${r.stderr}`);
+  const pins = process.env.KMEMTOP_PIN_DIR!;
+  if (fs.existsSync(pins)) throw new Error(`test isolation: ${pins} left after ${file} (${fs.readdirSync(pins).join(', ')}): ${r.stdout}${r.stderr}`);
 });
