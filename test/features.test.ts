@@ -3,13 +3,9 @@
  * Debian's 6.1 and 6.12 and this machine's 6.18 (test/fixtures/kernel-facts.json,
  * written by `scripts/kernels-doc --facts` from a matrix run).
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { featuresLine, featuresOffLine, kernelFeatures } from '../src/model/features';
-import type { KernelFacts } from '../src/abi/kernel';
+import { fixtureKernelFacts as byPrefix } from './helpers/fixtures';
 
-const FACTS: Record<string, KernelFacts> = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'kernel-facts.json'), 'utf8'));
-const byPrefix = (p: string): KernelFacts => Object.values(FACTS).find((f) => f.release.startsWith(p))!;
 const swept = { available: true, reason: null };
 const noSweep = { available: false, reason: 'no sweep: this kernel lacks bpf_get_kmem_cache (Linux 6.13+)' };
 

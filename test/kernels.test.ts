@@ -136,6 +136,8 @@ describeBpf('the kernels people run: everything loads, and the core figures are 
         }
       }
     });
+    result.features = features;
+    result.verifiedInsns = insns;
     const on = Object.fromEntries(features.map((f) => [f.name, f.on]));
     /* Every kernel of the matrix has preempt_count where kmemtop looks (__preempt_count, or pcpu_hot's on 6.12). */
     expect(facts.preemptCountDelta).not.toBe(0);
@@ -150,8 +152,6 @@ describeBpf('the kernels people run: everything loads, and the core figures are 
       'OOM kills': true,
       compaction: true,
     });
-    result.features = features;
-    result.verifiedInsns = insns;
     expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
   });
 

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { RawSnapshot } from '../../src/collect/raw';
-import { allTracepoints } from '../../src/abi/kernel';
+import type { KernelFacts } from '../../src/abi/kernel';
 import { Kallsyms } from '../../src/sys/kallsyms';
 import { parseSlabinfo, SlabCache } from '../../src/sys/slabinfo';
 
@@ -43,14 +43,8 @@ export function fixtureRaw(): RawSnapshot {
     details: null,
     ages: null,
     sweep: { available: true, reason: null, runs: 1, last: { examined: 0, retired: 0, raced: 0, durationMs: 0, now: 0 } },
-    /* The kernel the fixture was captured on (6.18): everything there. */
-    kernelFacts: j.kernelFacts ?? {
-      release: '6.18',
-      kfuncs: { rdonlyCast: true, getKmemCache: true },
-      tracepoints: Object.fromEntries(allTracepoints().map((t) => [t, true])),
-      preemptCountDelta: 1,
-      cfsRqHasRq: true,
-    },
+    /* The fixture's kernel (6.18) as scripts/vmtest read it. */
+    kernelFacts: j.kernelFacts ?? fixtureKernelFacts('6.18.'),
     reclaim: j.reclaim && {
       ...j.reclaim,
       shrinkers: j.reclaim.shrinkers.map((sh: { shrinker: string; info: { scanObjects: string; countObjects: string } | null }) => ({
@@ -61,4 +55,12 @@ export function fixtureRaw(): RawSnapshot {
     },
     reclaimUnavailable: j.reclaimUnavailable,
   };
+}
+
+/* The facts of a kernel of the matrix (test/fixtures/kernel-facts.json: scripts/kernels-doc --facts), by release prefix. */
+export function fixtureKernelFacts(releasePrefix: string): KernelFacts {
+  const all: Record<string, KernelFacts> = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'kernel-facts.json'), 'utf8'));
+  const f = Object.values(all).find((x) => x.release.startsWith(releasePrefix));
+  if (!f) throw new Error(`no kernel ${releasePrefix}* in kernel-facts.json`);
+  return f;
 }
