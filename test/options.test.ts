@@ -1,5 +1,6 @@
+import { sessionCannotHonour } from '../src/cli/commands';
 import { check, parse, UsageError } from '../src/cli/options';
-import { parseSize } from '../src/cli/options';
+import { givenFlags, parseSize } from '../src/cli/options';
 
 describe('command line', () => {
   it('parses record with the command after --', () => {
@@ -85,5 +86,27 @@ describe('command line', () => {
       expect(() => parse([cmd, '--max-live', '5'])).toThrow(/--max-live takes a whole number/);
       expect(() => parse([cmd, '--max-sites', '1'])).toThrow(/--max-sites takes a whole number/);
     }
+  });
+});
+
+describe('snapshot: a session read, or a window of its own', () => {
+  it('knows which tracing flags were given, not defaulted', () => {
+    expect(givenFlags(['snapshot', '--stacks=8', '--by-task', '--top', '3', '--', '--sample', '2'])).toEqual(['--stacks', '--by-task']);
+    expect(givenFlags(['snapshot', '--sample', '1'])).toEqual(['--sample']);
+    const p = parse(['snapshot', '--sample', '4']);
+    expect(p.cmd === 'snapshot' && p.args.given).toEqual(['--sample']);
+    expect(() => parse(['snapshot', '--session', '--duration', '2'])).toThrow(/--session reads the running session .* give one of them/);
+  });
+
+  it('a read names the first flag the running session cannot honour', () => {
+    const session = { sampleOneIn: 64, stackDepth: 0, byCgroup: false, byTask: true, pages: false, catchNested: false, maxLive: 1 << 20, maxSites: 16384 };
+    const ask = (given: string[], a: Partial<Parameters<typeof sessionCannotHonour>[1]> = {}) =>
+      sessionCannotHonour(session, { given, sample: 1, stackDepth: 0, byCgroup: false, byTask: false, pages: false, catchNested: false, ...a });
+    expect(ask([])).toBeNull();
+    expect(ask(['--by-task'], { byTask: true })).toBeNull();
+    expect(ask(['--sample'], { sample: 64 })).toBeNull();
+    expect(ask(['--sample'], { sample: 1 })).toMatch(/^the running session was started with 1 object in 64 tracked: it cannot give --sample \(kmemtop stop/);
+    expect(ask(['--stacks'], { stackDepth: 16 })).toMatch(/^the running session was started with --by-task: it cannot give --stacks/);
+    expect(ask(['--max-live'])).toMatch(/^--max-live sizes or sets up a session when it starts/);
   });
 });

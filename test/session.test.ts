@@ -116,6 +116,34 @@ describeBpf('real kernel: sessions, snapshots and diffs', () => {
     expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
   });
 
+  it('snapshot --duration traces its own window while a sampled session runs; a read that asks what the session lacks is one line, exit 2', async () => {
+    expect(run('start', '--sample', '64').status).toBe(0);
+    try {
+      const read = run('snapshot', '--top', '1');
+      expect(read.stdout).toMatch(/^read the session started at \S+ by pid \d+ \(1 object in 64 tracked\): figures since then$/m);
+      for (const flags of [['--stacks'], ['--by-task'], ['--sample', '1'], ['--max-live', '65536']]) {
+        const r = run('snapshot', ...flags);
+        expect([flags, r.status, r.stdout]).toEqual([flags, 2, '']);
+        expect(r.stderr).toMatch(new RegExp(`^kmemtop: .*${flags[0]}.*snapshot --duration SECONDS traces a window of its own\\)\\n$`));
+      }
+      expect(run('snapshot', '--session', '--duration', '1').status).toBe(2);
+      /* Its own 2 s: its own programs, every object tracked, allocations seen, no session named. */
+      const t0 = Date.now();
+      const own = run('snapshot', '--duration', '2', '--json', '--top', '0');
+      expect(own.status).toBe(0);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+      const doc = JSON.parse(own.stdout);
+      expect(doc.session).toBeUndefined();
+      expect(doc.sampling).toBeNull();
+      expect(doc.window.durationMs).toBeGreaterThanOrEqual(1900);
+      expect(doc.window.durationMs).toBeLessThan(10000);
+      expect(doc.totals.allocs).toBeGreaterThan(0);
+    } finally {
+      expect(run('stop').status).toBe(0);
+    }
+    expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
+  });
+
   it('a SIGKILLed kmemtop record leaves nothing loaded', async () => {
     const rec = spawn(KMEMTOP, ['record', '--', 'sleep', '30'], { stdio: 'ignore', detached: true });
     const deadline = Date.now() + 15000;

@@ -67,7 +67,12 @@ export interface RecordArgs extends CommonArgs {
 }
 
 export interface SnapshotArgs extends CommonArgs {
-  duration: number;
+  /* Trace this many seconds (a window of its own, whether or not a session runs); absent: read the running session. */
+  duration?: number;
+  /* --session: read the running session (the default without --duration; an error with it). */
+  session: boolean;
+  /* The tracing flags given on the command line (not defaulted): a session read cannot honour them unless it has them. */
+  given: string[];
 }
 
 export interface DiffArgs {

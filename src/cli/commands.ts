@@ -11,6 +11,7 @@ import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
 import { olderIgnored, olderOnly } from '../model/older';
 import { featuresLine, kernelFeatures } from '../model/features';
+import type { SessionInfo } from '../output/report';
 import { diffSites, DiffSite, filterSites, focus, hasStacks, phantomByGroup, stackSites } from '../model/diff';
 import { loadReport } from '../output/load';
 import { DiffDocument, diffRenderer, side } from '../output/diff';
@@ -294,16 +295,19 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
 
 export async function runSnapshot(a: SnapshotArgs): Promise<number> {
   checkPrivileges();
-  const meta = sessionRunning();
-  if (meta) {
-    /* A session runs: read it (everything since kmemtop start), after --duration if given. */
+  const duration = a.duration;
+  if (duration === undefined) {
+    /* No window of its own: read the running session (everything since kmemtop start). */
+    const meta = sessionRunning();
+    if (!meta) throw new KmemtopError('kmemtop: no session is running: give --duration SECONDS, or kmemtop start first', 2);
+    const unmet = sessionCannotHonour(meta, a);
+    if (unmet) throw new KmemtopError(`kmemtop: ${unmet}`, 2);
     checkWritable(a.output);
     const syms = Kallsyms.load();
-    if (a.duration) await new Promise((r) => setTimeout(r, a.duration * 1000));
-    await withSession(meta, (tracer) => report(tracer, syms, a, baseMeta('snapshot')));
+    await withSession(meta, (tracer) => report(tracer, syms, a, { ...baseMeta('snapshot'), session: sessionInfo(meta) }));
     return 0;
   }
-  if (!a.duration) throw new KmemtopError('kmemtop: no session is running: give --duration SECONDS, or kmemtop start first', 2);
+  /* A window of its own, with its own programs, whether or not a session runs. */
   return traced(a, async (tracer, syms) => {
     /* ^C or SIGTERM ends the window early; the report is still written. */
     await new Promise<void>((resolve) => {
@@ -313,7 +317,7 @@ export async function runSnapshot(a: SnapshotArgs): Promise<number> {
         process.removeListener('SIGTERM', done);
         resolve();
       };
-      const timer = setTimeout(done, a.duration * 1000);
+      const timer = setTimeout(done, duration * 1000);
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
     });
@@ -321,6 +325,48 @@ export async function runSnapshot(a: SnapshotArgs): Promise<number> {
     report(tracer, syms, a, baseMeta('snapshot'));
     return 0;
   });
+}
+
+/* The flags a session was started with, as a command line gives them. */
+function sessionFlags(m: SessionMeta): string[] {
+  return [
+    m.stackDepth ? `--stacks=${m.stackDepth}` : '',
+    m.byCgroup ? '--by-cgroup' : '',
+    m.byTask ? '--by-task' : '',
+    m.pages ? '--pages' : '',
+    m.catchNested ? '--catch-nested' : '',
+  ].filter(Boolean);
+}
+
+function sessionInfo(m: SessionMeta): SessionInfo {
+  return { startedAt: m.startedAt, startedByPid: m.pid, sampleOneIn: m.sampleOneIn ?? 1, flags: sessionFlags(m) };
+}
+
+/*
+ * Pure: the first tracing flag of a read that the running session cannot
+ * honour (it was started without it, or otherwise), as one line; null when
+ * it honours all of them.
+ */
+export function sessionCannotHonour(m: Pick<SessionMeta, 'sampleOneIn' | 'stackDepth' | 'byCgroup' | 'byTask' | 'pages' | 'catchNested' | 'maxLive' | 'maxSites'>, a: Pick<SnapshotArgs, 'given' | 'sample' | 'stackDepth' | 'byCgroup' | 'byTask' | 'pages' | 'catchNested'>): string | null {
+  const fix = 'kmemtop stop, then kmemtop start with it; or snapshot --duration SECONDS traces a window of its own';
+  const has: Record<string, boolean> = {
+    '--sample': (m.sampleOneIn ?? 1) === a.sample,
+    '--stacks': !a.stackDepth || (m.stackDepth ?? 0) >= a.stackDepth,
+    '--by-cgroup': !a.byCgroup || !!m.byCgroup,
+    '--by-task': !a.byTask || !!m.byTask,
+    '--pages': !a.pages || !!m.pages,
+    '--catch-nested': !a.catchNested || m.catchNested,
+  };
+  for (const f of a.given) {
+    if (f === '--max-live' || f === '--max-sites' || f === '--include-self') {
+      return `${f} sizes or sets up a session when it starts: the running one is read as it was started (${fix})`;
+    }
+    if (has[f] === false) {
+      const was = f === '--sample' ? `1 object in ${m.sampleOneIn ?? 1} tracked` : sessionFlags(m as SessionMeta).join(' ') || 'no tracing flags';
+      return `the running session was started with ${was}: it cannot give ${f} (${fix})`;
+    }
+  }
+  return null;
 }
 
 /* diff: exit 1 when --fail-on-growth is passed, 0 otherwise. */

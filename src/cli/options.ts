@@ -238,12 +238,25 @@ export function check(a: Partial<RecordArgs & SnapshotArgs>, cmd: 'record' | 'sn
   if (cmd === 'snapshot' && a.duration !== undefined && !(typeof a.duration === 'number' && Number.isFinite(a.duration) && a.duration > 0 && a.duration <= 86400)) {
     return '--duration takes a number of seconds > 0 (at most 86400)';
   }
+  if (cmd === 'snapshot' && a.session && a.duration !== undefined) {
+    return '--session reads the running session since it started; --duration traces a window of its own: give one of them';
+  }
   return null;
 }
 
 export class UsageError extends Error {}
 
 /* Parse argv (without node and script) into a command and its checked arguments. */
+/* The tracing flags a session is started with: a read of it can honour them only if it was. */
+export const SESSION_FLAGS = ['--sample', '--stacks', '--by-cgroup', '--by-task', '--pages', '--catch-nested', '--include-self', '--max-live', '--max-sites'] as const;
+
+/* Which of SESSION_FLAGS argv gives (as --flag or --flag=VALUE), before any "--". */
+export function givenFlags(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  const words = end >= 0 ? argv.slice(0, end) : argv;
+  return SESSION_FLAGS.filter((f) => words.some((w) => w === f || w.startsWith(`${f}=`)));
+}
+
 export function parse(argv: string[]): Parsed {
   let result: Parsed | null = null;
   const y = yargs(argv)
@@ -300,9 +313,15 @@ export function parse(argv: string[]): Parsed {
     .command(
       'snapshot',
       'report: the running session (kmemtop start), or trace the whole machine for --duration seconds',
-      (c) => common(c).option('duration', { alias: 'd', type: 'number', describe: 'seconds to trace (with a session running: wait, then read it)' }),
+      (c) =>
+        common(c)
+          .option('duration', { alias: 'd', type: 'number', describe: 'seconds to trace: a window of its own, also while a session runs' })
+          .option('session', { type: 'boolean', default: false, describe: 'read the running session (what snapshot does without --duration)' }),
       (a) => {
-        result = { cmd: 'snapshot', args: { ...(a as unknown as SnapshotArgs), ...formatArgs(a), mode: modeArg(a), stackDepth: stackDepthArg(a.stacks) } };
+        result = {
+          cmd: 'snapshot',
+          args: { ...(a as unknown as SnapshotArgs), ...formatArgs(a), mode: modeArg(a), stackDepth: stackDepthArg(a.stacks), given: givenFlags(argv) },
+        };
       },
     )
     .command(

@@ -12,10 +12,20 @@ import { ByContext, sumContexts } from '../abi/layout';
 import type { ReclaimKind } from '../model/shrinkers';
 import { featuresLine } from '../model/features';
 
+/* The running session a snapshot read (absent: the report traced its own window). */
+export interface SessionInfo {
+  startedAt: string;
+  startedByPid: number;
+  sampleOneIn: number;
+  /* The tracing flags it was started with, as given on the command line (--stacks=16, --by-task, ...). */
+  flags: string[];
+}
+
 export interface ReportMeta {
   kind: 'record' | 'snapshot';
   kernel: string;
   hostname: string;
+  session?: SessionInfo;
   command?: string[];
   exitCode?: number | null;
   signal?: string | null;
@@ -31,6 +41,8 @@ export interface ReportDocument {
   tool: 'kmemtop';
   schemaVersion: number;
   kind: ReportMeta['kind'];
+  /* A snapshot of a running session: which one (absent: its own window). */
+  session?: SessionInfo;
   kernel: string;
   hostname: string;
   command?: string[];
@@ -78,6 +90,7 @@ export function toDocument(snap: Snapshot, meta: ReportMeta, opts: ReportOptions
     tool: 'kmemtop',
     schemaVersion: snap.schemaVersion,
     kind: meta.kind,
+    ...(meta.session ? { session: meta.session } : {}),
     kernel: meta.kernel,
     hostname: meta.hostname,
     window: snap.window,
@@ -302,6 +315,12 @@ export function reclaimLines(doc: Pick<ReportDocument, 'shrinkers' | 'reclaim' |
   return lines;
 }
 
+/* "read the session started at T by pid N (1 object in 64 tracked; --stacks=16)": what a snapshot of a session covers. */
+export function sessionLine(s: SessionInfo): string {
+  const how = [s.sampleOneIn > 1 ? `1 object in ${s.sampleOneIn} tracked` : 'every object tracked', ...s.flags].join('; ');
+  return `read the session started at ${s.startedAt} by pid ${s.startedByPid} (${how}): figures since then`;
+}
+
 export function renderText(doc: ReportDocument): string {
   const lines: string[] = [];
   const what = doc.kind === 'record' && doc.command ? `kmemtop record: ${doc.command.join(' ')}` : 'kmemtop snapshot';
@@ -309,6 +328,7 @@ export function renderText(doc: ReportDocument): string {
   if (doc.kind === 'record') {
     lines.push(doc.signal ? `command killed by ${doc.signal}` : `command exited with code ${doc.exitCode}`);
   }
+  if (doc.session) lines.push(sessionLine(doc.session));
   lines.push(...headerLines(doc));
   if (doc.olderThan) lines.push(`--older ${doc.olderThan}: live figures count only objects live for at least ${ageText(doc.olderThan)} (allocations and frees: the whole window)`);
   const timed = doc.programs.filter((p) => p.runCount > 0);
