@@ -184,6 +184,50 @@ describe('files written safely', () => {
     expect(fs.readdirSync(elsewhere)).toEqual([]);
   });
 
+  it("another user's FIFO at an output path is refused in one line, never a hang; root's FIFO without a reader is an error, not a hang", () => {
+    fs.chmodSync(dir, 0o755); /* nobody reaches the shared directory */
+    const shared = fs.mkdtempSync(path.join(dir, 'fifo-'));
+    fs.chmodSync(shared, 0o1777);
+    const a = write('fifo-a.json', JSON.parse(renderJson(doc)));
+    const planted = path.join(shared, 'd.txt');
+    expect(spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'mkfifo', planted]).status).toBe(0);
+    const r = spawnSync(KMEMTOP, ['diff', a, a, '-o', planted], { encoding: 'utf8', timeout: 20000 });
+    expect([r.signal, r.status, r.stderr]).toEqual([null, 1, `kmemtop: refusing to write ${planted}: it is a FIFO owned by uid 65534, not root\n`]);
+    /* Root's own FIFO in a directory only root writes, nobody reading: an error at once. */
+    const mine = path.join(fs.mkdtempSync(path.join(dir, 'own-')), 'fifo');
+    expect(spawnSync('mkfifo', [mine]).status).toBe(0);
+    const r2 = spawnSync(KMEMTOP, ['diff', a, a, '-o', mine], { encoding: 'utf8', timeout: 20000 });
+    expect([r2.signal, r2.status, r2.stderr]).toEqual([null, 1, `kmemtop: cannot write ${mine}: a FIFO with no reader\n`]);
+  });
+
+  it('a full disk: -o exits 1 in one line and leaves the old file (or none), never a cut one; so does stdout', () => {
+    const small = fs.mkdtempSync(path.join(dir, 'full-'));
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', small]).status).toBe(0);
+    try {
+      /* Two reports whose 2000 sites all grew: a diff far larger than the 64 KiB the disk holds. */
+      const base = JSON.parse(renderJson(doc));
+      const many = (grow: number) => ({
+        ...base,
+        sites: Array.from({ length: 2000 }, (_, i) => ({ ...base.sites[0], function: `fn_${i}`, liveBytes: base.sites[0].liveBytes + grow, liveObjects: base.sites[0].liveObjects + grow })),
+      });
+      const a = write('full-a.json', many(0));
+      const b = write('full-b.json', many(4096));
+      const out = path.join(small, 'd.json');
+      const r = spawnSync(KMEMTOP, ['diff', a, b, '--json', '--min-change', '0', '-o', out], { encoding: 'utf8' });
+      expect([r.status, r.stderr]).toEqual([1, `kmemtop: cannot write ${out}: ENOSPC\n`]);
+      expect(fs.readdirSync(small)).toEqual([]);
+      fs.writeFileSync(out, 'old\n');
+      expect(spawnSync(KMEMTOP, ['diff', a, b, '--json', '--min-change', '0', '-o', out], { encoding: 'utf8' }).status).toBe(1);
+      expect(fs.readFileSync(out, 'utf8')).toBe('old\n');
+      expect(fs.readdirSync(small)).toEqual(['d.json']);
+      /* stdout on the full disk: one line, exit 1, no stack trace. */
+      const so = spawnSync('sh', ['-c', `${KMEMTOP} diff ${a} ${b} --json --min-change 0 > ${small}/stdout.json`], { encoding: 'utf8' });
+      expect([so.status, so.stderr]).toEqual([1, 'kmemtop: cannot write the output: ENOSPC\n']);
+    } finally {
+      spawnSync('umount', [small]);
+    }
+  });
+
   it('trusts a directory only when root owns it and nobody else can write it; --mode is octal', () => {
     expect(trustedDir({ uid: 0, mode: 0o40755 })).toBe(true);
     expect(trustedDir({ uid: 0, mode: 0o41777 })).toBe(false);

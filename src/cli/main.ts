@@ -41,7 +41,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/*
+ * stdout errors are one line and exit 1 (a reader that went away, EPIPE,
+ * ends the output quietly, as for any Unix tool).
+ */
+export function handleStdoutErrors(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') process.stderr.write(`kmemtop: cannot write the output: ${e.code ?? e.message}\n`);
+    process.exit(e.code === 'EPIPE' ? (process.exitCode ?? 0) : 1);
+  });
+}
+
 if (require.main === module) {
+  handleStdoutErrors();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

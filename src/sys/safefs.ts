@@ -29,7 +29,13 @@ function errCode(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 }
 
-/* An existing file written in place: a device or FIFO, reached without an untrusted symlink; else null. */
+/*
+ * An existing file written in place: a device or FIFO, reached without an
+ * untrusted symlink, owned by root, in a directory only root can write;
+ * else null (a regular file or nothing: replaced).  Another user's FIFO or
+ * device, or one in a directory others can write, is refused: it would
+ * hand the report to that user, or hang kmemtop until someone reads.
+ */
 function specialTarget(file: string): string | null {
   let l: fs.Stats;
   try {
@@ -38,17 +44,40 @@ function specialTarget(file: string): string | null {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new KmemtopError(`kmemtop: cannot write ${file}: ${errCode(e)}`);
   }
+  let target = file;
+  let st = l;
   if (l.isSymbolicLink()) {
     if (!trustedDir(fs.statSync(path.dirname(path.resolve(file))))) return null; /* replaced, not followed */
-    let st: fs.Stats;
     try {
       st = fs.statSync(file);
     } catch {
       return null; /* dangling: replaced */
     }
-    return st.isFile() || st.isDirectory() ? null : fs.realpathSync(file);
+    if (st.isFile() || st.isDirectory()) return null;
+    target = fs.realpathSync(file);
   }
-  return l.isFile() || l.isDirectory() ? null : file;
+  if (st.isFile() || st.isDirectory()) return null;
+  const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'a special file';
+  if (st.isSocket()) throw new KmemtopError(`kmemtop: refusing to write ${file}: it is ${what}`);
+  if (st.uid !== 0) throw new KmemtopError(`kmemtop: refusing to write ${file}: it is ${what} owned by uid ${st.uid}, not root`);
+  if (!trustedDir(fs.statSync(path.dirname(target)))) throw new KmemtopError(`kmemtop: refusing to write ${file}: it is ${what} in a directory others can write`);
+  return target;
+}
+
+/* Write all of buf to fd (a short write is not the end); on a non-blocking FIFO, wait out a full pipe (up to 10 s). */
+export function writeAll(fd: number, buf: Uint8Array): void {
+  let off = 0;
+  let waitedMs = 0;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(fd, buf, off, buf.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || waitedMs >= 10_000) throw e;
+      Atomics.wait(pause, 0, 0, 10);
+      waitedMs += 10;
+    }
+  }
 }
 
 /*
@@ -90,10 +119,12 @@ export function writeFileSafely(file: string, content: string | Uint8Array, mode
   if (special) {
     let fd = -1;
     try {
-      fd = fs.openSync(special, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NOCTTY);
-      fs.writeSync(fd, text);
+      /* Non-blocking: a FIFO nobody reads is an error (ENXIO), never a hang. */
+      fd = fs.openSync(special, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK);
+      writeAll(fd, text);
     } catch (e) {
-      throw new KmemtopError(`kmemtop: cannot write ${file}: ${errCode(e)}`);
+      const code = errCode(e);
+      throw new KmemtopError(`kmemtop: cannot write ${file}: ${code === 'ENXIO' ? 'a FIFO with no reader' : code}`);
     } finally {
       if (fd >= 0) fs.closeSync(fd);
     }
@@ -105,7 +136,7 @@ export function writeFileSafely(file: string, content: string | Uint8Array, mode
   try {
     fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
     fs.fchmodSync(fd, mode); /* whatever the umask */
-    fs.writeSync(fd, text);
+    writeAll(fd, text); /* a full disk throws here: the temporary goes, the old file stays */
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = -1;
