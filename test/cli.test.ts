@@ -43,6 +43,38 @@ describe('kmemtop --help and usage errors', () => {
     expect(r.stdout).toMatch(/--sort/);
   });
 
+  it('diff: a gate whose reports lost more than its threshold can hide is inconclusive, exit 3', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-diff-'));
+    try {
+      const site = { function: 'do_eventfd', offset: 52, module: null, cache: 'kmalloc-192', liveBytes: 0, liveObjects: 0, allocs: 0 };
+      const doc = (live: number, liveFull: number, startedAt = '2026-12-05T00:00:00Z') =>
+        JSON.stringify({
+          tool: 'kmemtop', schemaVersion: 1, kernel: 'k', hostname: 'h', window: { end: 't' }, totals: { sites: 1 },
+          session: { startedAt, startedByPid: 1, sampleOneIn: 1, flags: [] },
+          lost: { recursionMisses: 0, sitesFull: 0, liveFull, liveUpdateFailed: 0, siteMissing: 0 },
+          sites: [{ ...site, liveObjects: live, liveBytes: 192 * live, allocs: live }],
+        });
+      const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => path.join(dir, `${n}.json`));
+      fs.writeFileSync(a, doc(10, 5));
+      fs.writeFileSync(b, doc(20, 5)); /* no loss since a (one session): exact */
+      fs.writeFileSync(c, doc(20, 5000)); /* 4995 allocations untracked since a: up to 959,040 bytes unseen */
+      fs.writeFileSync(d, doc(20, 5000, '2026-12-05T01:00:00Z')); /* another session: both reports' losses count */
+      expect(run(['diff', a, b, '--fail-on-growth', '1024']).status).toBe(1);
+      expect(run(['diff', a, b, '--fail-on-growth', '4096']).status).toBe(0);
+      const r = run(['diff', a, c, '--fail-on-growth', '4096']);
+      expect([r.status, r.stderr]).toEqual([
+        3,
+        'kmemtop: inconclusive: the reports may be off by up to 959040 bytes (4995 objects lost, each up to 192 bytes), so growth of 1920 cannot be told from --fail-on-growth 4096: rerun with a larger --max-live or --max-sites, or --catch-nested\n',
+      ]);
+      expect(run(['diff', a, c, '--fail-on-growth', String(10 ** 7)]).status).toBe(0);
+      expect(run(['diff', a, d, '--fail-on-growth', '4096']).stderr).toMatch(/off by up to 960960 bytes \(5005 objects lost/);
+      fs.writeFileSync(path.join(dir, 'e.json'), doc(20, 5).replace('"liveFull":5', '"liveFull":-5'));
+      expectOneLineError(run(['diff', a, path.join(dir, 'e.json')]), 2, /e\.json: not a valid kmemtop report: lost\.liveFull/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('diff: exit 1 past --fail-on-growth, 2 for a bad file, 0 otherwise', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-diff-'));
     try {

@@ -200,7 +200,7 @@ describeBpf('the kernels people run: everything loads, and the core figures are 
     const [a, b, c] = ['a.json', 'b.json', 'c.json'].map((f) => path.join(dir, f));
     let efd: Awaited<ReturnType<typeof startHeldBack>> | null = null;
     await timed('session gate', async () => {
-      const start = await cli('start');
+      const start = await cli('start', '--catch-nested');
       try {
         expect([start.status, start.stderr]).toEqual([0, '']);
         expect((await cli('snapshot', '--json', '--top', '0', '-o', a)).status).toBe(0);

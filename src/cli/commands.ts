@@ -11,8 +11,8 @@ import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
 import { olderIgnored, olderOnly } from '../model/older';
 import { featuresLine, kernelFeatures } from '../model/features';
-import type { SessionInfo } from '../output/report';
-import { diffSites, DiffSite, filterSites, focus, hasStacks, phantomByGroup, stackSites } from '../model/diff';
+import type { ReportDocument, SessionInfo } from '../output/report';
+import { diffSites, DiffSite, filterSites, focus, GATE_LOSSES, gateVerdict, hasStacks, lossErrorBytes, phantomByGroup, stackSites } from '../model/diff';
 import { loadReport } from '../output/load';
 import { DiffDocument, diffRenderer, side } from '../output/diff';
 import { ReportMeta, reportRenderer, toDocument } from '../output/report';
@@ -396,8 +396,21 @@ export function runDiff(a: DiffArgs): number {
   };
   writeOutput(renderAs(diffRenderer, doc, a.format), a.output, a.mode);
   const grew = totals.growthBytes + (a.includeReclaimable ? totals.reclaimableGrowthBytes : 0);
-  if (a.failOnGrowth !== undefined && grew > a.failOnGrowth) {
-    process.stderr.write(`kmemtop: live bytes grew by ${grew}, more than --fail-on-growth ${a.failOnGrowth}\n`);
+  if (a.failOnGrowth === undefined) return 0;
+  /* Losses between the reports can hide growth or fake it: a gate that cannot tell says so (exit 3). */
+  const losses = (d: ReportDocument) => GATE_LOSSES.reduce((n, k) => n + ((d.lost as Record<string, number> | undefined)?.[k] ?? 0), 0);
+  const sideOf = (d: ReportDocument, sites: DiffSite[]) => ({ losses: losses(d), sessionStartedAt: d.session?.startedAt ?? null, sites });
+  const err = lossErrorBytes(sideOf(before, sitesBefore), sideOf(after, sitesAfter));
+  const verdict = gateVerdict(grew, a.failOnGrowth, err.bytes);
+  if (verdict === 'inconclusive') {
+    process.stderr.write(
+      `kmemtop: inconclusive: the reports may be off by up to ${err.bytes} bytes (${err.objects} objects lost, each up to ${Math.ceil(err.objectBytes)} bytes), ` +
+        `so growth of ${grew} cannot be told from --fail-on-growth ${a.failOnGrowth}: rerun with a larger --max-live or --max-sites, or --catch-nested\n`,
+    );
+    return 3;
+  }
+  if (verdict === 'fail') {
+    process.stderr.write(`kmemtop: live bytes grew by ${grew}, more than --fail-on-growth ${a.failOnGrowth}${err.bytes ? ` (even if off by the ${err.bytes} bytes its losses allow)` : ''}\n`);
     return 1;
   }
   return 0;

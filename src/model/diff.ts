@@ -242,3 +242,43 @@ export function diffSites(
   }
   return { rows, totals };
 }
+
+/*
+ * Losses that can hide growth (allocations never tracked) or fake it (frees
+ * never seen), counted in objects: the report's lost.* of these causes.
+ */
+export const GATE_LOSSES = ['recursionMisses', 'sitesFull', 'liveFull', 'liveUpdateFailed', 'siteMissing'] as const;
+
+export type GateVerdict = 'pass' | 'fail' | 'inconclusive';
+
+/*
+ * A --fail-on-growth gate that knows its error: it fails only when the
+ * growth exceeds the threshold even at the error's most, passes only when it
+ * stays within it even at the error's most, and is inconclusive otherwise.
+ */
+export function gateVerdict(grewBytes: number, thresholdBytes: number, errorBytes: number): GateVerdict {
+  if (grewBytes - errorBytes > thresholdBytes) return 'fail';
+  if (grewBytes + errorBytes <= thresholdBytes) return 'pass';
+  return 'inconclusive';
+}
+
+/*
+ * Bytes the diff of two reports may be off by through their losses: the
+ * objects lost in the window between them (the later report's losses less
+ * the earlier's when both read one session; else both reports' own), each
+ * as large as the largest object either report shows (an upper bound).
+ */
+export function lossErrorBytes(
+  before: { losses: number; sessionStartedAt: string | null; sites: Pick<Site, 'liveBytes' | 'liveObjects'>[] },
+  after: { losses: number; sessionStartedAt: string | null; sites: Pick<Site, 'liveBytes' | 'liveObjects'>[] },
+): { objects: number; objectBytes: number; bytes: number } {
+  const sameSession = before.sessionStartedAt !== null && before.sessionStartedAt === after.sessionStartedAt;
+  const objects = sameSession ? Math.max(0, after.losses - before.losses) : before.losses + after.losses;
+  let objectBytes = 0;
+  for (const s of [...before.sites, ...after.sites]) {
+    const o = s as Pick<Site, 'liveBytes' | 'liveObjects'> & { objectSize?: number };
+    const size = o.objectSize ?? (s.liveObjects > 0 ? s.liveBytes / s.liveObjects : 0);
+    if (size > objectBytes) objectBytes = size;
+  }
+  return { objects, objectBytes, bytes: Math.ceil(objects * objectBytes) };
+}

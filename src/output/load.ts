@@ -19,6 +19,8 @@ const MAX_NAME = 512;
 /* The first problem of a value against what kmemtop writes, naming the field; null when fine. */
 type Check = (v: unknown, at: string) => string | null;
 const wholeNumber: Check = (v, at) => (typeof v === 'number' && Number.isSafeInteger(v) && Math.abs(v) <= MAX ? null : `${at} is not a whole number within +/-2^53`);
+/* A count: losses are never negative (a negative one would make a gate look exact). */
+const counted: Check = (v, at) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : `${at} is not a count (a whole number >= 0)`);
 const name: Check = (v, at) => (typeof v === 'string' && v.length <= MAX_NAME ? null : `${at} is not a name (a string of at most ${MAX_NAME} characters)`);
 const orNull =
   (c: Check): Check =>
@@ -113,6 +115,20 @@ export function reportProblem(doc: unknown): string | null {
       phantomObjects: optional(wholeNumber),
       upperBoundSites: optional(wholeNumber),
     });
+    if (p) return p;
+  }
+  if (d.lost !== undefined) {
+    const p = fields(d.lost, 'lost', {
+      recursionMisses: optional(counted),
+      sitesFull: optional(counted),
+      liveFull: optional(counted),
+      liveUpdateFailed: optional(counted),
+      siteMissing: optional(counted),
+    });
+    if (p) return p;
+  }
+  if (d.session !== undefined) {
+    const p = fields(d.session, 'session', { startedAt: time });
     if (p) return p;
   }
   if (d.caches !== undefined && d.caches !== null) {
