@@ -90,9 +90,25 @@ describe('accuracy', () => {
       maxLiveObjectsError: 0,
       phantomObjects: 0,
       upperBoundSites: 0,
+      lowerBoundSites: 0,
       sweep: 'on',
       reasons: [],
     });
+  });
+
+  it('marks a site with untracked allocations (live table full) as a lower bound, in JSON and text', () => {
+    const raw = fixtureRaw();
+    const syms = fixtureKallsyms();
+    const full = { ...raw, lost: { ...raw.lost, liveFull: 7 }, sites: raw.sites.map((s, i) => (i === 0 ? { ...s, stats: { ...s.stats, untrackedAllocs: 7 } } : s)) };
+    const snap = buildSnapshot(full, full, (ip) => syms.resolve(ip));
+    const lower = snap.sites.filter((s) => s.liveObjectsLowerBound);
+    expect(lower).toHaveLength(1);
+    expect(snap.accuracy.lowerBoundSites).toBe(1);
+    const doc = toDocument(snap, { kind: 'snapshot', kernel: 'k', hostname: 'h' }, { sort: 'liveBytes', top: 0 });
+    const text = renderText(doc);
+    expect(text).toMatch(/^lower bounds: 1 sites \(marked >=\) had allocations the live table could not take \(7 lost as live table full\)/m);
+    expect(text.split('\n').filter((l) => / >=\S+ +>=\S+ /.test(' ' + l))).toHaveLength(1);
+    expect(JSON.parse(renderJson(doc)).sites.filter((s: { liveObjectsLowerBound: boolean }) => s.liveObjectsLowerBound)).toHaveLength(1);
   });
 
   it('bounds the live error by every loss', () => {

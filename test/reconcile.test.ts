@@ -25,6 +25,7 @@ function site(cache: string, liveObjects: number, objectSize: number, kind: Site
     liveObjects,
     liveBytes: liveObjects * objectSize,
     liveObjectsUpperBound: false,
+    liveObjectsLowerBound: false,
     liveObjectsEstimate: liveObjects,
     liveBytesEstimate: liveObjects * objectSize,
     cacheAliases: [],

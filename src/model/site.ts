@@ -38,6 +38,12 @@ export interface Site {
    * boundSites).  false: the estimates equal the tracked figures.
    */
   liveObjectsUpperBound: boolean;
+  /*
+   * Some of the site's allocations could not be tracked (the live table was
+   * full: untrackedAllocs > 0), so its live figures count none of them: a
+   * lower bound.
+   */
+  liveObjectsLowerBound: boolean;
   liveObjectsEstimate: number;
   liveBytesEstimate: number;
   /* Other caches SLUB merged into this site's cache (/sys/kernel/slab), for naming. */

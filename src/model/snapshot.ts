@@ -49,6 +49,8 @@ export interface Accuracy {
   phantomObjects: number;
   /* Sites whose live figures are upper bounds (their cache holds fewer objects than tracked). */
   upperBoundSites: number;
+  /* Sites whose live figures are lower bounds (some of their allocations could not be tracked: live table full). */
+  lowerBoundSites: number;
   /* Whether dead objects whose slab is gone were swept before this read (see sweep.ts). */
   sweep: 'on' | 'off';
   reasons: string[];
@@ -191,6 +193,7 @@ export function toSite(
     liveObjects,
     liveBytes: liveObjects * size,
     liveObjectsUpperBound: false,
+    liveObjectsLowerBound: s.untrackedAllocs > 0,
     liveObjectsEstimate: liveObjects,
     liveBytesEstimate: liveObjects * size,
     cacheAliases: names?.aliases.get(cacheName) ?? [],
@@ -320,7 +323,7 @@ export function totalsOf(sites: Site[], corrections: CacheCorrection[] = []): To
 export function accuracyOf(
   lost: Snapshot['lost'],
   sampling: Sampling | null = null,
-  sites: Pick<Site, 'liveObjects' | 'liveObjectsUpperBound'>[] = [],
+  sites: (Pick<Site, 'liveObjects' | 'liveObjectsUpperBound'> & Partial<Pick<Site, 'liveObjectsLowerBound'>>)[] = [],
   phantomObjects = 0,
   sweep: Pick<SweepInfo, 'available' | 'reason'> = { available: true, reason: null },
 ): Accuracy {
@@ -338,6 +341,7 @@ export function accuracyOf(
     add(lost.siteMissing, 'frees whose site entry was missing');
   let upperBoundSites = 0;
   let inDoubt = 0;
+  const lowerBoundSites = sites.filter((s) => s.liveObjectsLowerBound).length;
   for (const s of sites) {
     if (!s.liveObjectsUpperBound) continue;
     upperBoundSites++;
@@ -352,6 +356,7 @@ export function accuracyOf(
     maxLiveObjectsError: losses + inDoubt,
     phantomObjects,
     upperBoundSites,
+    lowerBoundSites,
     sweep: sweep.available ? 'on' : 'off',
     reasons,
   };

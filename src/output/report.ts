@@ -189,6 +189,12 @@ export function headerLines(
         `(/proc/slabinfo): at least ${count(acc.phantomObjects)} of their tracked live objects are dead; EST LIVE takes them away`,
     );
   }
+  if ((acc.lowerBoundSites ?? 0) > 0) {
+    lines.push(
+      `lower bounds: ${count(acc.lowerBoundSites)} sites (marked >=) had allocations the live table could not take ` +
+        `(${count(l.liveFull)} lost as live table full): their live figures leave those out; a larger --max-live tracks them`,
+    );
+  }
   if (acc.maxLiveObjectsError > 0) {
     lines.push(`live figures are approximate: off by at most ${count(acc.maxLiveObjectsError)} objects`);
   }
@@ -218,9 +224,14 @@ export function headerLines(
   return lines;
 }
 
-/* A site's tracked live figure, marked "<=" when it is an upper bound. */
-export function bounded(s: Pick<Site, 'liveObjectsUpperBound'>, text: string): string {
-  return s.liveObjectsUpperBound ? `<=${text}` : text;
+/*
+ * A site's tracked live figure, marked "<=" when it is an upper bound,
+ * ">=" when a lower bound (allocations the live table could not take), "<>"
+ * when both (it may be off either way).
+ */
+export function bounded(s: Pick<Site, 'liveObjectsUpperBound'> & Partial<Pick<Site, 'liveObjectsLowerBound'>>, text: string): string {
+  const mark = s.liveObjectsUpperBound ? (s.liveObjectsLowerBound ? '<>' : '<=') : s.liveObjectsLowerBound ? '>=' : '';
+  return mark + text;
 }
 
 /*

@@ -110,6 +110,10 @@ export class SiteRow {
   get liveUpperBound(): boolean {
     return this.site.liveObjectsUpperBound;
   }
+  /* Some allocations could not be tracked (live table full): the figure is a lower bound. */
+  get liveLowerBound(): boolean {
+    return this.site.liveObjectsLowerBound ?? false;
+  }
   get allocs(): number {
     return this.site.allocs;
   }

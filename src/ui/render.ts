@@ -48,10 +48,13 @@ const GROWTH_COLUMNS: Column<SiteRow>[] = [
   { title: '+LIVE OBJS', width: 10, priority: 1, sortKey: 'growthObjects', right: true, cell: (r) => signed(Math.round(r.growthObjects), compact) },
 ];
 
+/* The mark before a live figure: "~" an estimate below an upper bound, ">=" a lower bound, "?" both (off either way). */
+const liveMark = (r: SiteRow) => (r.liveUpperBound ? (r.liveLowerBound ? '?' : '~') : r.liveLowerBound ? '>=' : '');
+
 const SITE_COLUMNS: Column<SiteRow>[] = [
-  /* An estimate below an upper bound carries "~" (Enter shows both). */
-  { title: 'LIVE BYTES', width: 11, priority: 0, sortKey: 'liveBytes', right: true, cell: (r) => (r.liveUpperBound ? '~' : '') + bytes(r.liveBytes) },
-  { title: 'LIVE OBJS', width: 10, priority: 1, sortKey: 'liveObjects', right: true, cell: (r) => (r.liveUpperBound ? '~' : '') + compact(r.liveObjects) },
+  /* An estimate below an upper bound carries "~" (Enter shows both); a lower bound (live table full) ">=". */
+  { title: 'LIVE BYTES', width: 11, priority: 0, sortKey: 'liveBytes', right: true, cell: (r) => liveMark(r) + bytes(r.liveBytes) },
+  { title: 'LIVE OBJS', width: 10, priority: 1, sortKey: 'liveObjects', right: true, cell: (r) => liveMark(r) + compact(r.liveObjects) },
   { title: 'ALLOC/s', width: 8, priority: 2, sortKey: 'allocsPerSec', right: true, cell: (r) => compact(r.allocsPerSec) },
   { title: 'FREE/s', width: 8, priority: 3, sortKey: 'freesPerSec', right: true, cell: (r) => compact(r.freesPerSec) },
   { title: 'BYTES/s', width: 9, priority: 6, sortKey: 'bytesPerSec', right: true, cell: (r) => bytes(Math.round(r.bytesPerSec)) },
