@@ -158,6 +158,8 @@ describeBpf('real kernel: sessions, snapshots and diffs', () => {
       /* The rows that lost allocations say their live figures are lower bounds. */
       expect(full.sites.filter((s: { function: string; liveObjectsLowerBound: boolean }) => s.function === 'do_eventfd' && s.liveObjectsLowerBound).length).toBeGreaterThan(0);
       expect(full.accuracy.lowerBoundSites).toBeGreaterThan(0);
+      /* status names the loss, with its count. */
+      expect(run('status').stdout).toMatch(/^lost events: (.*, )?live map full [\d,]+(, .*)?: a larger --max-live or --max-sites at start tracks them$/m);
       const gate = run('diff', a, b, '--fail-on-growth', '1048576');
       expect(gate.status).toBe(3);
       expect(gate.stderr).toMatch(/^kmemtop: inconclusive: the reports may be off by up to \d+ bytes \(\d+ objects lost, each up to \d+ bytes\), so growth of \d+ cannot be told from --fail-on-growth 1048576: rerun with a larger --max-live/);

@@ -8,9 +8,10 @@ import * as os from 'os';
 import { preflightTracer, Tracer, withSession, withTracer } from '../collect/tracer';
 import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionRunning, sessionState, writeMeta } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
-import { buildSnapshot, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
+import { buildSnapshot, eventsLostToRecursion, SCHEMA_VERSION, Snapshot } from '../model/snapshot';
 import { olderIgnored, olderOnly } from '../model/older';
 import { featuresLine, kernelFeatures } from '../model/features';
+import { lostLine } from '../output/report';
 import type { ReportDocument, SessionInfo } from '../output/report';
 import { diffSites, DiffSite, filterSites, focus, GATE_LOSSES, gateVerdict, hasStacks, lossErrorBytes, phantomByGroup, stackSites } from '../model/diff';
 import { loadReport } from '../output/load';
@@ -248,6 +249,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
     const raw = tracer.read();
     const live = tracer.liveEntries();
     const features = kernelFeatures(raw.kernelFacts, raw.sweep, raw.reclaimUnavailable);
+    const lost = { ...raw.lost, recursionMisses: eventsLostToRecursion(raw.recursion) };
     const startedBy = fs.existsSync(`/proc/${meta.pid}`) ? `started by pid ${meta.pid}` : `started by pid ${meta.pid}, since exited`;
     const status = {
       running: true,
@@ -259,7 +261,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
         caches: raw.maps.caches,
         kernelBytes: raw.maps.kernelBytes,
       },
-      lost: raw.lost,
+      lost,
       sampleOneIn: meta.sampleOneIn ?? 1,
       catchNested: meta.catchNested,
       stackDepth: meta.stackDepth ?? 0,
@@ -285,6 +287,7 @@ export async function runStatus(a: { json: boolean }): Promise<number> {
           `kernel memory of the maps: ${(raw.maps.kernelBytes / 1048576).toFixed(1)} MiB (bounded by --max-live and --max-sites at start)`,
           `tracking: ${status.sampleOneIn > 1 ? `1 object in ${status.sampleOneIn} (--sample)` : 'every object'}; nested frees ${status.catchNested ? 'caught (--catch-nested)' : 'counted when skipped'}`,
           `per site also: ${splits.length ? splits.join(', ') : 'nothing (--stacks, --by-cgroup, --by-task at start)'}`,
+          lostLine(lost) + (lost.liveFull || lost.sitesFull ? ': a larger --max-live or --max-sites at start tracks them' : ''),
           featuresLine(features),
         ].join('\n') + '\n',
       );

@@ -148,6 +148,23 @@ function contextLine(label: string, b: ByContext, source: ReportDocument['contex
 
 export { CONTEXT_LABELS };
 
+/* The losses that make live figures approximate, labelled as every text view names them. */
+export function lossCounts(l: Pick<ReportDocument['lost'], 'recursionMisses' | 'sitesFull' | 'liveFull' | 'liveUpdateFailed' | 'siteMissing'>): [string, number][] {
+  return [
+    ['recursion misses', l.recursionMisses],
+    ['sites map full', l.sitesFull],
+    ['live map full', l.liveFull],
+    ['live map update failed', l.liveUpdateFailed],
+    ['site missing', l.siteMissing],
+  ];
+}
+
+/* "lost events: none", or each loss with its count. */
+export function lostLine(l: Parameters<typeof lossCounts>[0]): string {
+  const nonZero = lossCounts(l).filter(([, n]) => n > 0);
+  return nonZero.length === 0 ? 'lost events: none' : `lost events: ${nonZero.map(([w, n]) => `${w} ${count(n)}`).join(', ')}`;
+}
+
 /* Header lines: window, totals, losses.  Shared by every text view. */
 export function headerLines(
   doc: Pick<ReportDocument, 'window' | 'totals' | 'lost' | 'accuracy' | 'counters' | 'contextSource'> & Partial<Pick<ReportDocument, 'sampling'>>,
@@ -167,15 +184,8 @@ export function headerLines(
         `allocations exact; free events seen: ${count(sampling.freeEvents)} (exact)`,
     );
   }
-  const losses: [string, number][] = [
-    ['recursion misses', l.recursionMisses],
-    ['sites map full', l.sitesFull],
-    ['live map full', l.liveFull],
-    ['live map update failed', l.liveUpdateFailed],
-    ['site missing', l.siteMissing],
-  ];
   lines.push(contextLine('frees', t.freesByContext, doc.contextSource));
-  const nonZero = losses.filter(([, n]) => n > 0);
+  const nonZero = lossCounts(l).filter(([, n]) => n > 0);
   const acc = doc.accuracy;
   const bounded = (acc.upperBoundSites ?? 0) > 0;
   lines.push(
