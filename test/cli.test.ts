@@ -66,7 +66,10 @@ describe('kmemtop --help and usage errors', () => {
         3,
         'kmemtop: inconclusive: the reports may be off by up to 959040 bytes (4995 objects lost, each up to 192 bytes), so growth of 1920 cannot be told from --fail-on-growth 4096: rerun with a larger --max-live or --max-sites, or --catch-nested\n',
       ]);
-      expect(run(['diff', a, c, '--fail-on-growth', String(10 ** 7)]).status).toBe(0);
+      const wide = run(['diff', a, c, '--fail-on-growth', String(10 ** 7)]);
+      expect(wide.status).toBe(0);
+      /* The header gives each report's losses by cause. */
+      expect(wide.stdout).toMatch(/c\.json: .*; lost events: live map full 5,000$/m);
       expect(run(['diff', a, d, '--fail-on-growth', '4096']).stderr).toMatch(/off by up to 960960 bytes \(5005 objects lost/);
       fs.writeFileSync(path.join(dir, 'e.json'), doc(20, 5).replace('"liveFull":5', '"liveFull":-5'));
       expectOneLineError(run(['diff', a, path.join(dir, 'e.json')]), 2, /e\.json: not a valid kmemtop report: lost\.liveFull/);

@@ -1,6 +1,6 @@
 /* The diff document, as JSON and as a text table (pure). */
-import type { DiffRow, DiffTotals } from '../model/diff';
-import type { ReportDocument } from './report';
+import { DiffRow, DiffTotals, GATE_LOSSES } from '../model/diff';
+import { lostLine, ReportDocument } from './report';
 import { bytes, count, printable, table } from './format';
 import type { Renderer } from './formats';
 import { formatSymbol } from '../sys/kallsyms';
@@ -13,6 +13,8 @@ export interface DiffSide {
   time: string;
   /* Sites the report left out (--top): the diff cannot see them. */
   sitesMissing: number;
+  /* The report's losses by cause (model/diff.ts GATE_LOSSES; absent in reports of older versions: 0). */
+  losses: Record<(typeof GATE_LOSSES)[number], number>;
   /* How far the report's live figures can be trusted (reports of older versions: null). */
   accuracy: {
     approximate: boolean;
@@ -41,6 +43,7 @@ export function side(file: string, d: ReportDocument): DiffSide {
     hostname: d.hostname,
     time: d.window.end,
     sitesMissing: Math.max(0, d.totals.sites - d.sites.length),
+    losses: Object.fromEntries(GATE_LOSSES.map((k) => [k, (d.lost as Partial<Record<string, number>> | undefined)?.[k] ?? 0])) as DiffSide['losses'],
     accuracy: acc
       ? {
           approximate: acc.approximate === true,
@@ -55,12 +58,14 @@ export function side(file: string, d: ReportDocument): DiffSide {
 
 function accuracyText(s: DiffSide): string {
   const a = s.accuracy;
-  if (!a) return `${s.file}: accuracy not recorded`;
+  const lost = lostLine(s.losses);
+  if (!a) return `${s.file}: accuracy not recorded${lost !== 'lost events: none' ? `; ${lost}` : ''}`;
   const parts = [
     a.phantomObjects ? `${count(a.phantomObjects)} phantom objects (${count(a.upperBoundSites)} sites are upper bounds)` : 'no phantom objects',
     a.maxLiveObjectsError ? `off by at most ${count(a.maxLiveObjectsError)} objects` : 'exact',
     `sweep ${a.sweep}`,
   ];
+  if (lost !== 'lost events: none') parts.push(lost);
   return `${s.file}: ${parts.join('; ')}`;
 }
 
