@@ -420,7 +420,7 @@ export function parse(argv: string[]): Parsed {
           .option('output', { alias: 'o', type: 'string', describe: 'write the diff to FILE instead of stdout' })
           .option('fail-on-growth', {
             type: 'string',
-            describe: 'exit 1 when the sites that grew gained more than this many live bytes beyond what phantom objects could explain, in caches the shrinkers do not free (for CI); bytes, or with a unit: 512K, 1M, 1GiB',
+            describe: 'exit 1 when the sites that grew gained more than this many live bytes beyond what phantom objects could explain, in caches the shrinkers do not free (for CI); exit 3, inconclusive, when events lost between the reports could move the growth across it; bytes, or with a unit: 512K, 1M, 1GiB',
           })
           .option('include-reclaimable', {
             type: 'boolean',
