@@ -461,6 +461,44 @@ static __always_inline __u64 memcg_of_current(void)
 	return css->cgroup->kn->id;
 }
 
+/*
+ * --by-task: each process's name as it is now, by tgid: written when it
+ * forks (the child starts with its parent's name) and when it execs (the
+ * name a user knows it by); a detail's own comm is the name when its first
+ * allocation was made, which for a process that then exec'd is its
+ * parent's (the host prefers this one).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct task_name);
+} task_names SEC(".maps");
+
+static __always_inline void name_task(struct task_struct *t)
+{
+	struct task_name n = {};
+	__u32 tgid = t->tgid;
+
+	bpf_probe_read_kernel_str(n.comm, sizeof(n.comm), t->comm);
+	bpf_map_update_elem(&task_names, &tgid, &n, BPF_ANY);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(kmemtop__name_exec, struct task_struct *p)
+{
+	name_task(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(kmemtop__name_fork, struct task_struct *parent, struct task_struct *child)
+{
+	if (parent->tgid != child->tgid)
+		name_task(child);
+	return 0;
+}
+
 /* A new detail: take the next index, publish its key (and the thread's name). */
 static __noinline __u32 detail_create(const struct detail_key *key)
 {

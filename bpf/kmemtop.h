@@ -221,6 +221,11 @@ struct detail_info {
 	char comm[16];
 };
 
+/* --by-task: a process's current name (kmemtop.bpf.c task_names, by tgid). */
+struct task_name {
+	char comm[16];
+};
+
 struct detail_stats {
 	__u64 allocs;  /* allocations with this detail */
 	__u64 frees;   /* of those, freed or retired since */

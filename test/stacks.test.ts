@@ -145,6 +145,20 @@ describeBpf('real kernel: --stacks', () => {
     expect(snap.tasks!.find((x) => x.tgid === holders[0].pid)!.topSite).toMatch(/^shmem_alloc_inode /);
   });
 
+  it('--by-task names a process as it is after exec, not by the name it allocated under before', () => {
+    const out = path.join(dir, 'by-task.json');
+    /* sh allocates (fork, exec) under its own name before it becomes loadgen, in the same process. */
+    const r = spawnSync(KMEMTOP, ['record', '--by-task', '--json', '--top', '0', '-o', out, '--', 'sh', '-c', `exec ${LOADGEN} eventfd-churn 300`], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
+    const loadgen = (doc.tasks as { tgid: number; comm: string; sites: number }[]).filter((t) => t.comm === 'loadgen');
+    expect(loadgen).toHaveLength(1);
+    expect(loadgen[0].sites).toBeGreaterThan(1);
+    /* Every row of that process bears its name after exec. */
+    const rows = (doc.sites as { tasks?: { tgid: number; comm: string }[] }[]).flatMap((s) => s.tasks ?? []).filter((t) => t.tgid === loadgen[0].tgid);
+    expect(new Set(rows.map((t) => t.comm))).toEqual(new Set(['loadgen']));
+  });
+
   it('a detail index too small: unattributed allocations are counted, and the site figures stay exact', () => {
     const small = traced(() => execFileSync(LOADGEN, ['eventfd-churn', '3000']), { byTask: true, maxDetails: 2 });
     expect(small.lost.detailsLost).toBeGreaterThan(0);

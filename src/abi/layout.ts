@@ -181,6 +181,13 @@ export const DETAIL_INFO = defineStruct('detail_info', [
   { c: 'comm', type: { char: COMM_LEN } },
 ]);
 
+/* --by-task: a process's current name (kmemtop.h struct task_name). */
+export const TASK_NAME = defineStruct('task_name', [{ c: 'comm', type: { char: COMM_LEN } }]);
+
+export function decodeTaskName(buf: Buffer, off: number): string {
+  return cString(buf, off + TASK_NAME.offsetOf('comm'), COMM_LEN);
+}
+
 export const DETAIL_STATS = defineStruct('detail_stats', [
   { c: 'allocs', type: 'u64' },
   { c: 'frees', type: 'u64' },

@@ -42,6 +42,8 @@ import {
   sumPerCpuU64,
   PAGE_FN_RANGES,
   encodeFnRanges,
+  decodeTaskName,
+  TASK_NAME,
 } from '../abi/layout';
 import { btfPath } from '../sys/preflight';
 import { Kallsyms } from '../sys/kallsyms';
@@ -77,6 +79,7 @@ export const SLAB: ObjectSpec = {
     'site_ages',
     'page_stack_buf',
     'page_failures',
+    'task_names',
   ],
 };
 
@@ -173,6 +176,9 @@ export const MAX_STACK_DEPTH = 127;
 
 const SITE_CACHE_ENTRIES = 1024;
 
+/* --by-task: processes whose current name is kept (a preallocated hash: ~1.5 MiB). */
+const TASK_NAMES = 16384;
+
 /* Live table geometry for a number of live objects: buckets of LIVE_WAYS slots, half full at most. */
 export function liveGeometry(maxLive: number): { buckets: number; overflow: number } {
   const wanted = Math.ceil((2 * maxLive) / LIVE_WAYS);
@@ -235,9 +241,12 @@ export class SlabCollector {
         o.map('stack_traces').setValueSize(8 * opts.stackDepth);
       }
       if (detailsOn(opts)) for (const m of ['detail_ids', 'detail_keys', 'detail_stats']) o.map(m).setMaxEntries(opts.maxDetails);
+      /* --by-task: processes named as they are now (after exec); a full map leaves the name at the first allocation. */
+      if (opts.byTask) o.map('task_names').setMaxEntries(TASK_NAMES);
       for (const p of o.object.programs()) {
         if (!opts.catchNested && p.name.endsWith('_nested')) p.autoload = false;
         if (!opts.taskTree && /^kmemtop__task_/.test(p.name)) p.autoload = false;
+        if (!opts.byTask && /^kmemtop__name_/.test(p.name)) p.autoload = false;
         if (!opts.pages && /^kmemtop__(page|percpu|vmap)_/.test(p.name)) p.autoload = false;
       }
       const facts = kernelFacts();
@@ -404,6 +413,7 @@ export class SlabCollector {
       }
     }
     const sd = dumpMap(this.mapFd('detail_stats'), 4, DETAIL_STATS.size, n);
+    const names = o.byTask ? this.taskNames() : null;
     const details: RawDetail[] = [];
     const traces = o.stackDepth > 0 ? this.mapFd('stack_traces') : -1;
     const key = Buffer.alloc(4);
@@ -415,6 +425,8 @@ export class SlabCollector {
       if (!info) continue; /* published after the keys were read: next time */
       details.push({
         ...info,
+        /* The process's name now (after an exec), where known; else its name at the detail's first allocation. */
+        comm: (info.tgid && names?.get(info.tgid)) || info.comm,
         cgroupPath: this.cgroups ? this.cgroups.pathOf(info.cgroup, this.reads) : null,
         allocs,
         frees: readU64(sd.values, i * DETAIL_STATS.size + DETAIL_STATS.offsetOf('frees')),
@@ -441,6 +453,15 @@ export class SlabCollector {
       details,
       frames: this.frames,
     };
+  }
+
+  /* --by-task: the current name of every process seen forking or exec'ing since tracing began, by tgid. */
+  private taskNames(): Map<number, string> {
+    const m = this.o.map('task_names');
+    const d = dumpMap(m.fd, 4, TASK_NAME.size, m.maxEntries);
+    const out = new Map<number, string>();
+    for (let i = 0; i < d.count; i++) out.set(d.keys.readUInt32LE(i * 4), decodeTaskName(d.values, i * TASK_NAME.size));
+    return out;
   }
 
   /* Live objects per site by age, as the last sweep left them (sites 1..next_site). */
