@@ -3,6 +3,10 @@ import { accuracyOf, apportion, buildSnapshot, estimateSampled, isKmallocKey, km
 import { sumContexts } from '../src/abi/layout';
 import { renderJson, renderText, toDocument } from '../src/output/report';
 import { fixtureKallsyms, fixtureRaw } from './helpers/fixtures';
+import { readSlabinfo } from '../src/sys/slabinfo';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 
 const raw = fixtureRaw();
 const syms = fixtureKallsyms();
@@ -94,6 +98,24 @@ describe('accuracy', () => {
       sweep: 'on',
       reasons: [],
     });
+  });
+
+  it('/proc/slabinfo unreadable or garbage: the phantom check is said to be off, not silently', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-slabinfo-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'garbage'), 'not slabinfo at all\n\x00\x01\n');
+      expect(readSlabinfo(path.join(dir, 'garbage'))).toBeNull();
+      expect(readSlabinfo(path.join(dir, 'absent'))).toBeNull();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const raw = fixtureRaw();
+    const syms = fixtureKallsyms();
+    const snap = buildSnapshot({ ...raw, slabs: null }, raw, (ip) => syms.resolve(ip));
+    expect(snap.accuracy).toMatchObject({ slabinfoRead: false, approximate: true });
+    const text = renderText(toDocument(snap, { kind: 'snapshot', kernel: 'k', hostname: 'h' }, { sort: 'liveBytes', top: 1 }));
+    expect(text).toMatch(/^phantom check off: \/proc\/slabinfo unreadable: tracked live objects were not checked/m);
+    expect(buildSnapshot(raw, raw, (ip) => syms.resolve(ip)).accuracy.slabinfoRead).toBe(true);
   });
 
   it('marks a site with untracked allocations (live table full) as a lower bound, in JSON and text', () => {

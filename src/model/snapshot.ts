@@ -51,6 +51,8 @@ export interface Accuracy {
   upperBoundSites: number;
   /* Sites whose live figures are lower bounds (some of their allocations could not be tracked: live table full). */
   lowerBoundSites: number;
+  /* false when /proc/slabinfo could not be read: no tracked figure was checked against what its cache holds (no upper bounds found). */
+  slabinfoRead?: boolean;
   /* Whether dead objects whose slab is gone were swept before this read (see sweep.ts). */
   sweep: 'on' | 'off';
   reasons: string[];
@@ -320,6 +322,13 @@ export function totalsOf(sites: Site[], corrections: CacheCorrection[] = []): To
  * Address reuse and the sweep (freesUnseen, slabGone) correct over-counts
  * and are reported, but are exact about the objects they retire.
  */
+/* Without /proc/slabinfo the phantom check is off: said, not silent. */
+export const SLABINFO_UNREADABLE = '/proc/slabinfo unreadable: tracked live objects were not checked against what their caches hold (phantoms cannot be told)';
+
+function withSlabinfo(a: Accuracy, read: boolean): Accuracy {
+  return read ? { ...a, slabinfoRead: true } : { ...a, slabinfoRead: false, approximate: true, reasons: [...a.reasons, SLABINFO_UNREADABLE] };
+}
+
 export function accuracyOf(
   lost: Snapshot['lost'],
   sampling: Sampling | null = null,
@@ -442,7 +451,7 @@ export function buildSnapshot(raw: RawSnapshot, start: { wallTime: Date; monoton
     totals,
     lost,
     counters: raw.counters,
-    accuracy: accuracyOf(lost, sampling, sites, totals.phantomObjects, raw.sweep),
+    accuracy: withSlabinfo(accuracyOf(lost, sampling, sites, totals.phantomObjects, raw.sweep), raw.slabs !== null),
     sampling,
     caches,
     programs: raw.programs,

@@ -2,7 +2,7 @@
  * The document `record` and `snapshot` produce, as JSON (stable, versioned:
  * see README "JSON output") and as a text table. Pure.
  */
-import { Snapshot, Site, SortKey, sortSites } from '../model/snapshot';
+import { Snapshot, Site, SLABINFO_UNREADABLE, SortKey, sortSites } from '../model/snapshot';
 import { byContext, bytes, CONTEXT_LABELS, count, duration, printable, table } from './format';
 import type { Renderer } from './formats';
 import { renderFolded } from './folded';
@@ -205,8 +205,9 @@ export function headerLines(
         `(${count(l.liveFull)} lost as live table full): their live figures leave those out; a larger --max-live tracks them`,
     );
   }
+  if (acc.slabinfoRead === false) lines.push(`phantom check off: ${SLABINFO_UNREADABLE}`);
   if (acc.maxLiveObjectsError > 0) {
-    lines.push(`live figures are approximate: off by at most ${count(acc.maxLiveObjectsError)} objects`);
+    lines.push(`live figures are approximate: off by at most ${count(acc.maxLiveObjectsError)}${acc.slabinfoRead === false ? ' known' : ''} objects`);
   }
   const features = (doc as Partial<ReportDocument>).kernelFeatures;
   const sweep = (doc as Partial<ReportDocument>).sweep;

@@ -37,10 +37,11 @@ export function parseSlabinfo(text: string): Map<string, SlabCache> {
   return out;
 }
 
-/* The slab caches now, or null when /proc/slabinfo cannot be read. */
+/* The slab caches now, or null when /proc/slabinfo cannot be read or names no cache (garbage, a private mount). */
 export function readSlabinfo(path = '/proc/slabinfo'): Map<string, SlabCache> | null {
   try {
-    return parseSlabinfo(fs.readFileSync(path, 'utf8'));
+    const caches = parseSlabinfo(fs.readFileSync(path, 'utf8'));
+    return caches.size ? caches : null;
   } catch {
     return null;
   }
