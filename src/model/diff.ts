@@ -5,7 +5,7 @@
  * or two kernels (before and after a patch) compare; the sites of one
  * function with one cache are summed on each side first.
  */
-import { Site, Snapshot, totalsOf } from './snapshot';
+import { LIVE_LOSSES, LiveLossKey, Site, Snapshot, totalsOf } from './snapshot';
 import { CacheCorrection, slabGroup } from './reconcile';
 
 export interface DiffRow {
@@ -247,7 +247,7 @@ export function diffSites(
  * Losses that can hide growth (allocations never tracked) or fake it (frees
  * never seen), counted in objects: the report's lost.* of these causes.
  */
-export const GATE_LOSSES = ['recursionMisses', 'sitesFull', 'liveFull', 'liveUpdateFailed', 'siteMissing'] as const;
+export const GATE_LOSSES: readonly LiveLossKey[] = LIVE_LOSSES.map((x) => x.key);
 
 export type GateVerdict = 'pass' | 'fail' | 'inconclusive';
 

@@ -322,6 +322,20 @@ export function totalsOf(sites: Site[], corrections: CacheCorrection[] = []): To
  * Address reuse and the sweep (freesUnseen, slabGone) correct over-counts
  * and are reported, but are exact about the objects they retire.
  */
+/*
+ * The losses that make live figures approximate (and a gate's growth
+ * uncertain): the one table of them, with the label the text views print
+ * and the reason accuracy gives.
+ */
+export const LIVE_LOSSES = [
+  { key: 'recursionMisses', label: 'recursion misses', reason: 'events skipped by recursion protection and not caught' },
+  { key: 'sitesFull', label: 'sites map full', reason: 'allocations not counted (sites map full)' },
+  { key: 'liveFull', label: 'live map full', reason: 'allocations not tracked (live map full)' },
+  { key: 'liveUpdateFailed', label: 'live map update failed', reason: 'live map updates failed' },
+  { key: 'siteMissing', label: 'site missing', reason: 'frees whose site entry was missing' },
+] as const;
+export type LiveLossKey = (typeof LIVE_LOSSES)[number]['key'];
+
 /* Without /proc/slabinfo the phantom check is off: said, not silent. */
 export const SLABINFO_UNREADABLE = '/proc/slabinfo unreadable: tracked live objects were not checked against what their caches hold (phantoms cannot be told)';
 
@@ -342,12 +356,7 @@ export function accuracyOf(
     if (n > 0) reasons.push(`${n} ${what}`);
     return n;
   };
-  const losses =
-    add(lost.recursionMisses, 'events skipped by recursion protection and not caught') +
-    add(lost.sitesFull, 'allocations not counted (sites map full)') +
-    add(lost.liveFull, 'allocations not tracked (live map full)') +
-    add(lost.liveUpdateFailed, 'live map updates failed') +
-    add(lost.siteMissing, 'frees whose site entry was missing');
+  const losses = LIVE_LOSSES.reduce((n, x) => n + add(lost[x.key], x.reason), 0);
   let upperBoundSites = 0;
   let inDoubt = 0;
   const lowerBoundSites = sites.filter((s) => s.liveObjectsLowerBound).length;

@@ -1,5 +1,6 @@
 /* The diff document, as JSON and as a text table (pure). */
 import { DiffRow, DiffTotals, GATE_LOSSES } from '../model/diff';
+import type { LiveLossKey } from '../model/snapshot';
 import { lostLine, ReportDocument } from './report';
 import { bytes, count, printable, table } from './format';
 import type { Renderer } from './formats';
@@ -14,7 +15,7 @@ export interface DiffSide {
   /* Sites the report left out (--top): the diff cannot see them. */
   sitesMissing: number;
   /* The report's losses by cause (model/diff.ts GATE_LOSSES; absent in reports of older versions: 0). */
-  losses: Record<(typeof GATE_LOSSES)[number], number>;
+  losses: Record<LiveLossKey, number>;
   /* How far the report's live figures can be trusted (reports of older versions: null). */
   accuracy: {
     approximate: boolean;

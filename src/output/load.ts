@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import { KmemtopError } from '../errors';
-import { SCHEMA_VERSION } from '../model/snapshot';
+import { LIVE_LOSSES, SCHEMA_VERSION } from '../model/snapshot';
 import type { ReportDocument } from './report';
 import { printable } from './format';
 
@@ -118,13 +118,7 @@ export function reportProblem(doc: unknown): string | null {
     if (p) return p;
   }
   if (d.lost !== undefined) {
-    const p = fields(d.lost, 'lost', {
-      recursionMisses: optional(counted),
-      sitesFull: optional(counted),
-      liveFull: optional(counted),
-      liveUpdateFailed: optional(counted),
-      siteMissing: optional(counted),
-    });
+    const p = fields(d.lost, 'lost', Object.fromEntries(LIVE_LOSSES.map((x) => [x.key, optional(counted)])));
     if (p) return p;
   }
   if (d.session !== undefined) {

@@ -2,7 +2,7 @@
  * The document `record` and `snapshot` produce, as JSON (stable, versioned:
  * see README "JSON output") and as a text table. Pure.
  */
-import { Snapshot, Site, SLABINFO_UNREADABLE, SortKey, sortSites } from '../model/snapshot';
+import { LIVE_LOSSES, LiveLossKey, Snapshot, Site, SLABINFO_UNREADABLE, SortKey, sortSites } from '../model/snapshot';
 import { byContext, bytes, CONTEXT_LABELS, count, duration, printable, table } from './format';
 import type { Renderer } from './formats';
 import { renderFolded } from './folded';
@@ -149,14 +149,8 @@ function contextLine(label: string, b: ByContext, source: ReportDocument['contex
 export { CONTEXT_LABELS };
 
 /* The losses that make live figures approximate, labelled as every text view names them. */
-export function lossCounts(l: Pick<ReportDocument['lost'], 'recursionMisses' | 'sitesFull' | 'liveFull' | 'liveUpdateFailed' | 'siteMissing'>): [string, number][] {
-  return [
-    ['recursion misses', l.recursionMisses],
-    ['sites map full', l.sitesFull],
-    ['live map full', l.liveFull],
-    ['live map update failed', l.liveUpdateFailed],
-    ['site missing', l.siteMissing],
-  ];
+export function lossCounts(l: Pick<ReportDocument['lost'], LiveLossKey>): [string, number][] {
+  return LIVE_LOSSES.map((x) => [x.label, l[x.key]]);
 }
 
 /* "lost events: none", or each loss with its count. */
