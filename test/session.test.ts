@@ -133,8 +133,14 @@ describeBpf('real kernel: sessions, snapshots and diffs', () => {
       let out = '';
       own.stdout.on('data', (d) => (out += d));
       const exited = new Promise<number | null>((resolve) => own.once('exit', resolve));
-      await sleep(1000); /* loaded and attached by now (it takes ~1 s here) */
-      execFileSync(LOADGEN, ['eventfd-churn', '1000']);
+      /* Allocate until it exits: loading takes ~1 s here but longer on a busy machine, so one
+       * burst at a guessed moment may fall before the programs are attached. */
+      let done = false;
+      void exited.then(() => (done = true));
+      while (!done) {
+        execFileSync(LOADGEN, ['eventfd-churn', '200']);
+        await sleep(100);
+      }
       expect(await exited).toBe(0);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
       const doc = JSON.parse(out);
