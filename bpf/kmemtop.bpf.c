@@ -50,6 +50,7 @@ const volatile enum kmemtop_lost_cause kmemtop_abi_lost = KMEMTOP_LOST_MAX;
 const volatile enum kmemtop_counter kmemtop_abi_counter = KMEMTOP_CNT_MAX;
 const volatile enum kmemtop_context kmemtop_abi_context = KMEMTOP_CTX_MAX;
 const volatile enum kmemtop_page_type kmemtop_abi_page_type = KMEMTOP_PAGE_TYPES;
+const volatile enum kmemtop_kmalloc_type kmemtop_abi_kmalloc_type = KMEMTOP_KMALLOC_CGROUP;
 
 /*
  * Inlined by the verifier (a register move): reads memory as a BTF type,
@@ -1099,11 +1100,29 @@ static __always_inline void on_free(__u64 ptr, __u32 ctx)
  * raw_tp hands every argument over as a plain integer.  Both go through the
  * same dispatch (bpf_trace_run) with the same per-program recursion guard.
  */
+/* A kmalloc site's key.cache: the size, and the kmalloc cache type the kernel picks from the flags (kmalloc_type()). */
+static __always_inline __u64 kmalloc_key(__u64 bytes_alloc, __u32 gfp)
+{
+	__u64 type;
+
+	if (bytes_alloc > KMEMTOP_KMALLOC_MAX_CACHE_SIZE)
+		return bytes_alloc;  /* pages, whatever the flags */
+	if (gfp & kmemtop_config.gfp_dma)
+		type = KMEMTOP_KMALLOC_DMA;
+	else if (gfp & kmemtop_config.gfp_reclaimable)
+		type = KMEMTOP_KMALLOC_RECLAIM;
+	else if (gfp & kmemtop_config.gfp_account)
+		type = KMEMTOP_KMALLOC_CGROUP;
+	else
+		type = KMEMTOP_KMALLOC_NORMAL;
+	return bytes_alloc | type << KMEMTOP_KMALLOC_TYPE_SHIFT;
+}
+
 SEC("raw_tp/kmalloc")
 int BPF_PROG(kmemtop__kmalloc, unsigned long call_site, __u64 ptr,
 	     size_t bytes_req, size_t bytes_alloc, gfp_t gfp_flags, int node)
 {
-	on_alloc(ctx, call_site, ptr, bytes_alloc, bytes_req);
+	on_alloc(ctx, call_site, ptr, kmalloc_key(bytes_alloc, gfp_flags), bytes_req);
 	return 0;
 }
 

@@ -29,6 +29,21 @@ enum kmemtop_page_type {
 #define KMEMTOP_PERCPU_SITE (1U << 30)
 /* --pages: site_key.cache of a vmalloc site: this flag, and the vmap area's size in pages (its guard page included). */
 #define KMEMTOP_VMALLOC_SITE (1U << 29)
+/*
+ * A kmalloc site's key.cache: the allocated size (below 1 << 24), and for a
+ * kmalloc a slab cache serves (up to KMEMTOP_KMALLOC_MAX_CACHE_SIZE) the
+ * type of kmalloc cache the kernel picks from the call's GFP flags
+ * (kmalloc_type() in include/linux/slab.h) << KMEMTOP_KMALLOC_TYPE_SHIFT.
+ */
+#define KMEMTOP_KMALLOC_TYPE_SHIFT 24
+#define KMEMTOP_KMALLOC_SIZE_MASK ((1U << KMEMTOP_KMALLOC_TYPE_SHIFT) - 1)
+#define KMEMTOP_KMALLOC_MAX_CACHE_SIZE 8192  /* KMALLOC_MAX_CACHE_SIZE (two pages); above it, pages */
+enum kmemtop_kmalloc_type {
+	KMEMTOP_KMALLOC_NORMAL = 0,   /* kmalloc-N */
+	KMEMTOP_KMALLOC_RECLAIM = 1,  /* kmalloc-rcl-N: __GFP_RECLAIMABLE */
+	KMEMTOP_KMALLOC_DMA = 2,      /* dma-kmalloc-N: __GFP_DMA */
+	KMEMTOP_KMALLOC_CGROUP = 3,   /* kmalloc-cg-N: __GFP_ACCOUNT */
+};
 
 /* Context of an event, from preempt_count (see event_context() in kmemtop.bpf.c). */
 enum kmemtop_context {
@@ -108,6 +123,15 @@ struct kmemtop_config {
 	 * context is read with a plain load; 0: with bpf_probe_read_kernel.
 	 */
 	__u32 rdonly_cast;
+	/*
+	 * The GFP bits by which the kernel serves a kmalloc from its DMA,
+	 * reclaimable or memory-cgroup kmalloc caches (0: this kernel has no
+	 * such caches, see kmalloc_type()), from the kernel's BTF and the
+	 * caches it has.
+	 */
+	__u32 gfp_dma;
+	__u32 gfp_reclaimable;
+	__u32 gfp_account;
 	__u32 pad0;
 };
 

@@ -31,9 +31,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Largest kmalloc a slab cache serves (KMALLOC_MAX_CACHE_SIZE, two pages); above it, pages. */
-#define KMALLOC_MAX_CACHE_SIZE 8192
-
 extern struct kmem_cache *bpf_get_kmem_cache(__u64 addr) __ksym;
 
 /* Can the object at ptr, allocated at site, still be live? */
@@ -46,7 +43,9 @@ static __always_inline bool still_possible(__u64 ptr, __u32 site)
 	if (!key || !key->call_site)
 		return true;  /* nothing to compare with: keep it */
 	want = key->cache;
-	if (!(want >> 32) && want > KMALLOC_MAX_CACHE_SIZE)
+	if (!(want >> 32))
+		want &= KMEMTOP_KMALLOC_SIZE_MASK;  /* a kmalloc size (its cache type aside) */
+	if (!(key->cache >> 32) && want > KMEMTOP_KMALLOC_MAX_CACHE_SIZE)
 		return true;  /* a large kmalloc: pages, not a slab */
 	s = bpf_get_kmem_cache(ptr);
 	if (!s)

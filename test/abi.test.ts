@@ -24,6 +24,7 @@ import {
   LIVE_VALUE,
   LOST_CAUSES,
   PAGE_TYPES,
+  KMALLOC_TYPES,
   SITE_CACHE_ENTRY,
   SITE_KEY,
   SITE_STATS,
@@ -136,6 +137,11 @@ describe('kmemtop.h structs against the BPF objects BTF', () => {
   it('enum kmemtop_page_type matches PAGE_TYPES', () => {
     const e = btf.get('ENUM:kmemtop_page_type')!;
     expect(e.values!.filter((v) => v.name !== 'KMEMTOP_PAGE_TYPES')).toEqual(PAGE_TYPES.map((c, i) => ({ name: c.c, val: i })));
+  });
+
+  it('enum kmemtop_kmalloc_type matches KMALLOC_TYPES', () => {
+    const e = btf.get('ENUM:kmemtop_kmalloc_type')!;
+    expect(e.values).toEqual(KMALLOC_TYPES.map((c, i) => ({ name: c.c, val: i })));
   });
 
   it('enum kmemtop_counter matches COUNTERS', () => {

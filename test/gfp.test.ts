@@ -8,7 +8,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { decodeGfp, gfpHint } from '../src/model/gfp';
+import { decodeGfp, gfpHint, kmallocGfp, LEGACY_GFP_BITS } from '../src/model/gfp';
+import { releaseVersion } from '../src/sys/features';
 import { buildSnapshot } from '../src/model/snapshot';
 import { fixtureKallsyms, fixtureRaw, FIXTURES } from './helpers/fixtures';
 
@@ -17,6 +18,24 @@ const b = (name: string) => 2 ** bits.get(`___GFP_${name}_BIT`)!;
 const GFP_KERNEL = b('DIRECT_RECLAIM') | b('KSWAPD_RECLAIM') | b('IO') | b('FS');
 
 describe('GFP flags', () => {
+  it("decodes Linux 6.1's flags from the fixed #define layout: the kernel's own OOM line says gfp_mask=0xcc0(GFP_KERNEL)", () => {
+    expect(decodeGfp(0xcc0, LEGACY_GFP_BITS)).toBe('GFP_KERNEL');
+    expect(decodeGfp(0x400cc0, LEGACY_GFP_BITS)).toBe('GFP_KERNEL_ACCOUNT');
+    expect(decodeGfp(0x100cca, LEGACY_GFP_BITS)).toBe('GFP_HIGHUSER_MOVABLE');
+    expect(decodeGfp(0xa20, LEGACY_GFP_BITS)).toBe('GFP_ATOMIC');
+    expect(releaseVersion('6.1.0-57-cloud-amd64')).toEqual([6, 1]);
+    expect(releaseVersion('6.12.118+deb13-cloud-amd64')).toEqual([6, 12]);
+  });
+
+  it('finds the flags that pick the kmalloc-cg, kmalloc-rcl and dma-kmalloc caches, only for the caches the kernel has', () => {
+    const all = ['kmalloc-8', 'kmalloc-cg-8', 'kmalloc-rcl-8', 'dma-kmalloc-8', 'signal_cache'];
+    expect(kmallocGfp(bits, all)).toEqual({ dma: b('DMA'), reclaimable: b('RECLAIMABLE'), account: b('ACCOUNT') });
+    /* cgroup.memory=nokmem or no memcg: no kmalloc-cg caches, __GFP_ACCOUNT kmallocs come from kmalloc-N. */
+    expect(kmallocGfp(bits, ['kmalloc-8', 'kmalloc-rcl-8'])).toEqual({ dma: 0, reclaimable: b('RECLAIMABLE'), account: 0 });
+    expect(kmallocGfp(LEGACY_GFP_BITS, all)).toEqual({ dma: 0x1, reclaimable: 0x10, account: 0x400000 });
+    expect(kmallocGfp(new Map(), all)).toEqual({ dma: 0, reclaimable: 0, account: 0 });
+  });
+
   it('names composites first, then single flags, as the kernel does', () => {
     expect(decodeGfp(GFP_KERNEL, bits)).toBe('GFP_KERNEL');
     expect(decodeGfp(GFP_KERNEL | b('ACCOUNT'), bits)).toBe('GFP_KERNEL_ACCOUNT');

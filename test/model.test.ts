@@ -54,6 +54,11 @@ describe('snapshot model', () => {
     expect(kmallocCacheName(1024)).toBe('kmalloc-1k');
     expect(kmallocCacheName(8192)).toBe('kmalloc-8k');
     expect(kmallocCacheName(16384)).toBe('kmalloc-large');
+    /* The type the kernel picked from the flags (KMALLOC_TYPES). */
+    expect(kmallocCacheName(2048, 3)).toBe('kmalloc-cg-2k');
+    expect(kmallocCacheName(96, 1)).toBe('kmalloc-rcl-96');
+    expect(kmallocCacheName(8, 2)).toBe('dma-kmalloc-8');
+    expect(kmallocCacheName(16384, 3)).toBe('kmalloc-large');
     expect(isKmallocKey(192n)).toBe(true);
     expect(isKmallocKey(0xffff888100001000n)).toBe(false);
   });

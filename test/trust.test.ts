@@ -76,6 +76,9 @@ describeBpf('real kernel: honest rows (sweep, upper bounds, diff on what is real
     expect(sock).toHaveLength(1);
     expect(sock[0]).toMatchObject({ liveObjectsDelta: 3000 });
     expect(sock[0].status).not.toBe('uncertain');
+    /* Without --stacks nothing says which name of the merged slab: the text names the group, never signal_cache alone. */
+    const line = run('diff', b, c, '--match', '^sk_prot_alloc$').stdout.split('\n').find((l) => /\ssk_prot_alloc\b/.test(l) && /\bUNIX\b/.test(l));
+    expect(line).toMatch(sock[0].cacheAliases.length ? /\s\S+\|\S+\s+sk_prot_alloc\b/ : /\sUNIX\s+sk_prot_alloc\b/);
     const ev = rows.filter((r) => r.function === 'do_eventfd');
     expect(ev.map((r) => r.liveObjectsDelta)).toEqual([5000]);
   });
@@ -172,6 +175,35 @@ describeBpf('real kernel: honest rows (sweep, upper bounds, diff on what is real
     expect(d2.counters.selfAllocs).toBe(0);
     expect(loading(d2).length).toBeGreaterThan(0);
     expect(readSlabinfo()).not.toBeNull();
+  });
+
+  it('names caches as the kernel does: accounted kmallocs kmalloc-cg-*, a merged cache by the alias its stack names', async () => {
+    expect(run('start', '--stacks').status).toBe(0);
+    const out = path.join(dir, 'names.json');
+    let text = '';
+    const held: Holder[] = [];
+    try {
+      held.push(await startHolder('pipes-hold', 500), await startHolder('unix-hold', 500));
+      expect(run('snapshot', '--json', '--top', '0', '-o', out).status).toBe(0);
+      text = run('snapshot', '--top', '0', '--match', '^sk_prot_alloc$').stdout;
+    } finally {
+      for (const h of held) await releaseHolder(h);
+      for (const h of held) await killHolder(h);
+      run('stop');
+    }
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as Snapshot;
+    /* alloc_pipe_info: kzalloc/kcalloc with GFP_KERNEL_ACCOUNT, served by kmalloc-cg-192 and kmalloc-cg-1k here. */
+    const pipes = doc.sites.filter((s) => s.function === 'alloc_pipe_info' && s.liveObjects >= 500);
+    expect(pipes.length).toBeGreaterThanOrEqual(2);
+    const slabNames = new Set(readSlabinfo()!.keys());
+    for (const p of pipes) {
+      expect(p.cache).toMatch(/^kmalloc-cg-\d+k?$/);
+      expect(slabNames.has(p.cache)).toBe(true);
+    }
+    /* The UNIX sockets: sk_prot_alloc's caller unix_create1 names the alias; never signal_cache (or another name of the group) alone. */
+    const sock = text.split('\n').filter((l) => /\bsk_prot_alloc\+/.test(l) && /\bUNIX\b/.test(l));
+    expect(sock.length).toBeGreaterThan(0);
+    for (const l of sock) expect(l).toMatch(/\s+UNIX\s+sk_prot_alloc\+/);
   });
 
   it('leaves nothing loaded', async () => {

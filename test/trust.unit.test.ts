@@ -61,10 +61,18 @@ describe('cache aliases (/sys/kernel/slab, captured)', () => {
     expect(aliases.has('maple_node')).toBe(false);
   });
 
-  it('shows the alias that matches the function, else the cache with "+"', () => {
+  it('shows the alias that matches the function or a frame of its stacks, else the group, never one alias alone', () => {
     expect(matchingAlias('damon_split_region_at', ['ftrace_event_field', 'damon_region'])).toBe('damon_region');
     expect(cacheLabel('ftrace_event_field', 'damon_split_region_at', ['damon_region'])).toBe('damon_region');
-    expect(cacheLabel('signal_cache', 'sk_prot_alloc', aliases.get('signal_cache'))).toBe('signal_cache+');
+    /* A UNIX socket from sk_prot_alloc: nothing in the name says which, so the group (signal_cache, UNIX, UNIX-STREAM). */
+    const unix = aliases.get('signal_cache')!;
+    expect(cacheLabel('signal_cache', 'sk_prot_alloc', unix)).toBe(`signal_cache|${unix[0]}|+${unix.length - 1}`);
+    expect(cacheLabel('signal_cache', 'sk_prot_alloc', ['UNIX'])).toBe('signal_cache|UNIX');
+    /* With --stacks its caller says: unix_create1 -> UNIX; copy_process's copy_signal -> signal_cache. */
+    expect(cacheLabel('signal_cache', 'sk_prot_alloc', unix, ['sk_alloc', 'unix_create1', '__sys_socket'])).toBe('UNIX');
+    expect(cacheLabel('signal_cache', 'copy_signal', unix)).toBe('signal_cache');
+    /* A plural in the function names the singular alias: prepare_creds allocates a cred. */
+    expect(cacheLabel('pid', 'prepare_creds', ['cred'])).toBe('cred');
     expect(cacheLabel('maple_node', 'mas_preallocate', aliases.get('maple_node'))).toBe('maple_node');
     /* Generic words ("cache") alone do not make a match. */
     expect(matchingAlias('cache_alloc_thing', ['kmem_cache'])).toBeNull();

@@ -82,6 +82,16 @@ export type PageType = (typeof PAGE_TYPES)[number]['key'];
 export const PERCPU_SITE = 0x4000_0000n;
 /* site_key.cache of a vmalloc site: this flag | the area's size in pages. */
 export const VMALLOC_SITE = 0x2000_0000n;
+/* A kmalloc site's key.cache: the size | its kmalloc cache type (KMALLOC_TYPES) << KMALLOC_TYPE_SHIFT (bpf/kmemtop.h). */
+export const KMALLOC_TYPE_SHIFT = 24n;
+export const KMALLOC_SIZE_MASK = (1n << KMALLOC_TYPE_SHIFT) - 1n;
+/* enum kmemtop_kmalloc_type, and the prefix of the kernel's cache names for each ("kmalloc-cg-" + "2k"). */
+export const KMALLOC_TYPES = [
+  { c: 'KMEMTOP_KMALLOC_NORMAL', prefix: 'kmalloc-' },
+  { c: 'KMEMTOP_KMALLOC_RECLAIM', prefix: 'kmalloc-rcl-' },
+  { c: 'KMEMTOP_KMALLOC_DMA', prefix: 'dma-kmalloc-' },
+  { c: 'KMEMTOP_KMALLOC_CGROUP', prefix: 'kmalloc-cg-' },
+] as const;
 
 export const KMEMTOP_RANGE = defineStruct('kmemtop_range', [
   { c: 'start', type: 'u64' },
@@ -103,6 +113,9 @@ export const KMEMTOP_CONFIG = defineStruct('kmemtop_config', [
   { c: 'by_task', type: 'u32' },
   { c: 'hz', type: 'u32' },
   { c: 'rdonly_cast', type: 'u32' },
+  { c: 'gfp_dma', type: 'u32' },
+  { c: 'gfp_reclaimable', type: 'u32' },
+  { c: 'gfp_account', type: 'u32' },
   { c: 'pad0', type: 'u32' },
 ]);
 
@@ -257,6 +270,8 @@ export interface Config {
   hz?: number;
   /* The kernel has the kfunc bpf_rdonly_cast (6.2+): contexts read by a plain load, else by a probe read. */
   rdonlyCast?: boolean;
+  /* The GFP bits that send a kmalloc to the kernel's DMA, reclaimable and memory-cgroup kmalloc caches (model/gfp.ts kmallocGfp). */
+  kmallocGfp?: { dma: number; reclaimable: number; account: number };
 }
 
 export function encodeConfig(c: Config): Buffer {
@@ -275,6 +290,9 @@ export function encodeConfig(c: Config): Buffer {
   b.writeUInt32LE(c.byTask ? 1 : 0, KMEMTOP_CONFIG.offsetOf('by_task'));
   b.writeUInt32LE(c.hz ?? 0, KMEMTOP_CONFIG.offsetOf('hz'));
   b.writeUInt32LE(c.rdonlyCast ? 1 : 0, KMEMTOP_CONFIG.offsetOf('rdonly_cast'));
+  b.writeUInt32LE(c.kmallocGfp?.dma ?? 0, KMEMTOP_CONFIG.offsetOf('gfp_dma'));
+  b.writeUInt32LE(c.kmallocGfp?.reclaimable ?? 0, KMEMTOP_CONFIG.offsetOf('gfp_reclaimable'));
+  b.writeUInt32LE(c.kmallocGfp?.account ?? 0, KMEMTOP_CONFIG.offsetOf('gfp_account'));
   return b;
 }
 

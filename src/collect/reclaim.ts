@@ -24,7 +24,8 @@ import {
 import { findSymbolAddress } from '../sys/kallsyms';
 import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
 import { CgroupPaths, readMemcgFigures } from '../sys/cgroups';
-import { enumByPrefix, enumNamed, hasFunction, hasTracepoint } from '../bpf/btf';
+import { enumNamed, hasFunction, hasTracepoint } from '../bpf/btf';
+import { kernelGfpBits } from '../sys/features';
 import { btfPath } from '../sys/preflight';
 import type { RawReclaim, RawShrinker } from './raw';
 
@@ -109,7 +110,7 @@ export class ReclaimCollector {
       const mount = this.cgroups?.mount;
       return { ...v, memcgPath, memcgFigures: memcgPath && mount ? readMemcgFigures(mount, memcgPath) : null };
     });
-    this.gfpBits ??= oomVictims.length ? enumByPrefix(btfPath(), '___GFP_') : null;
+    this.gfpBits ??= oomVictims.length ? kernelGfpBits() : null;
     this.compactResults ??= oomVictims.length ? enumNamed(btfPath(), 'compact_result') : null;
     return {
       shrinkers,

@@ -7,7 +7,7 @@ import { dumpMap, forgetMap, perCpuValueSize, possibleCpus } from '../bpf/map';
 import { BpfError, BpfMap } from '../bpf/object';
 import { raw } from '../bpf/libbpf';
 import { hasTracepoint } from '../bpf/btf';
-import { kernelFacts } from '../sys/features';
+import { kernelFacts, kernelKmallocGfp } from '../sys/features';
 import { CORE_TRACEPOINTS } from '../abi/kernel';
 import {
   CACHE_INFO,
@@ -271,6 +271,7 @@ export class SlabCollector {
           byTask: opts.byTask,
           hz: kernelHz(),
           rdonlyCast: facts.kfuncs.rdonlyCast,
+          kmallocGfp: kernelKmallocGfp(),
         }),
       );
       if (opts.pages) o.map('.data.ranges').setInitialValue(encodeFnRanges(pageRanges()));

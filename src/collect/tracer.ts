@@ -10,7 +10,6 @@ import * as path from 'path';
 import { BpfError, objGet } from '../bpf/object';
 import { raw } from '../bpf/libbpf';
 import { btfPath, preflight } from '../sys/preflight';
-import { enumByPrefix } from '../bpf/btf';
 import { readSlabinfo, SlabCache } from '../sys/slabinfo';
 import { MemInfo, readMeminfo } from '../sys/meminfo';
 import { readSlabNames, SlabNames } from '../sys/slabaliases';
@@ -18,7 +17,7 @@ import { PIN_DIR, SessionMeta, writeMeta } from '../session';
 import { KmemtopError } from '../errors';
 import * as log from '../log';
 import { SLAB, SlabCollector, SlabOptions } from './slab';
-import { kernelFacts } from '../sys/features';
+import { kernelFacts, kernelGfpBits } from '../sys/features';
 import { ReclaimCollector } from './reclaim';
 import { Sweeper } from './sweep';
 import { registerSelf, unregisterSelf } from './self';
@@ -311,7 +310,7 @@ export class Tracer {
   /* The kernel's GFP bit positions (enum ___GFP_*_BIT in its BTF), read once. */
   private gfpBitsOnce: Map<string, number> | null = null;
   private gfpBits(): Map<string, number> {
-    this.gfpBitsOnce ??= enumByPrefix(btfPath(), '___GFP_');
+    this.gfpBitsOnce ??= kernelGfpBits();
     return this.gfpBitsOnce;
   }
 

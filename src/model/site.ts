@@ -67,6 +67,11 @@ export interface Site {
 
 export type Resolver = (ip: bigint) => Symbol | null;
 
+/* --stacks: every frame of a site's stacks, the top stack's first (to name the cache alias its callers allocate from). */
+export function stackFrames(s: { stacks?: SiteStack[] }): string[] {
+  return (s.stacks ?? []).flatMap((x) => x.frames);
+}
+
 /* --stacks: one allocation stack of a site. */
 export interface SiteStack {
   /* Innermost first: the call site's function, then its callers. */

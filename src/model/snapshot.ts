@@ -5,7 +5,7 @@
 import { KernelFeature, kernelFeatures } from './features';
 import type { RawPageFailure, RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
 import type { Symbol } from '../sys/kallsyms';
-import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, PAGE_SITE, PAGE_TYPES, PageType, PERCPU_SITE, VMALLOC_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
+import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, KMALLOC_SIZE_MASK, KMALLOC_TYPE_SHIFT, KMALLOC_TYPES, PAGE_SITE, PAGE_TYPES, PageType, PERCPU_SITE, VMALLOC_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import type { Resolver, Site } from './site';
 import { cgroupRows, CgroupRow, taskRows, TaskRow, withDetails } from './details';
@@ -105,14 +105,19 @@ export interface Snapshot {
 /* Largest kmalloc served by a slab cache (KMALLOC_MAX_CACHE_SIZE, 2 pages); above it, pages. */
 export const KMALLOC_MAX_CACHE_SIZE = 8192;
 
-/* Name of the kmalloc size class, as the kernel names its caches: kmalloc-96, kmalloc-2k. */
+/*
+ * Name of a kmalloc's cache, as the kernel names it: the size class
+ * (kmalloc-96, kmalloc-2k) and the type the kernel picked from the call's
+ * flags (kmalloc-cg-2k, kmalloc-rcl-96, dma-kmalloc-8; KMALLOC_TYPES).
+ */
 const kmallocNames = new Map<number, string>();
-export function kmallocCacheName(size: number): string {
-  let name = kmallocNames.get(size);
+export function kmallocCacheName(size: number, type = 0): string {
+  const k = size * 4 + type;
+  let name = kmallocNames.get(k);
   if (name === undefined) {
     if (size > KMALLOC_MAX_CACHE_SIZE) name = 'kmalloc-large';
-    else name = size >= 1024 && size % 1024 === 0 ? `kmalloc-${size / 1024}k` : `kmalloc-${size}`;
-    kmallocNames.set(size, name);
+    else name = `${KMALLOC_TYPES[type]?.prefix ?? 'kmalloc-'}${size >= 1024 && size % 1024 === 0 ? `${size / 1024}k` : size}`;
+    kmallocNames.set(k, name);
   }
   return name;
 }
@@ -170,11 +175,11 @@ export function toSite(
   const order = page ? Number(raw.key.cache & 0xffn) : 0;
   const pageType: PageType | undefined = page ? (PAGE_TYPES[Number((raw.key.cache >> 8n) & 0xffn)]?.key ?? 'other') : undefined;
   const kmalloc = isKmallocKey(raw.key.cache);
-  const size = page ? PAGE_SIZE << order : vmalloc ? Number(raw.key.cache & (VMALLOC_SITE - 1n)) * PAGE_SIZE : percpu ? Number(raw.key.cache & (PERCPU_SITE - 1n)) : kmalloc ? Number(raw.key.cache) : (cache?.size ?? 0);
+  const size = page ? PAGE_SIZE << order : vmalloc ? Number(raw.key.cache & (VMALLOC_SITE - 1n)) * PAGE_SIZE : percpu ? Number(raw.key.cache & (PERCPU_SITE - 1n)) : kmalloc ? Number(raw.key.cache & KMALLOC_SIZE_MASK) : (cache?.size ?? 0);
   const allocs = sumContexts(s.allocs);
   const frees = sumContexts(s.frees);
   const liveObjects = allocs - s.untrackedAllocs - frees - s.freesUnseen;
-  const cacheName = page ? `page-order-${order}${pageType === 'unmovable' ? '' : `-${pageType}`}` : percpu ? 'percpu' : vmalloc ? 'vmalloc' : kmalloc ? kmallocCacheName(size) : (cache?.name ?? '[unknown cache]');
+  const cacheName = page ? `page-order-${order}${pageType === 'unmovable' ? '' : `-${pageType}`}` : percpu ? 'percpu' : vmalloc ? 'vmalloc' : kmalloc ? kmallocCacheName(size, Number(raw.key.cache >> KMALLOC_TYPE_SHIFT)) : (cache?.name ?? '[unknown cache]');
   return {
     id: raw.idx,
     function: sym ? sym.function : '[unknown]',

@@ -104,7 +104,7 @@ export function renderDiffText(doc: DiffDocument): string {
       signed(r.liveObjectsDelta, count),
       signed(r.allocsDelta, count),
       r.status === 'changed' && r.reclaimable && r.liveObjectsDelta > 0 ? 'reclaimable' : r.status,
-      cacheLabel(r.cache, r.function, r.cacheAliases),
+      cacheLabel(r.cache, r.function, r.cacheAliases, r.stack),
       formatSymbol({ function: r.function, offset: 0, module: r.module }).replace('+0x0', '') + stackText(r.stack),
     ]),
     [true, true, true, false, false, false],

@@ -3,6 +3,7 @@
  * see README "JSON output") and as a text table. Pure.
  */
 import { LIVE_LOSSES, LiveLossKey, Snapshot, Site, SLABINFO_UNREADABLE, SortKey, sortSites } from '../model/snapshot';
+import { stackFrames } from '../model/site';
 import { byContext, bytes, CONTEXT_LABELS, count, duration, printable, table } from './format';
 import type { Renderer } from './formats';
 import { renderFolded } from './folded';
@@ -272,7 +273,7 @@ export function siteRows(sites: Site[], estimated = false): string[] {
     s.frees ? `${Math.round(100 * interruptShare(s.freesByContext))}` : '-',
     bytes(s.bytesRequested),
     bytes(s.bytesAllocated),
-    cacheLabel(s.cache, s.function, s.cacheAliases),
+    cacheLabel(s.cache, s.function, s.cacheAliases, stackFrames(s)),
     siteLabel(s),
   ]);
   return table(header, rows, [true, true, ...(withEst ? [true] : []), ...(withAge ? [true] : []), true, true, true, true, true, false, false]);

@@ -105,7 +105,7 @@ export function matchingAlias(fn: string, aliases: string[]): string | null {
   let bestScore = 0;
   for (const a of aliases) {
     const aw = words(a).filter((w) => !GENERIC.has(w));
-    if (aw.length === 0 || !aw.every((w) => fw.has(w))) continue;
+    if (aw.length === 0 || !aw.every((w) => fw.has(w) || fw.has(`${w}s`))) continue;
     if (aw.length > bestScore) {
       best = a;
       bestScore = aw.length;
@@ -116,11 +116,19 @@ export function matchingAlias(fn: string, aliases: string[]): string | null {
 
 /*
  * Pure: how a site's cache is shown in text and the live view: the cache
- * itself when nothing merged into it; the matching alias where one matches
- * the function; else the cache with "+" (its aliases are in JSON and the
- * detail pane).
+ * itself when nothing merged into it; the name (the cache's or an alias's)
+ * that matches the function, else one that matches a frame of its stacks
+ * (--stacks: sk_prot_alloc's caller unix_create1 names UNIX), innermost
+ * first; else the group, never one name of it: "signal_cache|UNIX|+1" (the
+ * cache the kernel names, one alias, how many more; all of them are in JSON
+ * and the detail pane; boot with slab_nomerge to see them apart).
  */
-export function cacheLabel(cache: string, fn: string, aliases: string[] | undefined): string {
+export function cacheLabel(cache: string, fn: string, aliases: string[] | undefined, frames: readonly string[] = []): string {
   if (!aliases || aliases.length === 0) return cache;
-  return matchingAlias(fn, [cache, ...aliases]) ?? `${cache}+`;
+  const names = [cache, ...aliases];
+  for (const f of [fn, ...frames]) {
+    const m = matchingAlias(f, names);
+    if (m) return m;
+  }
+  return aliases.length === 1 ? `${cache}|${aliases[0]}` : `${cache}|${aliases[0]}|+${aliases.length - 1}`;
 }

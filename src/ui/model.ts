@@ -6,6 +6,7 @@
  */
 import { featuresOffLine } from '../model/features';
 import type { Site, Snapshot } from '../model/snapshot';
+import { stackFrames } from '../model/site';
 import type { Shrinker } from '../model/shrinkers';
 import { formatSymbol } from '../sys/kallsyms';
 import { cacheLabel } from '../sys/slabaliases';
@@ -90,7 +91,7 @@ export class SiteRow {
   }
   /* The cache as shown: the merged alias that matches the function, or the cache (with "+" when others are merged into it). */
   get cacheLabel(): string {
-    return cacheLabel(this.site.cache, this.site.function, this.site.cacheAliases);
+    return cacheLabel(this.site.cache, this.site.function, this.site.cacheAliases, stackFrames(this.site));
   }
   get module(): string {
     return this.site.module ?? '';
