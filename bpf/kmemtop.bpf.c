@@ -65,6 +65,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
  * add on this CPU, so these are atomic.
  */
 #define PCPU_ADD(x, v) __sync_fetch_and_add(&(x), (v))
+/* Atomic only where several programs write (see on_alloc). */
+#define SITE_ADD(atomic, x, v) do { if (atomic) PCPU_ADD(x, v); else (x) += (v); } while (0)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -307,6 +309,43 @@ static __always_inline __u32 event_context(void)
 
 /* ---- sites ------------------------------------------------------------- */
 
+/* The index of "(sites map full)" (kmemtop.h): the last one. */
+static __always_inline __u32 full_site(void)
+{
+	return kmemtop_config.max_sites - 1;
+}
+
+/* An allocation at a call site that found no index: counted as lost (how many) and on the full site. */
+static __noinline __u32 site_full(void)
+{
+	__u32 idx = full_site();
+	struct site_key *slot;
+
+	bump_lost(KMEMTOP_LOST_SITES_FULL);
+	slot = bpf_map_lookup_elem(&site_keys, &idx);
+	if (!slot)
+		return 0;
+	if (slot->cache != KMEMTOP_FULL_SITE_KEY) {
+		slot->call_site = 0;
+		slot->cache = KMEMTOP_FULL_SITE_KEY;
+	}
+	return idx;
+}
+
+/* The bytes one allocation of a site key takes (the full site sums them: its objects differ in size). */
+static __always_inline __u64 key_bytes(__u64 cache)
+{
+	if (cache >> 32)
+		return BPF_CORE_READ((const struct kmem_cache *)cache, size);
+	if (cache & KMEMTOP_PAGE_SITE)
+		return 4096ULL << (cache & 0xff);
+	if (cache & KMEMTOP_PERCPU_SITE)
+		return cache & (KMEMTOP_PERCPU_SITE - 1);
+	if (cache & KMEMTOP_VMALLOC_SITE)
+		return (cache & (KMEMTOP_VMALLOC_SITE - 1)) * 4096ULL;
+	return cache & KMEMTOP_KMALLOC_SIZE_MASK;
+}
+
 /* A new site: take the next index, publish its key, name its cache. */
 static __noinline __u32 site_create(const struct site_key *key)
 {
@@ -317,11 +356,12 @@ static __noinline __u32 site_create(const struct site_key *key)
 
 	if (!g)
 		return 0;
+	/* Full: no more indexes taken (so next_site never wraps), the allocation counted on the last one. */
+	if (*(volatile __u32 *)&g->next_site >= full_site())
+		return site_full();
 	idx = __sync_fetch_and_add(&g->next_site, 1) + 1;
-	if (idx >= kmemtop_config.max_sites) {
-		bump_lost(KMEMTOP_LOST_SITES_FULL);
-		return 0;
-	}
+	if (idx >= full_site())
+		return site_full();
 	slot = bpf_map_lookup_elem(&site_keys, &idx);
 	if (!slot)
 		return 0;
@@ -361,7 +401,7 @@ static __always_inline __u32 site_idx(const struct site_key *key, __u32 ctx)
 		return ce->idx;
 	found = bpf_map_lookup_elem(&site_ids, key);
 	idx = found ? *found : site_create(key);
-	if (idx && ce) {
+	if (idx && idx != full_site() && ce) {  /* not the full site: each of its events is counted lost */
 		ce->key = *key;
 		ce->idx = idx;
 	}
@@ -931,6 +971,7 @@ static __always_inline void on_alloc(void *pctx, __u64 call_site, __u64 ptr, __u
 	struct site_key key = { .call_site = call_site, .cache = cache_or_size };
 	struct site_stats *st;
 	__u32 idx, ctx, detail;
+	bool full;
 
 	if (ptr == ZERO_SIZE_PTR) {
 		bump_counter(KMEMTOP_CNT_ZERO_ALLOCS);
@@ -952,19 +993,25 @@ static __always_inline void on_alloc(void *pctx, __u64 call_site, __u64 ptr, __u
 	/*
 	 * Plain adds: these counters are per CPU, and only this program writes
 	 * them (a site is a kmalloc site or a cache site, never both), which
-	 * the kernel never runs nested in itself on one CPU.
+	 * the kernel never runs nested in itself on one CPU.  The full site is
+	 * every program's: an interrupt's program may land between the load and
+	 * the store there, so its counters not kept per context take atomic
+	 * adds (allocs[ctx] does not: one context never nests in itself).
 	 */
+	full = idx == full_site();
 	if (!ptr) {
-		st->failed_allocs += 1;
+		SITE_ADD(full, st->failed_allocs, 1);
 		return;
 	}
 	st->allocs[ctx] += 1;
-	if (bytes_req)
+	if (full)
+		PCPU_ADD(st->bytes_req, key_bytes(cache_or_size));
+	else if (bytes_req)
 		st->bytes_req += bytes_req;
 	if (kmemtop_config.sample_one_in > 1) {
 		if (!sampled(ptr))
 			return;
-		st->sampled_allocs += 1;
+		SITE_ADD(full, st->sampled_allocs, 1);
 	}
 	detail = detail_alloc(pctx, idx, ctx);
 #ifdef KMEMTOP_BENCH_CPU_SHARD
@@ -973,7 +1020,7 @@ static __always_inline void on_alloc(void *pctx, __u64 call_site, __u64 ptr, __u
 #else
 	if (!live_insert(ptr, idx, detail)) {
 #endif
-		st->untracked_allocs += 1;
+		SITE_ADD(full, st->untracked_allocs, 1);
 		detail_free(detail);
 	}
 }

@@ -151,6 +151,14 @@ struct site_key {
 };
 
 /*
+ * The last site index (max_sites - 1) is "(sites map full)": every
+ * allocation at a call site that found no free index is counted there, so
+ * totals stay whole.  Its key: call_site 0, cache KMEMTOP_FULL_SITE_KEY; its
+ * objects differ in size, so its bytes_req sums their allocated bytes.
+ */
+#define KMEMTOP_FULL_SITE_KEY 0xffffffffULL
+
+/*
  * Per-site counters, one copy per CPU (site_stats[idx], summed by the host).
  * All updates are atomic adds, so a program nesting in an interrupt over
  * another on the same CPU cannot lose an increment.

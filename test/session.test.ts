@@ -182,6 +182,36 @@ describeBpf('real kernel: sessions, snapshots and diffs', () => {
     expect(await kmemtopProgIdsSettled(progsBefore)).toEqual(progsBefore);
   });
 
+  it('a site map too small: the call sites it has no room for are one (sites map full) row, so held objects never vanish', async () => {
+    expect(run('start', '--max-sites', '64').status).toBe(0);
+    const out = path.join(dir, 'sites-full.json');
+    let holder: Holder | null = null;
+    let text = '';
+    try {
+      execFileSync(LOADGEN, ['spawn', '50']); /* fills the 62 named sites, if the machine has not yet */
+      holder = await startHolder('eventfd-hold', 3000);
+      expect(run('snapshot', '--json', '--top', '0', '-o', out).status).toBe(0);
+      text = run('snapshot', '--top', '0').stdout;
+      expect(run('status').stdout).toMatch(/^lost events: (.*, )?sites map full [\d,]+(, .*)?: a larger --max-live or --max-sites at start tracks them$/m);
+      await releaseHolder(holder);
+    } finally {
+      await killHolder(holder);
+      expect(run('stop').status).toBe(0);
+    }
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
+    expect(doc.lost.sitesFull).toBeGreaterThan(0);
+    expect(doc.maps.sites).toEqual({ entries: 62, maxEntries: 62 });
+    const full = doc.sites.filter((s: { function: string }) => s.function === '(sites map full)');
+    expect(full).toHaveLength(1);
+    expect(full[0]).toMatchObject({ cache: '(mixed)', mixedSizes: true });
+    expect(full[0].allocs).toBe(doc.lost.sitesFull);
+    /* The 3000 eventfds are at do_eventfd if it had a site before the map filled, else on the full row. */
+    const held = (doc.sites as { function: string; liveObjects: number }[]).filter((s) => s.function === 'do_eventfd' || s.function === '(sites map full)');
+    expect(held.reduce((n, s) => n + s.liveObjects, 0)).toBeGreaterThanOrEqual(3000);
+    expect(text).toMatch(/^\s*~\S+\s+.*\(mixed\)\s+\(sites map full\)$/m);
+    expect(text).toMatch(/^\(sites map full\): allocations at call sites the site map had no room for/m);
+  });
+
   it('a SIGKILLed kmemtop record leaves nothing loaded', async () => {
     const rec = spawn(KMEMTOP, ['record', '--', 'sleep', '30'], { stdio: 'ignore', detached: true });
     const deadline = Date.now() + 15000;

@@ -82,6 +82,8 @@ export type PageType = (typeof PAGE_TYPES)[number]['key'];
 export const PERCPU_SITE = 0x4000_0000n;
 /* site_key.cache of a vmalloc site: this flag | the area's size in pages. */
 export const VMALLOC_SITE = 0x2000_0000n;
+/* The key of "(sites map full)", the last site index: call_site 0 and this cache (bpf/kmemtop.h). */
+export const FULL_SITE_KEY = 0xffff_ffffn;
 /* A kmalloc site's key.cache: the size | its kmalloc cache type (KMALLOC_TYPES) << KMALLOC_TYPE_SHIFT (bpf/kmemtop.h). */
 export const KMALLOC_TYPE_SHIFT = 24n;
 export const KMALLOC_SIZE_MASK = (1n << KMALLOC_TYPE_SHIFT) - 1n;

@@ -379,7 +379,8 @@ export class SlabCollector {
       lost: this.readPerCpuArray(this.o.map('lost'), LOST_CAUSES) as Record<LostKey, number>,
       counters: this.counters(),
       maps: {
-        sites: { entries: sites.length, maxEntries: maxSites - 1 },
+        /* Index 0 is unused, the last one is "(sites map full)". */
+        sites: { entries: sites.filter((x) => x.idx !== maxSites - 1).length, maxEntries: maxSites - 2 },
         caches: { entries: cd.count, maxEntries: cachesMap.maxEntries },
         live: {
           buckets: live.maxEntries,

@@ -46,6 +46,13 @@ export interface Site {
   liveObjectsLowerBound: boolean;
   liveObjectsEstimate: number;
   liveBytesEstimate: number;
+  /*
+   * The "(sites map full)" row: allocations at call sites that found no
+   * free index, of many sizes, so objectSize is their average, liveBytes an
+   * estimate (live objects x that average) and bytesRequested is what was
+   * allocated (the requests are not known).  Absent on every other row.
+   */
+  mixedSizes?: boolean;
   /* Other caches SLUB merged into this site's cache (/sys/kernel/slab), for naming. */
   cacheAliases: string[];
   /* The cache's objects are freed by shrinkers under pressure (dentries, inodes: SLAB_RECLAIM_ACCOUNT). */

@@ -5,7 +5,7 @@
 import { KernelFeature, kernelFeatures } from './features';
 import type { RawPageFailure, RawSnapshot, ProgramStats, RecursionAccount, SweepInfo } from '../collect/raw';
 import type { Symbol } from '../sys/kallsyms';
-import { addContexts, ByContext, CacheInfo, CounterKey, LostKey, KMALLOC_SIZE_MASK, KMALLOC_TYPE_SHIFT, KMALLOC_TYPES, PAGE_SITE, PAGE_TYPES, PageType, PERCPU_SITE, VMALLOC_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
+import { addContexts, ByContext, CacheInfo, CounterKey, FULL_SITE_KEY, LostKey, KMALLOC_SIZE_MASK, KMALLOC_TYPE_SHIFT, KMALLOC_TYPES, PAGE_SITE, PAGE_TYPES, PageType, PERCPU_SITE, VMALLOC_SITE, SiteStats, sumContexts, zeroContexts } from '../abi/layout';
 import { boundSites, CacheCorrection, reconcile } from './reconcile';
 import type { Resolver, Site } from './site';
 import { cgroupRows, CgroupRow, taskRows, TaskRow, withDetails } from './details';
@@ -105,6 +105,49 @@ export interface Snapshot {
 /* Largest kmalloc served by a slab cache (KMALLOC_MAX_CACHE_SIZE, 2 pages); above it, pages. */
 export const KMALLOC_MAX_CACHE_SIZE = 8192;
 
+/* The row of allocations at call sites the site map had no room for (bpf/kmemtop.h). */
+export const SITES_FULL_ROW = '(sites map full)';
+
+export function isFullSiteKey(key: { callSite: bigint; cache: bigint }): boolean {
+  return key.callSite === 0n && key.cache === FULL_SITE_KEY;
+}
+
+/* "(sites map full)": counted like any site, but its objects differ in size (bytes_req sums their allocated bytes). */
+function fullSite(idx: number, s: SiteStats): Site {
+  const allocs = sumContexts(s.allocs);
+  const frees = sumContexts(s.frees);
+  const liveObjects = allocs - s.untrackedAllocs - frees - s.freesUnseen;
+  const objectSize = allocs ? Math.round(s.bytesReq / allocs) : 0;
+  return {
+    id: idx,
+    function: SITES_FULL_ROW,
+    offset: 0,
+    module: null,
+    allocator: 'slab',
+    kind: 'cache',
+    cache: '(mixed)',
+    objectSize,
+    allocs,
+    frees,
+    freesUnseen: s.freesUnseen,
+    untrackedAllocs: s.untrackedAllocs,
+    failedAllocs: s.failedAllocs,
+    bytesRequested: s.bytesReq,
+    bytesAllocated: s.bytesReq,
+    liveObjects,
+    liveBytes: liveObjects * objectSize,
+    liveObjectsUpperBound: false,
+    liveObjectsLowerBound: s.untrackedAllocs > 0,
+    liveObjectsEstimate: liveObjects,
+    liveBytesEstimate: liveObjects * objectSize,
+    mixedSizes: true,
+    cacheAliases: [],
+    cacheReclaimable: false,
+    allocsByContext: s.allocs,
+    freesByContext: s.frees,
+  };
+}
+
 /*
  * Name of a kmalloc's cache, as the kernel names it: the size class
  * (kmalloc-96, kmalloc-2k) and the type the kernel picked from the call's
@@ -169,6 +212,7 @@ export function toSite(
   names: SlabNames | null = null,
 ): Site {
   const s: SiteStats = sampleOneIn > 1 ? estimateSampled(raw.stats, sampleOneIn) : raw.stats;
+  if (isFullSiteKey(raw.key)) return fullSite(raw.idx, s);
   const page = isPageKey(raw.key.cache);
   const percpu = isPercpuKey(raw.key.cache);
   const vmalloc = isVmallocKey(raw.key.cache);
@@ -334,7 +378,7 @@ export function totalsOf(sites: Site[], corrections: CacheCorrection[] = []): To
  */
 export const LIVE_LOSSES = [
   { key: 'recursionMisses', label: 'recursion misses', reason: 'events skipped by recursion protection and not caught' },
-  { key: 'sitesFull', label: 'sites map full', reason: 'allocations not counted (sites map full)' },
+  { key: 'sitesFull', label: 'sites map full', reason: 'allocations at call sites not named (sites map full: counted on its row, sizes averaged)' },
   { key: 'liveFull', label: 'live map full', reason: 'allocations not tracked (live map full)' },
   { key: 'liveUpdateFailed', label: 'live map update failed', reason: 'live map updates failed' },
   { key: 'siteMissing', label: 'site missing', reason: 'frees whose site entry was missing' },

@@ -2,7 +2,7 @@
  * The document `record` and `snapshot` produce, as JSON (stable, versioned:
  * see README "JSON output") and as a text table. Pure.
  */
-import { LIVE_LOSSES, LiveLossKey, Snapshot, Site, SLABINFO_UNREADABLE, SortKey, sortSites } from '../model/snapshot';
+import { LIVE_LOSSES, LiveLossKey, Snapshot, Site, SITES_FULL_ROW, SLABINFO_UNREADABLE, SortKey, sortSites } from '../model/snapshot';
 import { stackFrames } from '../model/site';
 import { byContext, bytes, CONTEXT_LABELS, count, duration, printable, table } from './format';
 import type { Renderer } from './formats';
@@ -264,7 +264,7 @@ export function siteRows(sites: Site[], estimated = false): string[] {
     'CALL SITE',
   ];
   const rows = sites.map((s) => [
-    bounded(s, bytes(s.liveBytes)),
+    bounded(s, (s.mixedSizes ? '~' : '') + bytes(s.liveBytes)),
     bounded(s, count(s.liveObjects)),
     ...(withEst ? [s.liveObjectsUpperBound ? `~${bytes(s.liveBytesEstimate)}` : bytes(s.liveBytesEstimate)] : []),
     ...(withAge ? [s.age ? ageText(s.age.oldestSeconds) : '-'] : []),
@@ -361,6 +361,9 @@ export function renderText(doc: ReportDocument): string {
   else {
     for (const row of siteRows(doc.sites, doc.sampling !== null && doc.sampling !== undefined)) lines.push(row);
     lines.push('IRQ%: share of the site\'s frees made in softirq, hardirq or NMI context (-: none freed)');
+    if (doc.sites.some((s) => s.mixedSizes)) {
+      lines.push(`${SITES_FULL_ROW}: allocations at call sites the site map had no room for (a larger --max-sites names them); ~: live bytes from their average size, REQ BYTES what was allocated`);
+    }
   }
   if (doc.sitesShown < doc.totals.sites) {
     lines.push(`(${doc.totals.sites - doc.sitesShown} more call sites; --top 0 shows all)`);

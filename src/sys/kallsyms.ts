@@ -200,5 +200,6 @@ export function findSymbolAddress(text: string, name: string): bigint | null {
 
 /* `func+0x1a [module]`, the form every output uses. */
 export function formatSymbol(s: Symbol): string {
+  if (s.function.startsWith('(')) return s.function; /* a row that is no symbol: "(sites map full)" */
   return `${s.function}+0x${s.offset.toString(16)}${s.module ? ` [${s.module}]` : ''}`;
 }

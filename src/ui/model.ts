@@ -108,6 +108,10 @@ export class SiteRow {
     return this.site.liveObjectsEstimate;
   }
   /* The tracked live figure is an upper bound: the cache holds fewer objects than tracked. */
+  /* "(sites map full)": objects of many sizes, live bytes from their average. */
+  get mixedSizes(): boolean {
+    return this.site.mixedSizes ?? false;
+  }
   get liveUpperBound(): boolean {
     return this.site.liveObjectsUpperBound;
   }

@@ -53,7 +53,7 @@ const liveMark = (r: SiteRow) => (r.liveUpperBound ? (r.liveLowerBound ? '?' : '
 
 const SITE_COLUMNS: Column<SiteRow>[] = [
   /* An estimate below an upper bound carries "~" (Enter shows both); a lower bound (live table full) ">=". */
-  { title: 'LIVE BYTES', width: 11, priority: 0, sortKey: 'liveBytes', right: true, cell: (r) => liveMark(r) + bytes(r.liveBytes) },
+  { title: 'LIVE BYTES', width: 11, priority: 0, sortKey: 'liveBytes', right: true, cell: (r) => (liveMark(r) || (r.mixedSizes ? '~' : '')) + bytes(r.liveBytes) },
   { title: 'LIVE OBJS', width: 10, priority: 1, sortKey: 'liveObjects', right: true, cell: (r) => liveMark(r) + compact(r.liveObjects) },
   { title: 'ALLOC/s', width: 8, priority: 2, sortKey: 'allocsPerSec', right: true, cell: (r) => compact(r.allocsPerSec) },
   { title: 'FREE/s', width: 8, priority: 3, sortKey: 'freesPerSec', right: true, cell: (r) => compact(r.freesPerSec) },
