@@ -9,6 +9,7 @@ import type { CacheInfo, CounterKey, LostKey, SiteAge, SiteKey, SiteStats } from
 import type { OomVictimRaw, ReclaimState, ShrinkerInfo, ShrinkerStats } from '../abi/reclaim';
 import type { SlabCache } from '../sys/slabinfo';
 import type { MemcgFigures } from '../sys/cgroups';
+import type { KernelOomReport } from '../model/oomlog';
 import type { SlabNames } from '../sys/slabaliases';
 
 export interface RawSite {
@@ -86,7 +87,8 @@ export interface RawReclaim {
   shrinkers: RawShrinker[];
   state: ReclaimState;
   /* Newest last; at most OOM_RING; with their memory cgroup's path and figures as read now. */
-  oomVictims: (OomVictimRaw & { memcgPath: string | null; memcgFigures: MemcgFigures | null })[];
+  /* kernelReport: the kernel's own report of the kill, from its log (null: not found, or the log unreadable). */
+  oomVictims: (OomVictimRaw & { memcgPath: string | null; memcgFigures: MemcgFigures | null; kernelReport: KernelOomReport | null })[];
   /* The kernel's GFP bit positions (to name a request's flags). */
   gfpBits: Map<string, number>;
   /* The kernel's enum compact_result (COMPACT_SUCCESS -> 8 ...), to name a compaction's result. */

@@ -26,6 +26,8 @@ import { LoadedObject, ObjectSpec, objectPath, ProgramRef } from './lifecycle';
 import { CgroupPaths, readMemcgFigures } from '../sys/cgroups';
 import { enumNamed, hasFunction, hasTracepoint } from '../bpf/btf';
 import { kernelGfpBits } from '../sys/features';
+import { KernelLog } from '../sys/kmsg';
+import { reportFor } from '../model/oomlog';
 import { btfPath } from '../sys/preflight';
 import type { RawReclaim, RawShrinker } from './raw';
 
@@ -104,11 +106,15 @@ export class ReclaimCollector {
       if (v.timeNs > 0) oomVictims.push(v);
     }
     oomVictims.sort((a, b) => a.timeNs - b.timeNs);
-    if (oomVictims.length) this.cgroups ??= new CgroupPaths();
+    if (oomVictims.length) {
+      this.cgroups ??= new CgroupPaths();
+      this.kernelLog ??= new KernelLog();
+    }
+    const reports = this.kernelLog ? this.kernelLog.oomReports() : [];
     const victims = oomVictims.map((v) => {
       const memcgPath = this.cgroups ? this.cgroups.pathOf(v.memcg, ++this.reads) : null;
       const mount = this.cgroups?.mount;
-      return { ...v, memcgPath, memcgFigures: memcgPath && mount ? readMemcgFigures(mount, memcgPath) : null };
+      return { ...v, memcgPath, memcgFigures: memcgPath && mount ? readMemcgFigures(mount, memcgPath) : null, kernelReport: reportFor(reports, v.pid, v.timeNs) };
     });
     this.gfpBits ??= oomVictims.length ? kernelGfpBits() : null;
     this.compactResults ??= oomVictims.length ? enumNamed(btfPath(), 'compact_result') : null;
@@ -123,6 +129,8 @@ export class ReclaimCollector {
   }
 
   private cgroups: CgroupPaths | null = null;
+  /* The kernel's log, opened at the first OOM kill: its own report of each. */
+  private kernelLog: KernelLog | null = null;
   private reads = 0;
   private gfpBits: Map<string, number> | null = null;
   private compactResults: Map<string, number> | null = null;
@@ -141,6 +149,7 @@ export class ReclaimCollector {
   }
 
   close(): void {
+    this.kernelLog?.close();
     this.o.close();
   }
 }

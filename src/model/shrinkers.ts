@@ -59,12 +59,23 @@ export interface OomVictim {
   comm: string;
   uid: number;
   time: string;
-  /* Its memory cgroup: the path ("/" the root; null when unknown), and its figures read when the report was made (null when gone). */
-  memcg?: { path: string | null; figures: MemcgFigures | null } | null;
+  /*
+   * Its memory cgroup: the path ("/" the root; null when unknown), and its
+   * figures (null when gone): at the kill, from the kernel's own OOM report
+   * when it was a memory cgroup OOM and the log had it ("kill"), else read
+   * when the report was made ("after": without the victim's memory).
+   */
+  memcg?: { path: string | null; figures: MemcgFigures | null; figuresWhen?: 'kill' | 'after'; oom?: boolean } | null;
   /* Its resident pages at the kill (file + anon + shmem), bytes, approximate. */
   rssBytes?: number;
-  /* The allocation the kill served, as far as known: the last reclaim entered on the CPU of the kill, within a second before it. */
-  request?: { order: number; gfp: string; hint: string; kind: string; pid: number; comm: string } | null;
+  /*
+   * The allocation the kill served: from the kernel's own OOM report
+   * (source "kernel": its gfp_mask and order, as dmesg says), else inferred
+   * from the last reclaim entered on the CPU of the kill within a second
+   * before it (source "reclaim": memcg reclaim reports GFP_HIGHUSER_MOVABLE
+   * whatever the charge's flags, so those are the reclaim's, not the request's).
+   */
+  request?: { order: number; gfp: string; gfpMask?: number; hint: string; kind: string; pid: number | null; comm: string; source?: 'kernel' | 'reclaim' } | null;
   /* Direct compaction by that request's task for its order, in the second before the kill; null: none seen. */
   compaction?: OomCompaction | null;
 }
@@ -154,6 +165,21 @@ function kind(k: ReclaimKindStats): ReclaimKind {
   return { count: k.count, stallNs: k.stall_ns, maxStallNs: k.max_stall_ns, reclaimedPages: k.reclaimed };
 }
 
+/*
+ * The cgroup figures: for a memory cgroup OOM, the kernel's at the kill, of
+ * the cgroup whose limit was hit (the victim's or a parent of it); else the
+ * victim's cgroup read after the kill.
+ */
+function memcgOf(v: RawReclaim['oomVictims'][number]): NonNullable<OomVictim['memcg']> {
+  const k = v.kernelReport?.memcg;
+  const oom = v.kernelReport ? v.kernelReport.constraint === 'CONSTRAINT_MEMCG' : undefined;
+  if (k) {
+    const { usageBytes, limitBytes, kmemBytes, anonBytes, fileBytes } = k;
+    return { path: k.path ?? v.memcgPath, figures: { usageBytes, limitBytes, kmemBytes, anonBytes, fileBytes }, figuresWhen: 'kill', oom };
+  }
+  return { path: v.memcgPath, figures: v.memcgFigures, figuresWhen: 'after', oom };
+}
+
 export function reclaimSummary(raw: RawReclaim, now: Date): Reclaim {
   const k = raw.state.kinds as Record<ReclaimKindKey, ReclaimKindStats>;
   return {
@@ -168,11 +194,22 @@ export function reclaimSummary(raw: RawReclaim, now: Date): Reclaim {
       comm: v.comm,
       uid: v.uid,
       time: wallTime(v.timeNs, raw.ktimeNowNs, now),
-      memcg: v.memcg ? { path: v.memcgPath, figures: v.memcgFigures } : null,
+      memcg: v.memcg ? memcgOf(v) : null,
       rssBytes: v.rssPages * 4096,
-      request: v.request
-        ? { ...v.request, gfp: decodeGfp(v.request.gfp, raw.gfpBits), hint: gfpHint(v.request.gfp, v.request.order, raw.gfpBits) }
-        : null,
+      request: v.kernelReport
+        ? {
+            order: v.kernelReport.order,
+            gfp: v.kernelReport.gfpText.replace(/^0x[0-9a-f]+\((.*)\)$/, '$1'),
+            gfpMask: v.kernelReport.gfpMask,
+            hint: gfpHint(v.kernelReport.gfpMask, v.kernelReport.order, raw.gfpBits),
+            kind: v.kernelReport.constraint === 'CONSTRAINT_MEMCG' ? 'memcg' : v.request?.kind ?? 'direct',
+            pid: v.request && v.request.comm === v.kernelReport.requester ? v.request.pid : null,
+            comm: v.kernelReport.requester,
+            source: 'kernel' as const,
+          }
+        : v.request
+          ? { ...v.request, gfp: decodeGfp(v.request.gfp, raw.gfpBits), gfpMask: v.request.gfp, hint: gfpHint(v.request.gfp, v.request.order, raw.gfpBits), source: 'reclaim' as const }
+          : null,
       compaction: v.compaction ? { ...v.compaction, lastResult: compactResultName(v.compaction.lastResult, raw.compactResults) } : null,
     })),
     lost: raw.state.lost,

@@ -13,13 +13,11 @@ export function oomLines(v: OomVictim): string[] {
     const f = v.memcg.figures;
     const where = v.memcg.path ?? '(a cgroup removed since)';
     if (f) {
+      const when = v.memcg.figuresWhen === 'kill' ? "at the kill, from the kernel's OOM report" : 'read now, after the kill (the kernel log had no report of it)';
       L.push(
         printable(`  memory cgroup ${where}: limit ${f.limitBytes === null ? 'none' : bytes(f.limitBytes)}, usage ${b(f.usageBytes)} ` +
-          `(kernel ${b(f.kmemBytes)}, anon ${b(f.anonBytes)}, file ${b(f.fileBytes)}; read now, after the kill)`),
+          `(kernel ${b(f.kmemBytes)}, anon ${b(f.anonBytes)}, file ${b(f.fileBytes)}; ${when})`),
       );
-      const kernel = f.kmemBytes ?? 0;
-      const user = (f.anonBytes ?? 0) + (f.fileBytes ?? 0);
-      if (kernel + user > 0) L.push(`  in that cgroup ${kernel > user ? 'kernel memory dominates: look in the kernel' : 'user memory (anon, file) dominates: almost certainly user space'}`);
     } else {
       L.push(printable(`  memory cgroup ${where} (its figures are gone with it)`));
     }
@@ -27,13 +25,36 @@ export function oomLines(v: OomVictim): string[] {
   if (v.rssBytes !== undefined) L.push(`  victim resident: ~${bytes(v.rssBytes)} (file + anon + shmem pages at the kill)`);
   if (v.request) {
     const q = v.request;
-    L.push(printable(`  the request: order ${q.order} ${q.gfp} by ${q.comm} (pid ${q.pid}), which entered ${q.kind} reclaim just before${q.hint ? `: ${q.hint}` : ''}`));
+    const by = `by ${q.comm}${q.pid === null ? '' : ` (pid ${q.pid})`}`;
+    const hint = q.hint ? `: ${q.hint}` : '';
+    if (q.source === 'kernel') {
+      L.push(printable(`  the request: order ${q.order} ${q.gfp} (gfp_mask=0x${(q.gfpMask ?? 0).toString(16)}, from the kernel's OOM report) ${by}${hint}`));
+    } else {
+      L.push(printable(`  the request (inferred from the ${q.kind} reclaim it entered just before; the kernel log had no report of the kill): order ${q.order} ${q.gfp} ${by}${hint}`));
+    }
     L.push(compactionLine(v));
   } else if (v.request === null) {
     L.push('  the request: unknown (no reclaim entered on that CPU in the second before the kill)');
   }
   L.push("  not shown here (see the kernel log): the kernel's per-task table (rss, page tables, swap, oom_score_adj), zone watermarks, swap");
   return L;
+}
+
+/*
+ * A memory cgroup OOM: the verdict is the cgroup's (what filled it up to its
+ * limit), from its figures; null for any other kill, or without figures.
+ */
+export function memcgVerdict(v: OomVictim | null | undefined): string | null {
+  const f = v?.memcg?.figures;
+  if (!v?.memcg || !f || v.memcg.oom === false || (v.memcg.oom === undefined && f.limitBytes === null)) return null;
+  const kernel = f.kmemBytes ?? 0;
+  const user = (f.anonBytes ?? 0) + (f.fileBytes ?? 0);
+  if (kernel + user === 0) return null;
+  const share = (n: number) => `${Math.round((100 * n) / (kernel + user))}%`;
+  const where = printable(v.memcg.path ?? '(a cgroup removed since)');
+  return kernel > user
+    ? `verdict: memory cgroup ${where} hit its limit; kernel memory dominates it (${bytes(kernel)}, ${share(kernel)} of kernel + anon + file): look in the kernel`
+    : `verdict: memory cgroup ${where} hit its limit; user memory dominates it (anon + file ${bytes(user)}, ${share(user)}): almost certainly user space`;
 }
 
 /* Whether compaction was tried for the request the kill served, and what it did. */
@@ -53,9 +74,11 @@ export function renderReportText(r: MemoryReport): string {
   const L: string[] = [];
   L.push(`kmemtop report  (${r.hostname}, Linux ${r.kernel}, ${r.time})`);
   if (r.oomVictim) L.push(`OOM kill: ${printable(r.oomVictim.comm)} (pid ${r.oomVictim.pid}) at ${r.oomVictim.time}`, ...oomLines(r.oomVictim));
+  const cg = memcgVerdict(r.oomVictim);
+  if (cg) L.push(cg);
   if (r.verdict) {
     const v = r.verdict;
-    L.push(`verdict: ${v.text}`);
+    L.push(cg ? `machine-wide, for context (this kill was the cgroup's limit, not the machine's memory): ${v.text}` : `verdict: ${v.text}`);
     L.push(
       `  slab ${bytes((v.slabReclaimableKb + v.slabUnreclaimableKb) * 1024)} (reclaimable ${bytes(v.slabReclaimableKb * 1024)}, unreclaimable ${bytes(v.slabUnreclaimableKb * 1024)}); ` +
         `LRU ${bytes((v.lruAnonKb + v.lruFileKb) * 1024)} (anon ${bytes(v.lruAnonKb * 1024)}, file ${bytes(v.lruFileKb * 1024)})`,
