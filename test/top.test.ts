@@ -78,6 +78,14 @@ describeBpf('live view in a terminal (tmux)', () => {
     tmux('send-keys', '-t', 'kt', 'Enter');
     s = await waitFor(/^allocs \S+ \(task/m);
     expect(s).toMatch(/live bytes over the session/);
+    /* No --stacks/--by-*: c says which flag it needs, in the footer, and the pane stays on its site. */
+    const site = /^(do_eventfd\+0x\w+|\S+)  /m.exec(s.split('\n').find((l) => / per object$/.test(l)) ?? '')?.[1];
+    tmux('send-keys', '-t', 'kt', 'c');
+    s = await waitFor(/^c needs kmemtop started with --stacks, --by-cgroup or --by-task$/m);
+    expect(s.split('\n').find((l) => / per object$/.test(l))).toMatch(new RegExp(`^${site!.replace(/[.+]/g, '\\$&')}  `));
+    /* A key of top's: a hint, not silence. */
+    tmux('send-keys', '-t', 'kt', 'P');
+    await waitFor(/^P: P\/M\/T sort in top: here s or < > walk the sort columns; \? for help/m);
 
     tmux('send-keys', '-t', 'kt', 'Escape', '/', 'C-u', 'Enter', 'Tab');
     s = await waitFor(/\[2:caches\]/);
@@ -89,6 +97,11 @@ describeBpf('live view in a terminal (tmux)', () => {
 
     tmux('send-keys', '-t', 'kt', '?');
     s = await waitFor(/^Views +Tab/m);
+    /* 80x24 is shorter than the help: it says there is more, and scrolls to the end. */
+    expect(s).toMatch(/^-- more: down\/PgDn \(line \d+ of \d+\) --/m);
+    tmux('send-keys', '-t', 'kt', 'NPage', 'NPage', 'NPage');
+    s = await waitFor(/their cache after the call site\.$/m);
+    expect(s).not.toMatch(/-- more/);
     tmux('send-keys', '-t', 'kt', 'x');
     await waitFor(/\[3:shrinkers\]/);
 

@@ -2,10 +2,11 @@
 import { buildSnapshot, totalsOf } from '../src/model/snapshot';
 import { parseMeminfo } from '../src/sys/meminfo';
 import { memoryVerdict } from '../src/model/memreport';
-import { initialState, reduce, SORTS, UiState, footerKeys, clampInterval } from '../src/ui/state';
+import { initialState, reduce, SORTS, UiState, footerKeys, clampInterval, follow, pin } from '../src/ui/state';
 import { buildUiModel, History, viewRows, SiteRow, markBaseline, reportBaseline, siteLabelShort } from '../src/ui/model';
 import { batchWidth } from '../src/ui/top';
-import { compact, fitMiddle, frameText, renderFrame, sparkline, HELP } from '../src/ui/render';
+import { compact, fitMiddle, frameText, helpScrollMax, renderFrame, sparkline } from '../src/ui/render';
+import { HELP, helpLines } from '../src/ui/help';
 import { fixtureKallsyms, fixtureRaw } from './helpers/fixtures';
 
 const raw = fixtureRaw();
@@ -89,9 +90,46 @@ describe('reducer', () => {
     expect(clampInterval(10)).toBe(250);
   });
 
-  it('help closes on any key, q included; Ctrl-C still quits', () => {
+  it('help scrolls with up/down and PgUp/PgDn, within its length; any other key closes it, q included; Ctrl-C still quits', () => {
     expect(keys(s0, '?', 'q')).toMatchObject({ help: false, quit: false });
     expect(keys(s0, '?', 'C-c').quit).toBe(true);
+    const help = (...ks: string[]) => ks.reduce((st, k) => reduce(st, k, 100, 10, { helpMax: 12 }), s0);
+    expect(help('?', 'down', 'down', 'j')).toMatchObject({ help: true, helpTop: 3 });
+    expect(help('?', 'pagedown', 'pagedown')).toMatchObject({ help: true, helpTop: 12 });
+    expect(help('?', 'pagedown', 'up', 'k').helpTop).toBe(8);
+    expect(help('?', 'up').helpTop).toBe(0);
+    expect(help('?', 'G', 'x')).toMatchObject({ help: false });
+    /* At 80x24 the help is longer than the screen: wrapped to the width, scrolled, and it says there is more. */
+    const lines = helpLines(80);
+    expect(lines.length).toBeGreaterThan(HELP.length);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    const f0 = frameText(renderFrame(model, help('?'), history, 80, 24));
+    expect(f0).toMatch(/^-- more: down\/PgDn \(line \d+ of \d+\) --$/m);
+    expect(f0).toMatch(/up\/down PgUp\/PgDn scroll {2}any other key: close help/);
+    const max = helpScrollMax(model, s0, 80, 24);
+    const end = frameText(renderFrame(model, reduce(help('?'), 'G', 100, 10, { helpMax: max }), history, 80, 24));
+    expect(end).not.toMatch(/-- more/);
+    expect(end).toContain(lines[lines.length - 1].trim());
+  });
+
+  it('c without splits recorded says which flag it needs; keys of top and htop get a hint, once', () => {
+    const c = reduce(s0, 'c', 100, 10, { splits: [] });
+    expect(c.message).toMatch(/--stacks, --by-cgroup or --by-task/);
+    expect(footerKeys(c)).toBe(c.message);
+    expect(reduce(c, 'down').message).toBeNull();
+    expect(reduce(s0, 'c', 100, 10, { splits: ['cgroups', 'tasks'] })).toMatchObject({ split: 'cgroups', detail: true, message: null });
+    expect(reduce(s0, 'P').message).toBe('P: P/M/T sort in top: here s or < > walk the sort columns; ? for help');
+    expect(reduce(s0, 'M').message).toMatch(/^M: .*s or < >/);
+    expect(reduce(s0, 'Z').message).toBe('Z: not a key here; ? for help');
+  });
+
+  it('the selection and the detail pane stay on their row by identity when a refresh re-sorts', () => {
+    const opened = pin(keys(s0, 'down', 'down', 'enter'), [10, 11, 12, 13]);
+    expect(opened).toMatchObject({ selected: 2, selectedKey: 12, detail: true });
+    expect(follow(opened, [12, 10, 13, 11])).toMatchObject({ selected: 0, selectedKey: 12, detail: true });
+    /* Gone from the view (filtered out): the position stays, on the row now there. */
+    expect(follow(opened, [10, 11, 13])).toMatchObject({ selected: 2, selectedKey: 13 });
+    expect(follow({ ...opened, selected: 9 }, [])).toMatchObject({ selected: 0, selectedKey: null });
   });
 
   it('d asks for the delay in seconds; R reverses like r', () => {
@@ -205,8 +243,10 @@ describe('rendering', () => {
   it('never cuts a call site on screen while another column can go; cuts in the middle only below its width', () => {
     for (const [w, h] of [[80, 24], [120, 40]]) {
       const lines = frame(initialState(), w, h).lines.slice(5, h - 1);
-      const names = viewRows(model, initialState()).slice(0, lines.length).map((r) => siteLabelShort((r as SiteRow).site));
-      names.forEach((n, i) => expect(lines[i].text.trimEnd().endsWith(n)).toBe(true));
+      const shown = viewRows(model, initialState()).slice(0, lines.length) as SiteRow[];
+      const names = shown.map((r) => siteLabelShort(r.site));
+      /* Whole, or whole and then its cache where rows would read alike (CACHE dropped at 80 columns). */
+      names.forEach((n, i) => expect(lines[i].text.trimEnd().endsWith(n) || lines[i].text.trimEnd().endsWith(`${n} [${shown[i].cacheLabel}]`)).toBe(true));
     }
     expect(fitMiddle('mas_new_ma_node.isra.0+0x2c', 15)).toBe('mas_new….0+0x2c');
     expect(fitMiddle('kfree+0x1', 12)).toBe('kfree+0x1   ');

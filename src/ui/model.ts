@@ -14,7 +14,7 @@ import { sumContexts } from '../abi/layout';
 import type { MemInfo } from '../sys/meminfo';
 import { memoryVerdict, Verdict } from '../model/memreport';
 import type { CgroupRow } from '../model/details';
-import { SORTS, UiState, View } from './state';
+import { SORTS, Split, SPLITS, UiState, View } from './state';
 
 export const HISTORY_SAMPLES = 60;
 
@@ -213,6 +213,11 @@ export interface UiModel {
 }
 
 /* The call site without its module, as the site column shows it. */
+/* The splits this site has (recorded with --stacks, --by-cgroup, --by-task), in the order c walks them. */
+export function siteSplits(s: Site): Split[] {
+  return SPLITS.filter((k) => s[k] !== undefined);
+}
+
 export function siteLabelShort(s: Site): string {
   return formatSymbol({ function: s.function, offset: s.offset, module: null });
 }

@@ -6,8 +6,9 @@
  */
 import { byContext, bytes, duration, printable } from '../output/format';
 import { ageText, siteLabel } from '../output/report';
-import { footerKeys, Split, SPLITS, UiState, VIEWS } from './state';
-import { CacheRow, CgroupViewRow, History, ShrinkerRow, SiteRow, siteLabelShort, UiModel, viewRows } from './model';
+import { helpLines } from './help';
+import { footerKeys, Split, UiState, VIEWS } from './state';
+import { CacheRow, CgroupViewRow, History, ShrinkerRow, SiteRow, siteLabelShort, siteSplits, UiModel, viewRows } from './model';
 import type { Site } from '../model/site';
 
 export type Style = 'normal' | 'alert' | 'heading' | 'selected' | 'dim';
@@ -136,6 +137,8 @@ function tableLines<R extends { key: string | number }>(
   s: UiState,
   width: number,
   height: number,
+  /* What tells apart rows whose last column would read alike, when the CACHE column is dropped (a narrow screen). */
+  tellApart?: (r: R) => string,
 ): Line[] {
   const sortKey = s.sort[s.view];
   const visible = Math.max(0, height - 1);
@@ -143,13 +146,23 @@ function tableLines<R extends { key: string | number }>(
   const top = Math.max(0, Math.min(s.selected - visible + 1, rows.length - visible));
   const shown = rows.slice(top, top + visible);
   /* The last column (the call site) gets the room of its longest name on screen: other columns drop first. */
+  const choose = () =>
+    chooseColumns(
+      cols.filter((c) => !c.shownIf || rows.some(c.shownIf)),
+      width,
+      Math.min(width, Math.max(lastTitle.length, ...shown.map((r) => printable(last(r)).length))),
+      sortKey,
+    );
+  let chosen = choose();
+  /* Without the CACHE column, rows that would read alike carry what tells them apart; the columns are chosen again for the longer names. */
+  if (tellApart && !chosen.some((c) => c.title === 'CACHE')) {
+    const seen = new Map<string, number>();
+    for (const r of rows) seen.set(last(r), (seen.get(last(r)) ?? 0) + 1);
+    const plain = last;
+    last = (r: R) => ((seen.get(plain(r)) ?? 0) > 1 ? `${plain(r)} ${tellApart(r)}` : plain(r));
+    chosen = choose().filter((c) => c.title !== 'CACHE');
+  }
   const lastMin = Math.min(width, Math.max(lastTitle.length, ...shown.map((r) => printable(last(r)).length)));
-  const chosen = chooseColumns(
-    cols.filter((c) => !c.shownIf || rows.some(c.shownIf)),
-    width,
-    lastMin,
-    sortKey,
-  );
   const widths = chosen.map((c) => widthOf(c, sortKey));
   /* Room to spare (a wide terminal; a file, unlimited) goes to text columns whose names are cut: whole names first, the call site keeping its room. */
   let spare = width - lastMin - widths.reduce((n, w) => n + w + 1, 0);
@@ -204,18 +217,13 @@ function detailLines(r: SiteRow, history: History, width: number, split: Split):
   return [{ text: '-'.repeat(width), style: 'dim' }, ...lines.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }))];
 }
 
-/* The splits this site has (recorded with --stacks, --by-cgroup, --by-task). */
-function splitsOf(s: Site): Split[] {
-  return SPLITS.filter((k) => s[k] !== undefined);
-}
-
 /*
  * The detail pane's list of who allocates at the site: its top stacks (the
  * callers past the call site, outermost last), memory cgroups or processes;
  * c walks the ones recorded.
  */
 function splitLines(s: Site, want: Split): string[] {
-  const have = splitsOf(s);
+  const have = siteSplits(s);
   if (!have.length) return [];
   const split = have.includes(want) ? want : have[0];
   const up = s.liveObjectsUpperBound ? '<=' : '';
@@ -240,28 +248,6 @@ function splitLines(s: Site, want: Split): string[] {
   return out;
 }
 
-export const HELP = [
-  'kmemtop: kernel memory allocations per call site, live',
-  '',
-  'Views      Tab / Shift-Tab / 1 2 3 4: call sites, slab caches, shrinkers, memory cgroups (--by-cgroup)',
-  'Move       up/down or j/k, PgUp/PgDn, g/G (first/last)',
-  'Detail     Enter: details of the selected call site (contexts, sizes, history); Esc closes',
-  '           c: its top callers (--stacks), memory cgroups (--by-cgroup), processes (--by-task) in turn',
-  'Sort       s or >: next column, <: previous column, r or R: reverse',
-  'Baseline   b: mark now, then +LIVE columns show growth since the mark (sorted by it); B: clear',
-  'Filter     /: type text (function, cache or module), Enter to apply, Esc to cancel; empty clears',
-  'Pause      p or space: freeze the screen (tracing goes on)',
-  'Interval   + / -: refresh more / less often; d: type the delay in seconds',
-  'Quit       q or Ctrl-C (on this screen any key closes help)',
-  'Unlike top: s sorts (top: delay, here d); < > walk sort columns; no field editor or colour keys.',
-  '',
-  'Columns: ALLOC/s, FREE/s, BYTES/s are rates over the last interval; AVG is requested bytes per allocation;',
-  'FRAG% is 1 - requested/allocated; a site is (call site, cache or kmalloc size class).',
-  'IRQ% frees: share of frees in softirq, hardirq or NMI context. PHANTOM: tracked live objects above',
-  'what /proc/slabinfo says the cache holds (frees no tracepoint reported). ~LIVE: the site is in such a',
-  'cache; the figure is the estimate without its share of the phantom objects (Enter: the upper bound).',
-  'CACHE: the merged cache (alias matching the function, or NAME+ when others share its slab).',
-];
 
 function headerLines(m: UiModel, s: UiState, width: number, batch: boolean): Line[] {
   const h = m.header;
@@ -305,6 +291,12 @@ function headerLines(m: UiModel, s: UiState, width: number, batch: boolean): Lin
 
 export const DETAIL_HEIGHT = 7;
 
+/* The last first line the help can be scrolled to on this screen (its lines less the rows it gets). */
+export function helpScrollMax(m: UiModel, s: UiState, width: number, height: number): number {
+  const body = height - headerLines(m, s, width, false).length - 1;
+  return Math.max(0, helpLines(width).length - Math.max(1, body));
+}
+
 /* batch: a frame for a file or pipe (top -b): no tabs, no key footer. */
 export function renderFrame(m: UiModel, s: UiState, history: History, width: number, height: number, batch = false): Frame {
   const header = headerLines(m, s, width, batch);
@@ -315,9 +307,12 @@ export function renderFrame(m: UiModel, s: UiState, history: History, width: num
   const bodyHeight = Math.max(1, height - header.length - footer.length - detail.length);
   let body: Line[];
   if (s.help) {
-    body = HELP.map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }));
+    const lines = helpLines(width);
+    const top = Math.max(0, Math.min(s.helpTop, lines.length - bodyHeight));
+    body = lines.slice(top, top + bodyHeight).map((t) => ({ text: fit(t, width, false), style: 'normal' as Style }));
+    if (top + bodyHeight < lines.length) body[body.length - 1] = { text: fit(`-- more: down/PgDn (line ${top + bodyHeight} of ${lines.length}) --`, width, false), style: 'dim' };
   } else if (s.view === 'sites') {
-    body = tableLines(m.baseline ? [...GROWTH_COLUMNS, ...SITE_COLUMNS] : SITE_COLUMNS, 'CALL SITE', (r: SiteRow) => siteLabelShort(r.site), rows as SiteRow[], s, width, bodyHeight);
+    body = tableLines(m.baseline ? [...GROWTH_COLUMNS, ...SITE_COLUMNS] : SITE_COLUMNS, 'CALL SITE', (r: SiteRow) => siteLabelShort(r.site), rows as SiteRow[], s, width, bodyHeight, (r) => `[${r.cacheLabel}]`);
   } else if (s.view === 'caches') {
     body = tableLines(CACHE_COLUMNS, 'CACHE', (r: CacheRow) => r.cache, rows as CacheRow[], s, width, bodyHeight);
   } else if (s.view === 'cgroups') {

@@ -41,7 +41,16 @@ export interface UiState {
   paused: boolean;
   intervalMs: number;
   help: boolean;
+  /* The first help line shown (up/down scroll the help). */
+  helpTop: number;
   detail: boolean;
+  /*
+   * The selected row by identity (its key): after a refresh re-sorts the
+   * rows, the selection and the detail pane stay on it (follow()).
+   */
+  selectedKey: string | number | null;
+  /* A one-line answer to the last key (a hint, or why it did nothing), shown in the footer until the next key. */
+  message: string | null;
   /* Which of the site's splits the detail pane lists (c cycles; those not recorded are skipped). */
   split: Split;
   quit: boolean;
@@ -64,7 +73,10 @@ export function initialState(opts: { intervalMs?: number; sort?: string; filter?
     paused: false,
     intervalMs: clampInterval(opts.intervalMs ?? 1000),
     help: false,
+    helpTop: 0,
     detail: false,
+    selectedKey: null,
+    message: null,
     split: 'stacks',
     quit: false,
   };
@@ -82,15 +94,47 @@ function step(ms: number, dir: 1 | -1): number {
   return [...STEPS].reverse().find((s) => s < ms) ?? MIN_INTERVAL_MS;
 }
 
+/* What the reducer needs to know of the screen beyond the row count. */
+export interface KeyContext {
+  /* The splits the selected site has (SPLITS recorded for it); undefined: not a site view. */
+  splits?: readonly Split[];
+  /* The last first line the help can scroll to (its lines less the screen's). */
+  helpMax?: number;
+}
+
+/* Keys of top and htop that mean something else or nothing here: what to press instead. */
+const OTHER_TOOLS: Record<string, string> = {
+  P: 'P/M/T sort in top: here s or < > walk the sort columns',
+  M: 'P/M/T sort in top: here s or < > walk the sort columns',
+  T: 'P/M/T sort in top: here s or < > walk the sort columns',
+  N: 'here s or < > walk the sort columns',
+  f: 'no field editor: columns drop by width; s or < > sort',
+  F: 'no field editor: columns drop by width; s or < > sort',
+  u: 'no user filter: / filters by function, cache or module',
+  o: 'no field filter: / filters by function, cache or module',
+  i: 'idle rows stay: / filters by function, cache or module',
+  x: 'the sort column is marked v (or ^ when reversed)',
+  y: 'the selected row is marked; Enter shows its detail',
+  z: 'no colour editor (NO_COLOR=1 turns colour off)',
+  e: 'units scale by themselves',
+  E: 'units scale by themselves',
+  l: 'tab or 1-4 switch views',
+  t: 'tab or 1-4 switch views',
+  m: 'tab or 1-4 switch views',
+  W: 'nothing is saved: start options set the view',
+};
+
 /*
  * Keys use blessed's names: 'q', 'S-tab', 'up', 'down', 'enter', 'escape',
  * 'backspace', 'pageup', 'pagedown', 'home', 'end', 'C-c', or the character.
  * rows: how many rows the current view has (for moving the selection);
  * page: rows on one screen.
  */
-export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, page = 10): UiState {
+export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, page = 10, ctx: KeyContext = {}): UiState {
   if (s.filterEdit !== null) return reduceFilterEdit(s, key);
   if (s.delayEdit !== null) return reduceDelayEdit(s, key);
+  if (s.message !== null) s = { ...s, message: null };
+  if (s.help) return reduceHelp(s, key, page, ctx.helpMax ?? Number.MAX_SAFE_INTEGER);
   const move = (to: number) => ({ ...s, selected: Math.max(0, Math.min(Math.max(rows - 1, 0), to)) });
   const sorts = SORTS[s.view];
   const sortAt = (d: number) => {
@@ -98,15 +142,13 @@ export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, 
     return { ...s, sort: { ...s.sort, [s.view]: sorts[(i + d + sorts.length) % sorts.length] }, selected: 0 };
   };
   const viewAt = (v: View) => ({ ...s, view: v, selected: 0, detail: false });
-  /* Help closes on any key, q included (Ctrl-C still quits). */
-  if (s.help && key !== 'C-c') return { ...s, help: false };
   switch (key) {
     case 'q':
     case 'C-c':
       return { ...s, quit: true };
     case '?':
     case 'h':
-      return { ...s, help: true };
+      return { ...s, help: true, helpTop: 0 };
     case 'up':
     case 'k':
       return move(s.selected - 1);
@@ -136,8 +178,14 @@ export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, 
     case '3':
     case '4':
       return viewAt(VIEWS[Number(key) - 1]);
-    case 'c':
-      return { ...s, split: SPLITS[(SPLITS.indexOf(s.split) + 1) % SPLITS.length] };
+    case 'c': {
+      const have = ctx.splits ?? SPLITS;
+      if (have.length === 0) {
+        return { ...s, message: 'c needs kmemtop started with --stacks, --by-cgroup or --by-task' };
+      }
+      const at = have.indexOf(s.split);
+      return { ...s, split: have[(at + 1) % have.length], detail: true };
+    }
     case 's':
     case '>':
       return sortAt(1);
@@ -171,8 +219,57 @@ export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, 
     case '-':
       return { ...s, intervalMs: step(s.intervalMs, 1) };
     default:
+      if (key.length === 1 && key > ' ') return { ...s, message: `${key}: ${OTHER_TOOLS[key] ?? 'not a key here'}; ? for help` };
       return s;
   }
+}
+
+/* On the help screen: up/down, PgUp/PgDn, g/G scroll it; Ctrl-C quits; any other key closes it. */
+function reduceHelp(s: UiState, key: string, page: number, max: number): UiState {
+  const to = (top: number) => ({ ...s, helpTop: Math.max(0, Math.min(max, top)) });
+  switch (key) {
+    case 'C-c':
+      return { ...s, quit: true };
+    case 'up':
+    case 'k':
+      return to(s.helpTop - 1);
+    case 'down':
+    case 'j':
+      return to(s.helpTop + 1);
+    case 'pageup':
+      return to(s.helpTop - page);
+    case 'pagedown':
+    case 'space':
+    case ' ':
+      return to(s.helpTop + page);
+    case 'home':
+    case 'g':
+      return to(0);
+    case 'end':
+    case 'G':
+      return to(max);
+    default:
+      return { ...s, help: false };
+  }
+}
+
+/*
+ * The selection by identity across a refresh: when the row it was on is
+ * still there (keys: the rows' keys in their new order), select it where it
+ * now is; else keep the position and take that row's key.
+ */
+export function follow(s: UiState, keys: readonly (string | number)[]): UiState {
+  const at = s.selectedKey === null ? -1 : keys.indexOf(s.selectedKey);
+  if (at >= 0) return at === s.selected ? s : { ...s, selected: at };
+  const selected = Math.max(0, Math.min(s.selected, keys.length - 1));
+  const selectedKey = keys.length ? keys[selected] : null;
+  return selected === s.selected && selectedKey === s.selectedKey ? s : { ...s, selected, selectedKey };
+}
+
+/* After a key moved the selection: the key of the row now selected. */
+export function pin(s: UiState, keys: readonly (string | number)[]): UiState {
+  const selectedKey = keys[s.selected] ?? null;
+  return selectedKey === s.selectedKey ? s : { ...s, selectedKey };
 }
 
 function reduceFilterEdit(s: UiState, key: string): UiState {
@@ -218,7 +315,8 @@ function reduceDelayEdit(s: UiState, key: string): UiState {
 export function footerKeys(s: UiState): string {
   if (s.filterEdit !== null) return `filter: ${s.filterEdit}_   Enter apply  Esc cancel  Backspace delete`;
   if (s.delayEdit !== null) return `delay (seconds, ${MIN_INTERVAL_MS / 1000} to ${MAX_INTERVAL_MS / 1000}): ${s.delayEdit}_   Enter apply  Esc cancel`;
-  if (s.help) return 'any key: close help';
+  if (s.message !== null) return s.message;
+  if (s.help) return 'up/down PgUp/PgDn scroll  any other key: close help';
   return [
     'q quit',
     '? help',

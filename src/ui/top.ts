@@ -9,9 +9,9 @@ import { Kallsyms } from '../sys/kallsyms';
 import { buildSnapshot, Snapshot } from '../model/snapshot';
 import { focus, SiteFilter } from '../model/diff';
 import { readMeminfo } from '../sys/meminfo';
-import { Baseline, buildUiModel, History, markBaseline, SiteRow, UiModel, viewRows } from './model';
-import { initialState, reduce, UiState, View } from './state';
-import { frameText, renderFrame } from './render';
+import { Baseline, buildUiModel, History, markBaseline, SiteRow, siteSplits, UiModel, viewRows } from './model';
+import { follow, initialState, pin, reduce, UiState, View } from './state';
+import { frameText, helpScrollMax, renderFrame } from './render';
 import { Screen } from './screen';
 import * as log from '../log';
 import { olderOnly } from '../model/older';
@@ -167,7 +167,11 @@ function runInteractive(a: LiveViewOptions, sampler: Sampler): Promise<number> {
       try {
         const t0 = process.hrtime.bigint();
         const fresh = !state.paused || !model;
-        if (fresh) model = sampler.sample();
+        if (fresh) {
+          model = sampler.sample();
+          /* The selection (and the detail pane) stays on its row, wherever the new order puts it. */
+          state = follow(state, viewRows(model, state).map((r) => r.key));
+        }
         const t1 = process.hrtime.bigint();
         /* Paused: the frame only changes on a key, which paints by itself. */
         if (fresh) paint();
@@ -181,10 +185,16 @@ function runInteractive(a: LiveViewOptions, sampler: Sampler): Promise<number> {
     const onSignal = () => finish(null);
 
     screen.onKey((key) => {
-      const rows = model ? viewRows(model, state).length : 0;
+      const shown = model ? viewRows(model, state) : [];
       const before = state.intervalMs;
       const was = state;
-      state = reduce(state, key, rows, Math.max(1, screen.height - 8));
+      const page = Math.max(1, screen.height - 8);
+      const selected = shown[state.selected];
+      state = reduce(state, key, shown.length, page, {
+        splits: state.view === 'sites' && selected ? siteSplits((selected as SiteRow).site) : undefined,
+        helpMax: model ? helpScrollMax(model, state, screen.width, screen.height) : 0,
+      });
+      if (model) state = pin(state, viewRows(model, state).map((r) => r.key));
       if (state.quit) return finish(null);
       /* b marks from what is on screen now; B clears. */
       if (state.markSeq !== was.markSeq && model) model = sampler.rebase(markBaseline(model, `since ${clock(new Date())}`)) ?? model;
