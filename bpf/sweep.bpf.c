@@ -43,10 +43,13 @@ static __always_inline bool still_possible(__u64 ptr, __u32 site)
 	if (!key || !key->call_site)
 		return true;  /* nothing to compare with: keep it */
 	want = key->cache;
-	if (!(want >> 32))
+	if (!(want >> 32)) {
+		if (want & (KMEMTOP_PAGE_SITE | KMEMTOP_PERCPU_SITE | KMEMTOP_VMALLOC_SITE))
+			return true;  /* pages, percpu, vmalloc (and the full site): no slab to check */
 		want &= KMEMTOP_KMALLOC_SIZE_MASK;  /* a kmalloc size (its cache type aside) */
-	if (!(key->cache >> 32) && want > KMEMTOP_KMALLOC_MAX_CACHE_SIZE)
-		return true;  /* a large kmalloc: pages, not a slab */
+		if (want > KMEMTOP_KMALLOC_MAX_CACHE_SIZE)
+			return true;  /* a large kmalloc: pages, not a slab */
+	}
 	s = bpf_get_kmem_cache(ptr);
 	if (!s)
 		return false;  /* no longer a slab page */
