@@ -5,7 +5,7 @@
  * the top N is gone from the next scrape, content negotiation.
  */
 import { buildSnapshot } from '../src/model/snapshot';
-import { metricFamilies, OTHER } from '../src/output/metrics';
+import { metricFamilies, OTHER, SeriesBook } from '../src/output/metrics';
 import { MetricsExporter, negotiate } from '../src/serve/exporter';
 import { parseListen } from '../src/serve/server';
 import { fixtureKallsyms, fixtureRaw } from './helpers/fixtures';
@@ -70,13 +70,33 @@ describe('exporter', () => {
     expect(await e.render(fams, 'prometheus')).toMatch(/^# TYPE kmemtop_site_allocations_total counter$/m);
   });
 
-  it('a site that drops out of the top N is gone from the next scrape', async () => {
-    const e = new MetricsExporter();
-    const first = await e.render(metricFamilies(snap, 3, self), 'prometheus');
-    const top3 = [...first.matchAll(/^kmemtop_site_live_bytes\{function="([^"]+)"/gm)].map((m) => m[1]).filter((f) => f !== OTHER);
-    const without = { ...snap, sites: snap.sites.filter((s) => s.function !== top3[0]) };
-    const next = await e.render(metricFamilies(without, 3, self), 'prometheus');
-    expect(next).not.toMatch(new RegExp(`function="${top3[0]}"`));
+  it('sites rotating through the top N: every counter series only goes up, a site keeps its series, totals stay whole; --max-series caps them', () => {
+    const book = new SeriesBook(1000);
+    const last = new Map<string, number>();
+    const seen = new Set<string>();
+    for (let round = 0; round < 20; round++) {
+      /* Each round another 3 sites lead by live bytes, and every site allocates more. */
+      const sites = snap.sites.map((x, i) => ({ ...x, liveBytes: (i + round * 3) % snap.sites.length < 3 ? 1e9 - i : i, liveBytesEstimate: (i + round * 3) % snap.sites.length < 3 ? 1e9 - i : i, allocs: x.allocs + round * (i + 1), bytesAllocated: x.bytesAllocated + round * (i + 1) * x.objectSize }));
+      const fams = metricFamilies({ ...snap, sites }, 3, self, book);
+      for (const f of fams.filter((x) => x.type === 'counter')) {
+        for (const x of f.samples) {
+          const k = `${f.name}${JSON.stringify(x.labels)}`;
+          expect([k, x.value >= (last.get(k) ?? 0)]).toEqual([k, true]);
+          last.set(k, x.value);
+          if (f.name === 'kmemtop_site_allocations_total') seen.add(k);
+        }
+      }
+      const allocs = fams.find((f) => f.name === 'kmemtop_site_allocations_total')!;
+      /* Every series seen so far is still there, and they sum to every allocation. */
+      for (const k of seen) expect(allocs.samples.some((x) => `${allocs.name}${JSON.stringify(x.labels)}` === k)).toBe(true);
+      expect(allocs.samples.reduce((n, x) => n + x.value, 0)).toBe(sites.reduce((n, x) => n + x.allocs, 0));
+    }
+    expect(book.capped).toBe(false);
+    const small = new SeriesBook(4);
+    const fams = metricFamilies(snap, 10, self, small);
+    expect(small.promoted).toBe(4);
+    expect(fams.find((f) => f.name === 'kmemtop_series_capped')!.samples[0].value).toBe(1);
+    expect(fams.find((f) => f.name === 'kmemtop_sites_exported')!.samples[0].value).toBe(4);
   });
 
   it('--listen addresses', () => {

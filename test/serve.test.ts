@@ -8,45 +8,13 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { gunzipSync } from 'zlib';
 import { Profile } from 'pprof-format';
 import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled } from './helpers/bpf';
 import { Holder, releaseHolder, startHolder } from './helpers/loadgen';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/* Start `kmemtop serve ARGS`; resolve with the child once it says where it serves (its stderr kept in err()). */
-async function startServe(args: string[]): Promise<{ child: ChildProcess; err: () => string; exited: Promise<number | null> }> {
-  const child = spawn(KMEMTOP, ['serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  for (let i = 0; i < 200 && !/kmemtop serve: http/.test(err); i++) {
-    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${err}`);
-    await sleep(50);
-  }
-  if (!/kmemtop serve: http/.test(err)) throw new Error(`serve did not start: ${err}`);
-  return { child, err: () => err, exited };
-}
-
-async function get(url: string, accept?: string): Promise<{ status: number; type: string; body: Buffer }> {
-  const r = await fetch(url, { headers: accept ? { Accept: accept } : {} });
-  return { status: r.status, type: r.headers.get('content-type') ?? '', body: Buffer.from(await r.arrayBuffer()) };
-}
+import { freePort, get, sleep, startServe } from './helpers/serve';
 
 describeBpf('real kernel: kmemtop serve', () => {
   let dir: string;

@@ -122,8 +122,13 @@ export interface ServeArgs extends TracerFlags {
   /* --listen HOST:PORT */
   host: string;
   port: number;
-  /* --top: sites exported with their own series. */
+  /* --top: sites promoted to series of their own per scrape; --max-series: in all; --top-cgroups (--by-cgroup). */
   top: number;
+  maxSeries: number;
+  topCgroups: number;
+  /* --web-config FILE (TLS, basic auth), --expose-tasks (process names, cgroup paths in /snapshot). */
+  webConfig?: string;
+  exposeTasks: boolean;
 }
 
 export interface TopArgs extends TracerFlags {

@@ -9,7 +9,7 @@ import { SORT_KEYS } from '../model/snapshot';
 import { DEFAULTS } from '../config';
 import type { CommonArgs, DiffArgs, RecordArgs, ReportArgs, ServeArgs, SnapshotArgs, TopArgs, TracerFlags, WatchArgs } from './args';
 import { parseListen } from '../serve/server';
-import { DEFAULT_TOP_SITES } from '../output/metrics';
+import { DEFAULT_MAX_SERIES, DEFAULT_TOP_CGROUPS, DEFAULT_TOP_SITES } from '../output/metrics';
 
 /* serve: where, and 1 object in how many it tracks unless told (measured near the dispatch floor: docs/overhead.md). */
 export const DEFAULT_LISTEN = '127.0.0.1:9713';
@@ -376,13 +376,24 @@ export function parse(argv: string[]): Parsed {
             describe: 'track 1 object in N (by address hash); serve samples by default (live figures become estimates, allocation counts stay exact); 1: every object',
           })
           .option('listen', { type: 'string', default: DEFAULT_LISTEN, describe: 'HOST:PORT to serve on ([V6]:PORT for IPv6); localhost by default' })
-          .option('top', { type: 'number', default: DEFAULT_TOP_SITES, describe: 'sites exported with their own series, by live bytes; the rest are one function="other" series (0: all)' }),
+          .option('top', { type: 'number', default: DEFAULT_TOP_SITES, describe: 'sites given series of their own at each scrape, by live bytes; a site keeps its series once given, the rest are one function="other" series (0: all)' })
+          .option('max-series', { type: 'number', default: DEFAULT_MAX_SERIES, describe: 'sites (and cgroups) given series of their own in all, for the life of the process; past it kmemtop_series_capped is 1' })
+          .option('top-cgroups', { type: 'number', default: DEFAULT_TOP_CGROUPS, describe: 'with --by-cgroup: memory cgroups given series of their own at each scrape (the rest: cgroup="other")' })
+          .option('web-config', { type: 'string', describe: 'TLS and basic auth, in the exporter-toolkit format node_exporter takes (tls_server_config, basic_auth_users; docs/serve.md)' })
+          .option('expose-tasks', { type: 'boolean', default: false, describe: '/snapshot includes process names and cgroup paths (left out by default)' }),
       (a) => {
         const addr = parseListen(String(a.listen));
         if (!addr) throw new UsageError('--listen takes HOST:PORT (e.g. 127.0.0.1:9713, or [::1]:9713), port 1-65535');
         const top = a.top as number;
         if (!(Number.isInteger(top) && top >= 0)) throw new UsageError('--top takes a whole number of sites (0: all)');
-        result = { cmd: 'serve', args: { ...tracerArgs(a), host: addr.host, port: addr.port, top, verbose: a.verbose as boolean } };
+        const maxSeries = a.maxSeries as number;
+        if (!(Number.isInteger(maxSeries) && maxSeries >= 1 && maxSeries <= 1_000_000)) throw new UsageError('--max-series takes a whole number from 1 to 1000000');
+        const topCgroups = a.topCgroups as number;
+        if (!(Number.isInteger(topCgroups) && topCgroups >= 0)) throw new UsageError('--top-cgroups takes a whole number of cgroups (0: all)');
+        result = {
+          cmd: 'serve',
+          args: { ...tracerArgs(a), host: addr.host, port: addr.port, top, maxSeries, topCgroups, webConfig: a.webConfig as string | undefined, exposeTasks: !!a.exposeTasks, verbose: a.verbose as boolean },
+        };
       },
     )
     .command(

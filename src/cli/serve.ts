@@ -8,6 +8,7 @@
  * new one).
  */
 import * as http from 'http';
+import * as https from 'https';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { preflightTracer, Tracer } from '../collect/tracer';
@@ -16,6 +17,7 @@ import { buildSnapshot, Snapshot } from '../model/snapshot';
 import { sessionRunning, sessionState } from '../session';
 import { KmemtopError } from '../errors';
 import { ServeHandler, SnapshotSource } from '../serve/server';
+import { authorizer, readWebConfig, WebConfig } from '../serve/webconfig';
 import { pinSession } from './commands';
 import { raw } from '../bpf/libbpf';
 import type { ServeArgs } from './args';
@@ -37,6 +39,30 @@ const GC_EVERY_MS = 60_000;
 function fullGc(): () => void {
   v8.setFlagsFromString('--expose-gc');
   return vm.runInNewContext('gc') as () => void;
+}
+
+/* Until the session is read, every request is answered: 503 "starting". */
+class LateSource implements SnapshotSource {
+  inner: SnapshotSource | null = null;
+
+  snapshot(): Snapshot {
+    return this.inner!.snapshot();
+  }
+
+  problem(): string | null {
+    return this.inner ? this.inner.problem() : 'starting: loading and attaching the BPF programs';
+  }
+}
+
+/* Pure: does a listen address reach only this machine? */
+export function loopback(host: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === 'localhost';
+}
+
+function createServer(web: WebConfig | null): http.Server {
+  if (!web?.tls) return http.createServer();
+  const t = web.tls;
+  return https.createServer({ cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requestCert: t.requireClientCert, rejectUnauthorized: t.requireClientCert, minVersion: t.minVersion });
 }
 
 async function listen(server: http.Server, host: string, port: number): Promise<void> {
@@ -79,9 +105,19 @@ class SessionSource implements SnapshotSource {
 
 export async function runServe(a: ServeArgs): Promise<number> {
   preflightTracer();
-  const server = http.createServer();
+  const web = a.webConfig ? readWebConfig(a.webConfig) : null;
+  const server = createServer(web);
   server.keepAliveTimeout = 65_000; /* longer than Prometheus's idle connection reuse */
   await listen(server, a.host, a.port);
+  if (!loopback(a.host) && !web) {
+    process.stderr.write(
+      `kmemtop serve: warning: ${a.host}:${a.port} is reachable from other machines, without TLS or a password (--web-config): anyone who reaches it reads kernel call sites, caches and memory figures${a.exposeTasks ? ', process names and cgroup paths' : ''}\n`,
+    );
+  }
+  /* Answer from the first request on: "starting" until the session is read. */
+  const late = new LateSource();
+  const handler = new ServeHandler(late, { top: a.top, maxSeries: a.maxSeries, topCgroups: a.topCgroups, exposeTasks: a.exposeTasks, authorize: web?.users ? authorizer(web.users) : null });
+  server.on('request', handler.handle);
   let tracer: Tracer | null = null;
   let stopSignal: NodeJS.Signals | null = null;
   let wake: () => void = () => {};
@@ -103,11 +139,10 @@ export async function runServe(a: ServeArgs): Promise<number> {
     if (!meta) throw new KmemtopError('kmemtop: the session went away while starting: try again');
     tracer = Tracer.openSession(meta);
     const source = new SessionSource(tracer, Kallsyms.load());
-    const handler = new ServeHandler(source, { top: a.top });
-    server.on('request', handler.handle);
+    late.inner = source;
     const sampling = (meta.sampleOneIn ?? 1) > 1 ? `1 object in ${meta.sampleOneIn} tracked` : 'every object tracked';
     process.stderr.write(
-      `kmemtop serve: http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/metrics; ${adopted ? 'adopted the session' : 'started a session'} of ${meta.startedAt} (${sampling}); ` +
+      `kmemtop serve: ${web?.tls ? 'https' : 'http'}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/metrics${web?.users ? ' (basic auth)' : ''}; ${adopted ? 'adopted the session' : 'started a session'} of ${meta.startedAt} (${sampling}); ` +
         'it stays pinned when serve exits (kmemtop stop ends it)\n',
     );
     if (adopted && a.sample !== (meta.sampleOneIn ?? 1)) log.debug(`--sample ${a.sample} not applied: the adopted session tracks 1 in ${meta.sampleOneIn ?? 1}`);

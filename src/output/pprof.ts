@@ -26,7 +26,14 @@ interface Counts {
   liveObjects: number;
 }
 
-export function encodePprof(doc: { sites: Site[]; window: { end: string; durationMs: number } }): Buffer {
+export interface PprofOptions {
+  /* The sample type pprof shows first: inuse_space (/debug/pprof/heap), alloc_space (/debug/pprof/allocs). */
+  defaultSampleType?: 'inuse_space' | 'alloc_space';
+  /* A delta profile (?seconds=N): values may be negative (live objects freed during it), as Go's are. */
+  delta?: boolean;
+}
+
+export function encodePprof(doc: { sites: Site[]; window: { end: string; durationMs: number } }, opts: PprofOptions = {}): Buffer {
   const strings = new StringTable();
   const functions = new Map<string, PFunction>();
   const locations = new Map<string, Location>();
@@ -48,8 +55,8 @@ export function encodePprof(doc: { sites: Site[]; window: { end: string; duratio
     return Number(loc.id);
   };
   const add = (frames: string[], c: Counts, objectSize: number) => {
-    if (c.allocs <= 0 && c.liveObjects <= 0) return;
-    const live = Math.max(0, c.liveObjects);
+    if (opts.delta ? c.allocs === 0 && c.liveObjects === 0 : c.allocs <= 0 && c.liveObjects <= 0) return;
+    const live = opts.delta ? c.liveObjects : Math.max(0, c.liveObjects);
     samples.push(new Sample({ locationId: frames.map(location), value: [c.allocs, c.allocs * objectSize, live, live * objectSize] }));
   };
 
@@ -82,7 +89,25 @@ export function encodePprof(doc: { sites: Site[]; window: { end: string; duratio
     stringTable: strings,
     timeNanos: BigInt(Date.parse(doc.window.end) || 0) * 1_000_000n,
     durationNanos: BigInt(Math.max(0, Math.round(doc.window.durationMs))) * 1_000_000n,
-    defaultSampleType: strings.dedup('inuse_space'),
+    defaultSampleType: strings.dedup(opts.defaultSampleType ?? 'inuse_space'),
   });
   return gzipSync(profile.encode());
+}
+
+/*
+ * The sites of a delta profile: what happened between two snapshots of one
+ * session (sites matched by their session index): allocations made and the
+ * change in live objects.  Per call site (stacks are left out of deltas).
+ */
+export function deltaSites(before: Site[], after: Site[]): Site[] {
+  const was = new Map(before.map((s) => [s.id, s]));
+  const out: Site[] = [];
+  for (const s of after) {
+    const b = was.get(s.id);
+    const allocs = s.allocs - (b?.allocs ?? 0);
+    const liveObjects = s.liveObjects - (b?.liveObjects ?? 0);
+    if (allocs === 0 && liveObjects === 0) continue;
+    out.push({ ...s, allocs, liveObjects, liveBytes: liveObjects * s.objectSize, stacks: undefined, otherStacks: undefined });
+  }
+  return out;
 }
