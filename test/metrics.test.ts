@@ -113,7 +113,7 @@ describe('what docs/serve.md and contrib/ give users', () => {
 
   it('the PromQL examples parse (promtool check rules)', () => {
     const doc = fs.readFileSync(path.join(ROOT, 'docs', 'serve.md'), 'utf8');
-    const block = doc.slice(doc.indexOf('Queries:') + 'Queries:'.length, doc.indexOf('## pprof'));
+    const block = doc.slice(doc.indexOf('Queries:') + 'Queries:'.length, doc.indexOf('Alert rules:'));
     const queries = block
       .split(/\n\s*\n/)
       .map((b) => b.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).join(' '))
@@ -123,6 +123,20 @@ describe('what docs/serve.md and contrib/ give users', () => {
     fs.writeFileSync(rules, 'groups:\n  - name: docs\n    rules:\n' + queries.map((q, i) => `      - record: kmemtop:docs_example_${i}\n        expr: ${JSON.stringify(q)}\n`).join(''));
     const r = spawnSync('promtool', ['check', 'rules', rules], { encoding: 'utf8' });
     expect([r.status, r.stderr]).toEqual([0, '']);
+  });
+
+  it('contrib/prometheus/kmemtop-rules.yml: every alert fires on what it is for and not on what it is not (promtool test rules)', () => {
+    const rulesDir = path.join(ROOT, 'contrib', 'prometheus');
+    const check = spawnSync('promtool', ['check', 'rules', 'kmemtop-rules.yml'], { cwd: rulesDir, encoding: 'utf8' });
+    expect([check.status, check.stdout]).toEqual([0, expect.stringMatching(/SUCCESS: 5 rules found/)]);
+    const test = spawnSync('promtool', ['test', 'rules', 'kmemtop-rules.test.yml'], { cwd: rulesDir, encoding: 'utf8' });
+    expect([test.status, test.stdout + test.stderr]).toEqual([0, expect.stringMatching(/SUCCESS/)]);
+    /* Every rule has a test. */
+    const rules = fs.readFileSync(path.join(rulesDir, 'kmemtop-rules.yml'), 'utf8');
+    const tests = fs.readFileSync(path.join(rulesDir, 'kmemtop-rules.test.yml'), 'utf8');
+    const names = [...rules.matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]);
+    expect(names.length).toBe(5);
+    for (const n of names) expect([n, tests.includes(`alertname: ${n}`)]).toEqual([n, true]);
   });
 
   it('contrib/kmemtop.service passes systemd-analyze verify', () => {

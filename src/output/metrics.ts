@@ -33,6 +33,8 @@ export interface SelfStats {
   externalBytes?: number;
   /* Scrapes served so far. */
   scrapes: number;
+  /* The machine's slab now (/proc/meminfo), for alerts on unreclaimable kernel memory; absent when unreadable. */
+  memory?: { slabReclaimableBytes: number; slabUnreclaimableBytes: number } | null;
 }
 
 export const DEFAULT_TOP_SITES = 200;
@@ -272,6 +274,13 @@ export function metricFamilies(snap: Snapshot, top: number, self: SelfStats, boo
     }
     oom.samples.push({ labels: {}, value: snap.reclaim.oomKills });
     kswapd.samples.push({ labels: {}, value: snap.reclaim.kswapdWakeups });
+  }
+
+  /* The machine's slab (/proc/meminfo): what the alert rules compare the sites' growth with. */
+  const slab = add(family('kmemtop_memory_slab_bytes', 'gauge', 'Slab memory of the machine by kind (/proc/meminfo SReclaimable, SUnreclaim)', ['kind']));
+  if (self.memory) {
+    slab.samples.push({ labels: { kind: 'reclaimable' }, value: self.memory.slabReclaimableBytes });
+    slab.samples.push({ labels: { kind: 'unreclaimable' }, value: self.memory.slabUnreclaimableBytes });
   }
 
   /* Accuracy: what the live figures may be off by, and why. */

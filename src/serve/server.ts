@@ -16,6 +16,7 @@ import type { Snapshot } from '../model/snapshot';
 import { metricFamilies, SelfStats, SeriesBook } from '../output/metrics';
 import { deltaSites, encodePprof } from '../output/pprof';
 import type { Site } from '../model/site';
+import { readMeminfo } from '../sys/meminfo';
 import { renderJson, toDocument } from '../output/report';
 import { MetricsExporter, negotiate } from './exporter';
 
@@ -122,7 +123,14 @@ export class ServeHandler {
       const format = negotiate(req.headers.accept);
       this.scrapes++;
       const mu = process.memoryUsage();
-      const self: SelfStats = { residentBytes: mu.rss, heapUsedBytes: mu.heapUsed, externalBytes: mu.external + mu.arrayBuffers, scrapes: this.scrapes };
+      const mem = readMeminfo();
+      const self: SelfStats = {
+        residentBytes: mu.rss,
+        heapUsedBytes: mu.heapUsed,
+        externalBytes: mu.external + mu.arrayBuffers,
+        scrapes: this.scrapes,
+        memory: mem && { slabReclaimableBytes: mem.slabReclaimableKb * 1024, slabUnreclaimableBytes: mem.slabUnreclaimableKb * 1024 },
+      };
       const body = await this.exporter.render(metricFamilies(snap, this.opts.top, self, this.book, this.opts.topCgroups), format);
       return this.send(res, 200, this.exporter.contentType(format), body, head);
     }
