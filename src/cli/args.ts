@@ -40,6 +40,17 @@ export function tracerFlags(a: TracerFlags): TracerOptions {
 }
 
 
+/* --timeline FILE: a frame every intervalMs, the file kept under maxBytes (timeline/file.ts). */
+export interface TimelineSpec {
+  file: string;
+  intervalMs: number;
+  maxBytes: number;
+}
+
+export interface TimelineFlags {
+  timeline?: TimelineSpec;
+}
+
 export interface CommonArgs extends TracerFlags {
   module?: string;
   match?: string;
@@ -60,7 +71,7 @@ export interface CommonArgs extends TracerFlags {
   pprof?: string;
 }
 
-export interface RecordArgs extends CommonArgs {
+export interface RecordArgs extends CommonArgs, TimelineFlags {
   command: string[];
   settleMs: number;
   taskTree: boolean;
@@ -108,7 +119,7 @@ export interface ReportArgs extends TracerFlags {
   duration?: number;
 }
 
-export interface WatchArgs extends TracerFlags {
+export interface WatchArgs extends TracerFlags, TimelineFlags {
   verbose: boolean;
   onOom: boolean;
   dir: string;
@@ -117,7 +128,7 @@ export interface WatchArgs extends TracerFlags {
   perSeconds: number;
 }
 
-export interface ServeArgs extends TracerFlags {
+export interface ServeArgs extends TracerFlags, TimelineFlags {
   verbose: boolean;
   /* --listen HOST:PORT */
   host: string;
@@ -131,7 +142,7 @@ export interface ServeArgs extends TracerFlags {
   exposeTasks: boolean;
 }
 
-export interface TopArgs extends TracerFlags {
+export interface TopArgs extends TracerFlags, TimelineFlags {
   module?: string;
   match?: string;
   intervalMs: number;
@@ -146,4 +157,23 @@ export interface TopArgs extends TracerFlags {
   view: 'sites' | 'caches' | 'shrinkers' | 'cgroups';
   /* --baseline FILE: growth from a saved report. */
   baseline?: string;
+}
+
+/* kmemtop replay FILE: the live view over a timeline, a frame of it (-b), or all of it as JSON lines (--export json). */
+export interface ReplayArgs {
+  file: string;
+  batch: boolean;
+  json: boolean;
+  /* -b: the frame at this time (default: the last), and the baseline frame of the growth columns. */
+  at?: string;
+  since?: string;
+  exportJson: boolean;
+  output?: string;
+  mode: number;
+  view?: 'sites' | 'caches' | 'shrinkers' | 'cgroups';
+  sort?: string;
+  filter?: string;
+  module?: string;
+  match?: string;
+  verbose: boolean;
 }

@@ -14,7 +14,6 @@ import { featuresLine, kernelFeatures } from '../model/features';
 import { lostLine } from '../output/report';
 import type { ReportDocument, SessionInfo } from '../output/report';
 import { diffSites, DiffSite, filterSites, focus, GATE_LOSSES, gateVerdict, hasStacks, lossErrorBytes, phantomByGroup, stackSites } from '../model/diff';
-import { loadReport } from '../output/load';
 import { DiffDocument, diffRenderer, side } from '../output/diff';
 import { ReportMeta, reportRenderer, toDocument } from '../output/report';
 import { renderAs } from '../output/formats';
@@ -27,6 +26,9 @@ import { encodePprof } from '../output/pprof';
 import { writeFileSafely } from '../sys/safefs';
 import * as log from '../log';
 import { checkPrivileges } from '../sys/preflight';
+import { openTimeline, TimelineWriter } from '../timeline/file';
+import { loadReportOrMoment } from '../timeline/moment';
+import { readMeminfo } from '../sys/meminfo';
 
 /* Check, read symbols (a kptr_restrict problem fails before anything is loaded), then trace. */
 async function traced<T>(a: CommonArgs & { taskTree?: boolean }, fn: (t: Tracer, syms: Kallsyms) => Promise<T>): Promise<T> {
@@ -88,7 +90,42 @@ export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): 
 }
 
 export async function runRecord(a: RecordArgs): Promise<number> {
+  /* --timeline: opened (or refused) before anything is loaded or run. */
+  const timeline = openTimeline(a.timeline);
+  try {
+    return await recordWith(a, timeline);
+  } finally {
+    timeline?.close();
+  }
+}
+
+async function recordWith(a: RecordArgs, timeline: TimelineWriter | null): Promise<number> {
   return traced(a, async (tracer, syms) => {
+    /* A frame every --timeline-interval while the command runs, and one when it has ended. */
+    const frame = (force: boolean) =>
+      timeline?.add(buildSnapshot(tracer.read({ slabinfoMaxAgeMs: 4500, sweepMaxAgeMs: 4500 }), tracer.window, (ip) => syms.resolve(ip)), { force, mem: readMeminfo() });
+    /* A write that fails (a full disk) stops the timeline with one line; the command and its report go on. */
+    let failed = false;
+    const tick = (force: boolean) => {
+      if (failed) return;
+      try {
+        frame(force);
+      } catch (e) {
+        failed = true;
+        process.stderr.write(`${e instanceof KmemtopError ? e.message : `kmemtop: timeline: ${(e as Error).message}`}: no more timeline frames\n`);
+      }
+    };
+    const ticker = timeline ? setInterval(() => tick(false), Math.max(50, Math.min(1000, timeline.opts.intervalMs / 4))) : null;
+    try {
+      return await recordCommand(a, tracer, syms, () => tick(true));
+    } finally {
+      if (ticker) clearInterval(ticker);
+    }
+  });
+}
+
+async function recordCommand(a: RecordArgs, tracer: Tracer, syms: Kallsyms, lastFrame: () => void): Promise<number> {
+  {
     const [cmd, ...args] = a.command;
     /*
      * --task-tree: the command stops itself before exec, is added to the
@@ -125,6 +162,7 @@ export async function runRecord(a: RecordArgs): Promise<number> {
     }
     log.debug(`command exited: code ${exit.code} signal ${exit.signal}; settling ${a.settleMs} ms`);
     if (a.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, a.settleMs));
+    lastFrame();
     tracer.detach();
     /* The command's exit code survives whatever happens to the report: a failed write is one line on stderr. */
     try {
@@ -134,7 +172,7 @@ export async function runRecord(a: RecordArgs): Promise<number> {
       process.stderr.write(`${e.message} (the command exited with code ${exitCodeOf(exit.code, exit.signal)}, kept as kmemtop's)\n`);
     }
     return exitCodeOf(exit.code, exit.signal);
-  });
+  }
 }
 
 /*
@@ -375,8 +413,9 @@ export function sessionCannotHonour(m: Pick<SessionMeta, 'sampleOneIn' | 'stackD
 /* diff: exit 1 when --fail-on-growth is passed, 0 otherwise. */
 export function runDiff(a: DiffArgs): number {
   checkWritable(a.output);
-  const before = loadReport(a.before);
-  const after = loadReport(a.after);
+  /* A report, or a moment of a timeline (FILE@TIME). */
+  const before = loadReportOrMoment(a.before);
+  const after = loadReportOrMoment(a.after);
   const f = { module: a.module, match: matchRegExp(a.match) };
   let sitesBefore: DiffSite[] = filterSites(before.sites, f);
   let sitesAfter: DiffSite[] = filterSites(after.sites, f);

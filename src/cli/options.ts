@@ -7,9 +7,10 @@ import { Format, FORMATS, Weight, WEIGHTS } from '../output/formats';
 import yargs, { Argv } from 'yargs';
 import { SORT_KEYS } from '../model/snapshot';
 import { DEFAULTS } from '../config';
-import type { CommonArgs, DiffArgs, RecordArgs, ReportArgs, ServeArgs, SnapshotArgs, TopArgs, TracerFlags, WatchArgs } from './args';
+import type { CommonArgs, DiffArgs, RecordArgs, ReportArgs, ServeArgs, SnapshotArgs, TopArgs, ReplayArgs, TimelineFlags, TracerFlags, WatchArgs } from './args';
 import { parseListen } from '../serve/server';
 import { DEFAULT_MAX_SERIES, DEFAULT_TOP_CGROUPS, DEFAULT_TOP_SITES } from '../output/metrics';
+import { DEFAULT_TIMELINE_INTERVAL_S } from '../timeline/format';
 
 /* serve: where, and 1 object in how many it tracks unless told (measured near the dispatch floor: docs/overhead.md). */
 export const DEFAULT_LISTEN = '127.0.0.1:9713';
@@ -19,6 +20,7 @@ export type Parsed =
   | { cmd: 'report'; args: ReportArgs }
   | { cmd: 'watch'; args: WatchArgs }
   | { cmd: 'serve'; args: ServeArgs }
+  | { cmd: 'replay'; args: ReplayArgs }
   | { cmd: 'start'; args: CommonArgs }
   | { cmd: 'stop'; args: { verbose: boolean } }
   | { cmd: 'status'; args: { json: boolean; format: Format; verbose: boolean } }
@@ -130,7 +132,7 @@ function common(y: Argv): Argv {
 }
 
 function topOptions(y: Argv): Argv {
-  return focusOptions(tracerOptions(y))
+  return timelineOptions(focusOptions(tracerOptions(y)))
     .option('interval', { alias: 'd', type: 'number', default: 1, describe: 'seconds between refreshes' })
     .option('sort', { type: 'string', default: 'liveBytes', choices: SORT_KEYS as unknown as string[], describe: 'sort call sites by (the same keys as record)' })
     .option('filter', { type: 'string', default: '', describe: 'show only rows whose function, cache or module contains this text' })
@@ -139,6 +141,26 @@ function topOptions(y: Argv): Argv {
     .option('json', { type: 'boolean', default: false, describe: 'batch mode: one JSON document per frame, one per line (the view\'s rows with their rates)' })
     .option('view', { type: 'string', default: 'sites', choices: ['sites', 'caches', 'shrinkers', 'cgroups'], describe: 'the view shown (first, or in batch mode the only one)' })
     .option('baseline', { type: 'string', describe: 'show growth since a saved report (snapshot --json, record --json) from the start, as after b' });
+}
+
+/* --timeline FILE and its knobs (record, top, watch, serve). */
+function timelineOptions(y: Argv): Argv {
+  return y
+    .option('timeline', { type: 'string', describe: 'append a frame of every call site to FILE every --timeline-interval seconds: a flight recorder (kmemtop replay FILE; docs/timeline.md)' })
+    .option('timeline-interval', { type: 'number', default: DEFAULT_TIMELINE_INTERVAL_S, describe: 'seconds between timeline frames' })
+    .option('timeline-max', { type: 'string', default: '256M', describe: 'keep the timeline under this size: the oldest frames go (bytes, or 64M, 1G)' });
+}
+
+/* The --timeline flags as the commands take them; a bad value is a usage error naming the flag. */
+function timelineArgs(a: Record<string, unknown>): TimelineFlags {
+  if (a.timeline === undefined) return {};
+  const s = a.timelineInterval as number;
+  if (!(Number.isFinite(s) && s >= 0.25 && s <= 3600)) throw new UsageError('--timeline-interval takes a number of seconds from 0.25 to 3600');
+  const max = sizeArg('--timeline-max', a.timelineMax);
+  if (max < 64 << 10) throw new UsageError('--timeline-max takes at least 64K');
+  const file = String(a.timeline);
+  if (!file) throw new UsageError('--timeline takes a file name');
+  return { timeline: { file, intervalMs: Math.round(s * 1000), maxBytes: max } };
 }
 
 /* The tracer flags every tracing command shares; the first problem, naming the flag. */
@@ -282,6 +304,7 @@ export function parse(argv: string[]): Parsed {
             view: a.view as TopArgs['view'],
             baseline: a.baseline as string | undefined,
             ...tracerArgs(a),
+            ...timelineArgs(a),
             verbose: a.verbose as boolean,
             module: a.module as string | undefined,
             match: a.match as string | undefined,
@@ -294,7 +317,7 @@ export function parse(argv: string[]): Parsed {
       'record',
       'trace while a command runs: kmemtop record [options] -- CMD [ARGS...]',
       (c) =>
-        common(c)
+        timelineOptions(common(c))
           .option('settle-ms', {
             type: 'number',
             default: 0,
@@ -306,7 +329,7 @@ export function parse(argv: string[]): Parsed {
             describe: 'count only allocations made in task context by CMD and its descendants (frees are matched wherever they happen)',
           }),
       (a) => {
-        const args = { ...(a as unknown as RecordArgs), ...formatArgs(a), mode: modeArg(a), stackDepth: stackDepthArg(a.stacks), command: ((a['--'] as string[] | undefined) ?? []).map(String) };
+        const args = { ...(a as unknown as RecordArgs), ...formatArgs(a), mode: modeArg(a), stackDepth: stackDepthArg(a.stacks), command: ((a['--'] as string[] | undefined) ?? []).map(String), timeline: undefined, ...timelineArgs(a) };
         result = { cmd: 'record', args };
       },
     )
@@ -341,7 +364,7 @@ export function parse(argv: string[]): Parsed {
       'watch',
       'stay attached; write a report when an OOM kill happens (--on-oom)',
       (c) =>
-        modeOption(tracerOptions(c))
+        timelineOptions(modeOption(tracerOptions(c)))
           .option('on-oom', { type: 'boolean', default: false, describe: 'write a report at each OOM kill (oom:mark_victim)' })
           .option('output', { alias: 'o', type: 'string', default: '.', describe: 'directory for the reports' })
           .option('max-reports', { type: 'number', default: 5, describe: 'at most this many reports ...' })
@@ -360,6 +383,7 @@ export function parse(argv: string[]): Parsed {
             maxReports: n,
             perSeconds: per,
             ...tracerArgs(a),
+            ...timelineArgs(a),
             verbose: a.verbose as boolean,
           },
         };
@@ -369,7 +393,7 @@ export function parse(argv: string[]): Parsed {
       'serve',
       'stay running and serve /metrics (Prometheus, OpenMetrics), /debug/pprof/heap, /snapshot and /healthz over HTTP; starts a session, or adopts the running one',
       (c) =>
-        tracerOptions(c)
+        timelineOptions(tracerOptions(c))
           .option('sample', {
             type: 'number',
             default: SERVE_SAMPLE,
@@ -392,7 +416,45 @@ export function parse(argv: string[]): Parsed {
         if (!(Number.isInteger(topCgroups) && topCgroups >= 0)) throw new UsageError('--top-cgroups takes a whole number of cgroups (0: all)');
         result = {
           cmd: 'serve',
-          args: { ...tracerArgs(a), host: addr.host, port: addr.port, top, maxSeries, topCgroups, webConfig: a.webConfig as string | undefined, exposeTasks: !!a.exposeTasks, verbose: a.verbose as boolean },
+          args: { ...tracerArgs(a), ...timelineArgs(a), host: addr.host, port: addr.port, top, maxSeries, topCgroups, webConfig: a.webConfig as string | undefined, exposeTasks: !!a.exposeTasks, verbose: a.verbose as boolean },
+        };
+      },
+    )
+    .command(
+      'replay <file>',
+      'a recording made with --timeline: the live view over it (arrows step frames), one frame (-b --at), or every frame as JSON lines (--export json)',
+      (c) =>
+        modeOption(focusOptions(c))
+          .positional('file', { type: 'string', describe: 'the timeline (--timeline FILE of record, top, watch or serve)' })
+          .option('batch', { alias: 'b', type: 'boolean', default: false, describe: 'print one frame as top -b does' })
+          .option('at', { type: 'string', describe: 'the frame shown: start, end (default), HH:MM[:SS] (UTC), an ISO time, -5m (before the end), +90s (after the start)' })
+          .option('since', { type: 'string', describe: 'growth columns from this frame (same times as --at)' })
+          .option('json', { type: 'boolean', default: false, describe: 'with -b: the frame as a JSON document' })
+          .option('export', { type: 'string', choices: ['json'], describe: 'write every frame as one JSON line (the snapshot, sites whole)' })
+          .option('output', { alias: 'o', type: 'string', describe: 'with --export: write to FILE instead of stdout' })
+          .option('view', { type: 'string', choices: ['sites', 'caches', 'shrinkers', 'cgroups'], describe: 'the view shown' })
+          .option('sort', { type: 'string', choices: SORT_KEYS as unknown as string[], describe: 'sort call sites by' })
+          .option('filter', { type: 'string', describe: 'show only rows whose function, cache or module contains this text' }),
+      (a) => {
+        matchRegExp(a.match as string | undefined);
+        result = {
+          cmd: 'replay',
+          args: {
+            file: String(a.file),
+            batch: a.batch as boolean,
+            json: a.json as boolean,
+            at: a.at as string | undefined,
+            since: a.since as string | undefined,
+            exportJson: a.export === 'json',
+            output: a.output as string | undefined,
+            mode: modeArg(a),
+            view: a.view as ReplayArgs['view'],
+            sort: a.sort as string | undefined,
+            filter: a.filter as string | undefined,
+            module: a.module as string | undefined,
+            match: a.match as string | undefined,
+            verbose: a.verbose as boolean,
+          },
         };
       },
     )

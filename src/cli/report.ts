@@ -19,7 +19,10 @@ import { sessionRunning } from '../session';
 import { checkWritable, writeOutput } from '../output/write';
 import { KmemtopError } from '../errors';
 import { privileged } from '../sys/preflight';
-import { checkNoPlantedLink } from '../sys/safefs';
+import { checkNoPlantedLink, writeFileSafely } from '../sys/safefs';
+import { FrameRing } from '../timeline/format';
+import { openTimeline, TimelineWriter } from '../timeline/file';
+import { PRE_HISTORY_MINUTES, preHistory } from '../model/prehistory';
 import { printable } from '../output/format';
 import { ReportArgs, tracerFlags, WatchArgs } from './args';
 
@@ -129,27 +132,40 @@ export async function runWatch(a: WatchArgs): Promise<number> {
   checkWritable(path.join(a.dir, 'x'));
   const syms = Kallsyms.load();
   const resolve = (ip: bigint) => syms.resolve(ip);
+  const timeline = openTimeline(a.timeline);
   let stop = false;
   const onSignal = () => (stop = true);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await withTracer(tracerFlags(a), (t) => watchOom(t, a, resolve, () => stop));
+    return await withTracer(tracerFlags(a), (t) => watchOom(t, a, resolve, () => stop, timeline));
   } finally {
+    timeline?.close();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
 }
 
 /* Poll the OOM-kill counter; at each kill, a report of the moment (rate limited). */
-async function watchOom(t: Tracer, a: WatchArgs, resolve: (ip: bigint) => ReturnType<Kallsyms['resolve']>, stopped: () => boolean): Promise<number> {
+async function watchOom(t: Tracer, a: WatchArgs, resolve: (ip: bigint) => ReturnType<Kallsyms['resolve']>, stopped: () => boolean, timeline: TimelineWriter | null): Promise<number> {
   if (t.oomKills() === null) throw new KmemtopError(`kmemtop: watch --on-oom needs the reclaim tracepoints: ${t.reclaimProblem ?? 'not traced'}`);
   process.stderr.write(`kmemtop: watching for OOM kills; reports go to ${a.dir} (at most ${a.maxReports} per ${a.perSeconds} s)\n`);
   const limit = new RateLimit(a.maxReports, a.perSeconds * 1000);
   let seen = t.oomKills() ?? 0;
   let suppressed = 0;
-  /* A baseline every few seconds gives the growth "during the last seconds" at the kill. */
+  /*
+   * A baseline every few seconds gives the growth "during the last seconds"
+   * at the kill; each also goes to the pre-history (the last 15 minutes, in
+   * memory) and to --timeline.
+   */
+  const ring = new FrameRing(PRE_HISTORY_MINUTES[PRE_HISTORY_MINUTES.length - 1] * 60_000, 12, { kernel: os.release(), hostname: os.hostname() });
+  const keep = (snap: Snapshot) => {
+    const mem = readMeminfo();
+    ring.add(snap, mem);
+    timeline?.add(snap, { mem });
+  };
   let base = { snap: buildSnapshot(t.read(), t.window, resolve), at: Date.now() };
+  keep(base.snap);
   while (!stopped()) {
     await sleep(200);
     const kills = t.oomKills() ?? 0;
@@ -163,16 +179,25 @@ async function watchOom(t: Tracer, a: WatchArgs, resolve: (ip: bigint) => Return
           process.stderr.write(`kmemtop: OOM kill of ${printable(victim.comm)} (pid ${victim.pid}): no report (rate limit; ${suppressed} skipped)\n`);
           continue;
         }
-        /* Growth and shrinker work since the last baseline (the last 5-10 s). */
-        const rep = buildReport(snap, sitesSection(snap, base.snap, Date.now() - base.at, 'watch'), null, victim, base.snap);
+        /* Growth and shrinker work since the last baseline (the last 5-10 s), and over the minutes before. */
         const stem = path.join(a.dir, `oom-${victim.time.replace(/[:.]/g, '-')}-${victim.pid}`);
+        ring.add(snap, readMeminfo());
+        const replay = ring.replay();
+        const killAt = Date.parse(snap.window.end);
+        const first = Date.parse(replay.frames[0].t);
+        const past = (ms: number) => (first <= killAt - ms + 5000 ? replay.snapshot(replay.indexAt(killAt - ms)) : null);
+        writeFileSafely(`${stem}.kmt`, ring.fileBytes(), a.mode);
+        const rep = { ...buildReport(snap, sitesSection(snap, base.snap, Date.now() - base.at, 'watch'), null, victim, base.snap), preHistory: preHistory(snap, past, killAt - first, `${stem}.kmt`) };
         writeOutput(renderReportText(rep), `${stem}.txt`, a.mode);
         writeOutput(renderReportJson(rep), `${stem}.json`, a.mode);
         process.stdout.write(`kmemtop: OOM kill of ${printable(victim.comm)} (pid ${victim.pid}): report in ${stem}.txt\n`);
       }
       seen = kills;
     }
-    if (Date.now() - base.at >= 5000) base = { snap: buildSnapshot(t.read(), t.window, resolve), at: Date.now() };
+    if (Date.now() - base.at >= 5000) {
+      base = { snap: buildSnapshot(t.read(), t.window, resolve), at: Date.now() };
+      keep(base.snap);
+    }
   }
   return 0;
 }

@@ -18,6 +18,8 @@ import { sessionRunning, sessionState } from '../session';
 import { KmemtopError } from '../errors';
 import { ServeHandler, SnapshotSource } from '../serve/server';
 import { authorizer, readWebConfig, WebConfig } from '../serve/webconfig';
+import { openTimeline, TimelineWriter } from '../timeline/file';
+import { readMeminfo } from '../sys/meminfo';
 import { pinSession } from './commands';
 import { raw } from '../bpf/libbpf';
 import type { ServeArgs } from './args';
@@ -106,6 +108,15 @@ class SessionSource implements SnapshotSource {
 export async function runServe(a: ServeArgs): Promise<number> {
   preflightTracer();
   const web = a.webConfig ? readWebConfig(a.webConfig) : null;
+  const timeline = openTimeline(a.timeline);
+  try {
+    return await serveWith(a, web, timeline);
+  } finally {
+    timeline?.close();
+  }
+}
+
+async function serveWith(a: ServeArgs, web: WebConfig | null, timeline: TimelineWriter | null): Promise<number> {
   const server = createServer(web);
   server.keepAliveTimeout = 65_000; /* longer than Prometheus's idle connection reuse */
   await listen(server, a.host, a.port);
@@ -162,6 +173,8 @@ export async function runServe(a: ServeArgs): Promise<number> {
         setTimeout(resolve, SESSION_CHECK_MS).unref();
       });
       if (stopSignal) break;
+      /* --timeline: a frame when one is due (the loop wakes every SESSION_CHECK_MS). */
+      if (timeline?.due()) timeline.add(source.snapshot(), { mem: readMeminfo() });
       let now: ReturnType<typeof sessionState>;
       try {
         now = sessionState();

@@ -10,6 +10,7 @@ import { loadReport } from '../output/load';
 import { reportBaseline } from '../ui/model';
 import { runLiveView, Sampler } from '../ui/top';
 import { TopArgs, tracerFlags } from './args';
+import { openTimeline } from '../timeline/file';
 
 export async function runTop(a: TopArgs): Promise<number> {
   preflightTracer();
@@ -19,10 +20,15 @@ export async function runTop(a: TopArgs): Promise<number> {
   /* --baseline FILE: a saved report, checked before anything is loaded (a bad one is one line, exit 2). */
   const baseline = a.baseline ? reportBaseline(loadReport(a.baseline).sites, `since ${path.basename(a.baseline)}`) : null;
   const syms = Kallsyms.load();
-  return withTracer(tracerFlags(a), (tracer) =>
-    runLiveView(
-      { ...a, baseline },
-      new Sampler(tracer, syms, { module: a.module, match: a.match === undefined ? undefined : new RegExp(a.match) }, a.older ?? 0),
-    ),
-  );
+  const timeline = openTimeline(a.timeline);
+  try {
+    return await withTracer(tracerFlags(a), (tracer) =>
+      runLiveView(
+        { ...a, baseline },
+        new Sampler(tracer, syms, { module: a.module, match: a.match === undefined ? undefined : new RegExp(a.match) }, a.older ?? 0, timeline),
+      ),
+    );
+  } finally {
+    timeline?.close();
+  }
 }

@@ -9,6 +9,7 @@ import type { MemInfo } from '../sys/meminfo';
 import type { SlabCache } from '../sys/slabinfo';
 import type { ZoneFree } from '../sys/procmm';
 import type { Site, Snapshot } from './snapshot';
+import type { PreHistory } from './prehistory';
 import type { Shrinker, OomVictim } from './shrinkers';
 import { formatSymbol } from '../sys/kallsyms';
 
@@ -252,4 +253,6 @@ export interface MemoryReport {
   fragmentation: Fragmentation | null;
   lost: Snapshot['lost'] | null;
   accuracy: Snapshot['accuracy'] | null;
+  /* watch --on-oom: what grew in the minutes before the kill (absent elsewhere). */
+  preHistory?: PreHistory | null;
 }

@@ -1,6 +1,7 @@
 /* The memory report as text (one screen, most useful first) and JSON. Pure. */
 import type { MemoryReport } from '../model/memreport';
 import type { OomVictim } from '../model/shrinkers';
+import type { PreHistory } from '../model/prehistory';
 import { bytes, count, duration, printable, table } from './format';
 import type { Renderer } from './formats';
 
@@ -70,6 +71,24 @@ export function compactionLine(v: OomVictim): string {
   return `  compaction: tried ${c.tries} time${c.tries === 1 ? '' : 's'} for this order-${q.order} request: ${runs}${c.zonesDeferred ? `, ${c.zonesDeferred} zone${c.zonesDeferred === 1 ? '' : 's'} skipped as deferred after earlier failures` : ''}`;
 }
 
+/* watch --on-oom: what grew most in the minutes before the kill, per site and per cache. */
+export function preHistoryLines(p: PreHistory): string[] {
+  const reach = p.minutes.filter((m) => m * 60_000 <= p.spanMs + 5000);
+  const longest = reach.length ? reach[reach.length - 1] : null;
+  const L = [
+    longest === null
+      ? `Grew before the kill: no history yet (watch had run ${Math.round(p.spanMs / 1000)} s)`
+      : `Grew most in the ${longest} minute${longest === 1 ? '' : 's'} before the kill (live bytes; history held: ${Math.round(p.spanMs / 1000)} s${p.timeline ? `; timeline: ${p.timeline}` : ''})`,
+  ];
+  if (longest === null) return L;
+  const cols = p.minutes.map((m) => `+${m}m`);
+  const grew = (g: (number | null)[]) => g.map((x) => (x === null ? '-' : x < 0 ? `-${bytes(-x)}` : `+${bytes(x)}`));
+  if (p.sites.length === 0) L.push('  no call site grew');
+  else L.push(...table([...cols, 'LIVE', 'CACHE', 'CALL SITE'], p.sites.map((x) => [...grew(x.grewBytes), bytes(x.liveBytes), x.cache, x.what]), [...cols.map(() => true), true, false, false]));
+  if (p.caches.length) L.push(...table([...cols, 'LIVE', 'CACHE'], p.caches.map((x) => [...grew(x.grewBytes), bytes(x.liveBytes), x.what]), [...cols.map(() => true), true, false]));
+  return L;
+}
+
 export function renderReportText(r: MemoryReport): string {
   const L: string[] = [];
   L.push(`kmemtop report  (${r.hostname}, Linux ${r.kernel}, ${r.time})`);
@@ -86,6 +105,7 @@ export function renderReportText(r: MemoryReport): string {
   } else {
     L.push('verdict: /proc/meminfo unreadable');
   }
+  if (r.preHistory) L.push('', ...preHistoryLines(r.preHistory));
   if (r.memory) {
     const k = r.memory;
     const pct = (b: number) => (k.totalBytes ? `${((100 * b) / k.totalBytes).toFixed(1)}%` : '-');

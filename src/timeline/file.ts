@@ -9,14 +9,14 @@
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { Snapshot } from '../model/snapshot';
+import type { MemInfo } from '../sys/meminfo';
 import { KmemtopError } from '../errors';
 import { checkNoPlantedLink, writeAll } from '../sys/safefs';
-import { decodeFrames, encodeFrame, FrameSite, KEY_EVERY, MAGIC, Replay, siteChanged, siteOfFrame } from './format';
+import { decodeFrames, encodeFrame, FrameEncoder, KEY_EVERY, MAGIC, Replay, siteOfFrame } from './format';
 
-export const DEFAULT_TIMELINE_INTERVAL_S = 5;
-export const DEFAULT_TIMELINE_MAX = 256 << 20;
 /* A rewrite keeps this share of --timeline-max, so it happens once per quarter of it, not at every frame. */
 const KEEP_SHARE = 0.75;
 
@@ -32,11 +32,8 @@ export interface TimelineOptions {
 export class TimelineWriter {
   private fd: number;
   private size: number;
-  private readonly last = new Map<number, FrameSite>();
   private lastAt = -Infinity;
-  private sinceKey = KEY_EVERY;
-  /* Wall time of the recording's first frame (ms since it: FramePayload.ms). */
-  private t0: number | null;
+  private readonly encoder: FrameEncoder;
   /* Frames written, and rewrites that dropped old ones. */
   written = 0;
   rewrites = 0;
@@ -50,7 +47,7 @@ export class TimelineWriter {
   ) {
     this.fd = fd;
     this.size = size;
-    this.t0 = t0;
+    this.encoder = new FrameEncoder(KEY_EVERY, t0, { kernel: os.release(), hostname: os.hostname() });
   }
 
   /* Create the file, or go on appending to a timeline already there. */
@@ -83,27 +80,22 @@ export class TimelineWriter {
     }
   }
 
-  /* Write a frame of snap when the interval has passed since the last (or when forced); whether one was written. */
-  add(snap: Snapshot, force = false): boolean {
+  /* Whether a frame is due (the interval has passed since the last). */
+  due(): boolean {
+    return Date.now() - this.lastAt >= this.opts.intervalMs;
+  }
+
+  /* Write a frame of snap (and /proc/meminfo then) when one is due, or when forced; whether one was written. */
+  add(snap: Snapshot, o: { force?: boolean; mem?: MemInfo | null } = {}): boolean {
     const now = Date.now();
-    if (!force && now - this.lastAt < this.opts.intervalMs) return false;
-    const key = this.sinceKey >= KEY_EVERY;
-    const sites: FrameSite[] = [];
-    for (const s of snap.sites) {
-      const f = siteOfFrame(s);
-      if (key || siteChanged(this.last.get(s.id), f)) sites.push(f);
-      this.last.set(s.id, f);
-    }
-    const { sites: _all, ...rest } = snap;
-    this.t0 ??= Date.parse(snap.window.end);
-    const bytes = encodeFrame({ t: snap.window.end, ms: Date.parse(snap.window.end) - this.t0, key, sites, rest });
+    if (!o.force && !this.due()) return false;
+    const { bytes } = this.encoder.encode(snap, o.mem ?? null);
     try {
       writeAll(this.fd, bytes);
     } catch (e) {
       throw new KmemtopError(`kmemtop: cannot write the timeline ${this.file}: ${code(e)}`);
     }
     this.size += bytes.length;
-    this.sinceKey = key ? 1 : this.sinceKey + 1;
     this.lastAt = now;
     this.written++;
     if (this.size > this.opts.maxBytes) this.dropOldest();
@@ -122,7 +114,7 @@ export class TimelineWriter {
     while (keep > 0 && used + frames[keep - 1].bytes <= budget) used += frames[--keep].bytes;
     const snap = replay.snapshot(keep);
     const { sites, ...rest } = snap;
-    const head = encodeFrame({ t: frames[keep].t, ms: frames[keep].ms, key: true, sites: sites.map(siteOfFrame), rest });
+    const head = encodeFrame({ t: frames[keep].t, ms: frames[keep].ms, key: true, sites: sites.map(siteOfFrame), rest, mem: frames[keep].mem ?? null, ...(frames[keep].host ? { host: frames[keep].host } : {}) });
     const buf = fs.readFileSync(this.file);
     const tail = frames.length > keep + 1 ? buf.subarray(frames[keep + 1].offset, d.goodBytes) : Buffer.alloc(0);
     const tmp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${crypto.randomBytes(6).toString('hex')}`);
@@ -161,4 +153,9 @@ export function readTimeline(file: string): { replay: Replay; size: number; good
   const replay = new Replay(d.frames);
   if (replay.length === 0) throw new KmemtopError(`kmemtop: ${file} holds no whole frame`, 2);
   return { replay, size: buf.length, goodBytes: d.goodBytes };
+}
+
+/* --timeline: the writer, or null without the flag. */
+export function openTimeline(spec: { file: string; intervalMs: number; maxBytes: number } | undefined): TimelineWriter | null {
+  return spec ? TimelineWriter.open(spec.file, spec) : null;
 }

@@ -14,12 +14,15 @@
 import * as zlib from 'zlib';
 import type { Snapshot } from '../model/snapshot';
 import type { Site } from '../model/site';
+import type { MemInfo } from '../sys/meminfo';
 
 export const MAGIC = 'KMEMTOP-TIMELINE 1\n';
 export const FRAME_TAG = 0x46; /* 'F' */
 export const FRAME_HEAD = 9;
 /* A frame larger than this is taken as garbage, not read. */
 export const MAX_FRAME_BYTES = 64 << 20;
+export const DEFAULT_TIMELINE_INTERVAL_S = 5;
+
 /* A key frame (every site) at least this often, so a file cut from the front can start at one. */
 export const KEY_EVERY = 60;
 
@@ -35,6 +38,10 @@ export interface FramePayload {
   sites: FrameSite[];
   /* The rest of the snapshot, as it was. */
   rest: Omit<Snapshot, 'sites'>;
+  /* /proc/meminfo then (the live view's memory line), when read. */
+  mem?: MemInfo | null;
+  /* The machine recorded. */
+  host?: { kernel: string; hostname: string };
 }
 
 /* One frame, decoded, and where it lies in the file. */
@@ -62,6 +69,73 @@ export function siteChanged(a: FrameSite | undefined, b: FrameSite): boolean {
     a.liveObjectsLowerBound !== b.liveObjectsLowerBound ||
     a.age?.oldestSeconds !== b.age?.oldestSeconds
   );
+}
+
+/*
+ * Snapshots as successive frames: a key frame first and every keyEvery-th,
+ * else the sites that changed since the last frame.
+ */
+export class FrameEncoder {
+  private readonly last = new Map<number, FrameSite>();
+  private sinceKey: number;
+
+  constructor(
+    private readonly keyEvery = KEY_EVERY,
+    /* Wall time of the recording's first frame (FramePayload.ms counts from it); null: the first frame's. */
+    private t0: number | null = null,
+    private readonly host?: { kernel: string; hostname: string },
+  ) {
+    this.sinceKey = keyEvery;
+  }
+
+  encode(snap: Snapshot, mem: MemInfo | null = null): { bytes: Buffer; key: boolean } {
+    const key = this.sinceKey >= this.keyEvery;
+    const sites: FrameSite[] = [];
+    for (const s of snap.sites) {
+      const f = siteOfFrame(s);
+      if (key || siteChanged(this.last.get(s.id), f)) sites.push(f);
+      this.last.set(s.id, f);
+    }
+    const { sites: _all, ...rest } = snap;
+    this.t0 ??= Date.parse(snap.window.end);
+    this.sinceKey = key ? 1 : this.sinceKey + 1;
+    return { bytes: encodeFrame({ t: snap.window.end, ms: Date.parse(snap.window.end) - this.t0, key, sites, rest, mem, ...(this.host ? { host: this.host } : {}) }), key };
+  }
+}
+
+/*
+ * The last spanMs of frames, in memory (watch --on-oom's pre-history): key
+ * frames every keyEvery, and whole groups from a key frame on dropped once
+ * the next group alone covers the span.
+ */
+export class FrameRing {
+  private readonly encoder: FrameEncoder;
+  private groups: { at: number; frames: Buffer[] }[] = [];
+
+  constructor(
+    readonly spanMs = 15 * 60_000,
+    keyEvery = 12,
+    host?: { kernel: string; hostname: string },
+  ) {
+    this.encoder = new FrameEncoder(keyEvery, null, host);
+  }
+
+  add(snap: Snapshot, mem: MemInfo | null = null): void {
+    const { bytes, key } = this.encoder.encode(snap, mem);
+    const at = Date.parse(snap.window.end);
+    if (key || this.groups.length === 0) this.groups.push({ at, frames: [] });
+    this.groups[this.groups.length - 1].frames.push(bytes);
+    while (this.groups.length > 1 && at - this.groups[1].at >= this.spanMs) this.groups.shift();
+  }
+
+  /* The frames held, as a timeline file's bytes. */
+  fileBytes(): Buffer {
+    return Buffer.concat([Buffer.from(MAGIC), ...this.groups.flatMap((g) => g.frames)]);
+  }
+
+  replay(): Replay {
+    return new Replay(decodeFrames(this.fileBytes())!.frames);
+  }
 }
 
 export function encodeFrame(p: FramePayload): Buffer {

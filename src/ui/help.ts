@@ -12,6 +12,7 @@ export const HELP = [
   'Filter     /: type text (function, cache or module), Enter to apply, Esc to cancel; empty clears',
   'Pause      p or space: freeze the screen (tracing goes on)',
   'Interval   + / -: refresh more / less often; d: type the delay in seconds',
+  'Replay     kmemtop replay FILE: left/right a frame, [ ] a minute, Home/End the first/last, t a time; b marks the frame shown',
   'Help       ?: this screen; up/down, PgUp/PgDn scroll it, any other key closes it',
   'Quit       q or Ctrl-C',
   'Unlike top: s sorts (top: delay, here d); < > walk sort columns; no field editor or colour keys.',

@@ -210,6 +210,8 @@ export interface UiModel {
   memcgHierarchy: string | null;
   /* --older N: live figures count only objects live at least N seconds. */
   olderThan: number | null;
+  /* kmemtop replay: the frame shown ("05:10:35 UTC, frame 12 of 240"); absent live. */
+  replayAt?: string;
 }
 
 /* The call site without its module, as the site column shows it. */

@@ -257,13 +257,16 @@ function headerLines(m: UiModel, s: UiState, width: number, batch: boolean): Lin
   const e = h.sampleOneIn ? '~' : '';
   const l1 =
     (m.olderThan ? `[older than ${ageText(m.olderThan)}] ` : '') +
-    `kmemtop ${(h.tracingMs / 1000).toFixed(0)}s  live ${e}${bytes(h.liveBytes)} ${e}${compact(h.liveObjects)} obj  ` +
+    (m.replayAt ? `replay ${m.replayAt}  ` : `kmemtop ${(h.tracingMs / 1000).toFixed(0)}s  `) +
+    `live ${e}${bytes(h.liveBytes)} ${e}${compact(h.liveObjects)} obj  ` +
     `alloc ${compact(h.allocsPerSec)}/s  free ${e}${compact(h.freesPerSec)}/s (${irq})` +
     (h.sampleOneIn ? `  sampled 1/${compact(h.sampleOneIn)}` : '');
   const mem = h.memory;
   const l2 = mem
     ? `memory: slab ${bytes((mem.slabReclaimableKb + mem.slabUnreclaimableKb) * 1024)}, LRU ${bytes((mem.lruAnonKb + mem.lruFileKb) * 1024)}: ${mem.text}`
-    : 'memory: /proc/meminfo unreadable';
+    : m.replayAt
+      ? 'memory: not recorded in this frame'
+      : 'memory: /proc/meminfo unreadable';
   const lostText =
     h.lost.length === 0
       ? 'lost events: none'

@@ -32,6 +32,8 @@ export interface UiState {
   filterEdit: string | null;
   /* Seconds being typed after 'd', null when not editing. */
   delayEdit: string | null;
+  /* kmemtop replay: a time being typed after 't' (the runner jumps on Enter), null when not editing. */
+  timeEdit: string | null;
   /*
    * b: a baseline is wanted (growth columns); markSeq counts the b presses,
    * so the runner takes a new mark at each (the reducer knows no clock).
@@ -68,6 +70,7 @@ export function initialState(opts: { intervalMs?: number; sort?: string; filter?
     filter: opts.filter ?? '',
     filterEdit: null,
     delayEdit: null,
+    timeEdit: null,
     baseline: opts.baseline ?? false,
     markSeq: 0,
     paused: false,
@@ -100,6 +103,8 @@ export interface KeyContext {
   splits?: readonly Split[];
   /* The last first line the help can scroll to (its lines less the screen's). */
   helpMax?: number;
+  /* kmemtop replay: t types a time to jump to. */
+  replay?: boolean;
 }
 
 /* Keys of top and htop that mean something else or nothing here: what to press instead. */
@@ -133,6 +138,7 @@ const OTHER_TOOLS: Record<string, string> = {
 export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, page = 10, ctx: KeyContext = {}): UiState {
   if (s.filterEdit !== null) return reduceFilterEdit(s, key);
   if (s.delayEdit !== null) return reduceDelayEdit(s, key);
+  if (s.timeEdit !== null) return reduceTimeEdit(s, key);
   if (s.message !== null) s = { ...s, message: null };
   if (s.help) return reduceHelp(s, key, page, ctx.helpMax ?? Number.MAX_SAFE_INTEGER);
   const move = (to: number) => ({ ...s, selected: Math.max(0, Math.min(Math.max(rows - 1, 0), to)) });
@@ -206,6 +212,8 @@ export function reduce(s: UiState, key: string, rows = Number.MAX_SAFE_INTEGER, 
       };
     case 'd':
       return { ...s, delayEdit: '' };
+    case 't':
+      return ctx.replay ? { ...s, timeEdit: '' } : { ...s, message: `t: ${OTHER_TOOLS.t}; ? for help` };
     case '/':
       return { ...s, filterEdit: s.filter };
     case 'p':
@@ -292,6 +300,22 @@ function reduceFilterEdit(s: UiState, key: string): UiState {
   }
 }
 
+/* t (replay): a time, typed; Enter ends the edit (the runner jumps to what was typed), Escape cancels. */
+function reduceTimeEdit(s: UiState, key: string): UiState {
+  const text = s.timeEdit ?? '';
+  switch (key) {
+    case 'enter':
+    case 'escape':
+      return { ...s, timeEdit: null };
+    case 'C-c':
+      return { ...s, quit: true };
+    case 'backspace':
+      return { ...s, timeEdit: text.slice(0, -1) };
+    default:
+      return /^[0-9:TZ.+\-smhstarend]$/.test(key) ? { ...s, timeEdit: text + key } : s;
+  }
+}
+
 /* d: the refresh interval in seconds, typed; Enter applies a valid one (0.25 to 60), else keeps the old. */
 function reduceDelayEdit(s: UiState, key: string): UiState {
   const text = s.delayEdit ?? '';
@@ -315,6 +339,7 @@ function reduceDelayEdit(s: UiState, key: string): UiState {
 export function footerKeys(s: UiState): string {
   if (s.filterEdit !== null) return `filter: ${s.filterEdit}_   Enter apply  Esc cancel  Backspace delete`;
   if (s.delayEdit !== null) return `delay (seconds, ${MIN_INTERVAL_MS / 1000} to ${MAX_INTERVAL_MS / 1000}): ${s.delayEdit}_   Enter apply  Esc cancel`;
+  if (s.timeEdit !== null) return `time (start, end, HH:MM[:SS], -5m, +90s): ${s.timeEdit}_   Enter jump  Esc cancel`;
   if (s.message !== null) return s.message;
   if (s.help) return 'up/down PgUp/PgDn scroll  any other key: close help';
   return [

@@ -15,6 +15,7 @@ import { frameText, helpScrollMax, renderFrame } from './render';
 import { Screen } from './screen';
 import * as log from '../log';
 import { olderOnly } from '../model/older';
+import type { TimelineWriter } from '../timeline/file';
 
 /* How the view runs: refresh interval, first sort and filter; batch: plain frames to stdout (like top -b). */
 export interface LiveViewOptions {
@@ -31,8 +32,29 @@ export interface LiveViewOptions {
   baseline?: Baseline | null;
 }
 
+/* Replay only: moving through the recording's frames. */
+export interface ReplayControl {
+  /* n frames on (negative: back), or n minutes of recording; to the first or last frame. */
+  step(n: number): void;
+  stepMinutes(n: number): void;
+  toEnd(last: boolean): void;
+  /* Jump to a time (replay's time syntax); an error text, or null when done. */
+  jump(time: string): string | null;
+  /* The shown frame's time, for the baseline's label. */
+  shownTime(): string;
+}
+
+/* Where the view's models come from: the tracer now (Sampler), or a recording (ui/replay.ts). */
+export interface ModelSource {
+  sample(): UiModel;
+  rebase(baseline: Baseline | null): UiModel | null;
+  readonly history: History;
+  baseline: Baseline | null;
+  readonly replay?: ReplayControl;
+}
+
 /* Reads the tracer into successive UI models. */
-export class Sampler {
+export class Sampler implements ModelSource {
   private prev: Snapshot | null = null;
   private prevModel: UiModel | null = null;
   private prevMs = 0;
@@ -47,6 +69,8 @@ export class Sampler {
     private readonly filter: SiteFilter = {},
     /* --older: only objects live at least this many seconds count as live (0: all). */
     private readonly older = 0,
+    /* --timeline: every sample is offered to it (it writes one each interval). */
+    private readonly timeline: TimelineWriter | null = null,
   ) {
     this.prevMs = tracer.startedMonotonicMs;
   }
@@ -62,6 +86,7 @@ export class Sampler {
     if (this.older && raw.ages) all = olderOnly(all, this.older);
     const snap = focus(all, this.filter);
     const mem = readMeminfo();
+    this.timeline?.add(all, { mem });
     const model = buildUiModel(snap, this.prev, raw.monotonicMs - this.prevMs, mem, this.prevModel, this.baseline);
     this.last = { snap, prev: this.prev, dtMs: raw.monotonicMs - this.prevMs, mem };
     this.prev = snap;
@@ -119,17 +144,17 @@ export function batchWidth(env: NodeJS.ProcessEnv, tty: boolean, columns: number
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function runBatch(a: LiveViewOptions, sampler: Sampler): Promise<number> {
+async function runBatch(a: LiveViewOptions, sampler: ModelSource): Promise<number> {
   const state: UiState = initialState({ intervalMs: a.intervalMs, sort: a.sort, filter: a.filter, view: a.view, baseline: !!a.baseline });
   sampler.baseline = a.baseline ?? null;
   const width = batchWidth(process.env, !!process.stdout.isTTY, process.stdout.columns);
   for (let i = 0; i < a.iterations; i++) {
-    await sleep(state.intervalMs);
+    if (!sampler.replay) await sleep(state.intervalMs);
     const m = sampler.sample();
     const rows = viewRows(m, state);
     if (a.json) {
       process.stdout.write(
-        JSON.stringify({ tool: 'kmemtop', kind: 'top', time: new Date().toISOString(), view: state.view, sort: state.sort[state.view], baseline: m.baseline?.label ?? null, header: m.header, rows: rows.map(rowData) }) + '\n',
+        JSON.stringify({ tool: 'kmemtop', kind: sampler.replay ? 'replay' : 'top', time: sampler.replay ? sampler.replay.shownTime() : new Date().toISOString(), view: state.view, sort: state.sort[state.view], baseline: m.baseline?.label ?? null, header: m.header, rows: rows.map(rowData) }) + '\n',
       );
       continue;
     }
@@ -140,7 +165,7 @@ async function runBatch(a: LiveViewOptions, sampler: Sampler): Promise<number> {
   return 0;
 }
 
-function runInteractive(a: LiveViewOptions, sampler: Sampler): Promise<number> {
+function runInteractive(a: LiveViewOptions, sampler: ModelSource): Promise<number> {
   return new Promise((resolve, reject) => {
     const screen = new Screen(!process.env.NO_COLOR);
     let state = initialState({ intervalMs: a.intervalMs, sort: a.sort, filter: a.filter, view: a.view, baseline: !!a.baseline });
@@ -185,6 +210,25 @@ function runInteractive(a: LiveViewOptions, sampler: Sampler): Promise<number> {
     const onSignal = () => finish(null);
 
     screen.onKey((key) => {
+      /* Replay: ←/→ a frame, [/] a minute, Home/End the first and last; t types a time. */
+      const r = sampler.replay;
+      if (r && state.filterEdit === null && state.delayEdit === null && state.timeEdit === null && !state.help) {
+        const moves: Record<string, () => void> = {
+          left: () => r.step(-1),
+          right: () => r.step(1),
+          '[': () => r.stepMinutes(-1),
+          ']': () => r.stepMinutes(1),
+          home: () => r.toEnd(false),
+          end: () => r.toEnd(true),
+        };
+        if (moves[key]) {
+          moves[key]();
+          model = sampler.sample();
+          state = follow(state, viewRows(model, state).map((x) => x.key));
+          return paint();
+        }
+      }
+      const editing = state.timeEdit;
       const shown = model ? viewRows(model, state) : [];
       const before = state.intervalMs;
       const was = state;
@@ -193,11 +237,21 @@ function runInteractive(a: LiveViewOptions, sampler: Sampler): Promise<number> {
       state = reduce(state, key, shown.length, page, {
         splits: state.view === 'sites' && selected ? siteSplits((selected as SiteRow).site) : undefined,
         helpMax: model ? helpScrollMax(model, state, screen.width, screen.height) : 0,
+        replay: !!r,
       });
       if (model) state = pin(state, viewRows(model, state).map((r) => r.key));
       if (state.quit) return finish(null);
-      /* b marks from what is on screen now; B clears. */
-      if (state.markSeq !== was.markSeq && model) model = sampler.rebase(markBaseline(model, `since ${clock(new Date())}`)) ?? model;
+      /* t, then Enter: the time typed. */
+      if (r && editing !== null && state.timeEdit === null && key === 'enter') {
+        const err = r.jump(editing);
+        if (err) state = { ...state, message: err };
+        else {
+          model = sampler.sample();
+          state = follow(state, viewRows(model, state).map((x) => x.key));
+        }
+      }
+      /* b marks from what is on screen now (in a replay: the frame shown); B clears. */
+      if (state.markSeq !== was.markSeq && model) model = sampler.rebase(markBaseline(model, `since ${r ? r.shownTime() : clock(new Date())}`)) ?? model;
       else if (!state.baseline && was.baseline) model = sampler.rebase(null) ?? model;
       if (state.intervalMs !== before && timer) {
         clearTimeout(timer);
@@ -213,6 +267,6 @@ function runInteractive(a: LiveViewOptions, sampler: Sampler): Promise<number> {
 }
 
 /* Run the view over sampler until q, a signal or an error (batch: for a.iterations frames). */
-export function runLiveView(a: LiveViewOptions, sampler: Sampler): Promise<number> {
+export function runLiveView(a: LiveViewOptions, sampler: ModelSource): Promise<number> {
   return a.batch ? runBatch(a, sampler) : runInteractive(a, sampler);
 }
