@@ -145,7 +145,8 @@ describeBpf('real kernel: serve for a fleet', () => {
   it('--by-cgroup: a leak in a memory cgroup grows that cgroup series; /snapshot leaves process names and cgroup paths out unless --expose-tasks', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    serve = await startServe(['--listen', `127.0.0.1:${port}`, '--by-cgroup', '--by-task', '--sample', '1']);
+    const kmt = path.join(dir, 'serve.kmt');
+    serve = await startServe(['--listen', `127.0.0.1:${port}`, '--by-cgroup', '--by-task', '--sample', '1', '--timeline', kmt, '--timeline-interval', '1']);
     const cg = new MemCgroup('kmemtop-test-serve-cg', 1 << 30);
     let holder: Holder | null = null;
     const cgLive = async () => {
@@ -164,6 +165,12 @@ describeBpf('real kernel: serve for a fleet', () => {
       expect(snap.cgroups).toBeNull();
       expect(JSON.stringify(snap)).not.toContain(path.basename(cg.dir));
       expect(JSON.stringify(snap)).not.toContain('"comm":"loadgen"');
+      /* --timeline: serve writes frames while it runs (at most one per 2 s: its loop's pace). */
+      await sleep(2500);
+      const frames = spawnSync(KMEMTOP, ['replay', '--export', 'json', kmt], { encoding: 'utf8' }).stdout.trim().split('\n');
+      expect(frames.length).toBeGreaterThanOrEqual(1);
+      const last = JSON.parse(frames[frames.length - 1]);
+      expect(last.snapshot.sites.filter((s: { function: string }) => s.function === 'do_eventfd').reduce((n: number, s: { liveObjects: number }) => n + s.liveObjects, 0)).toBeGreaterThanOrEqual(4000);
       await releaseHolder(holder);
     } finally {
       await killHolder(holder);

@@ -6,6 +6,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { assertBpfUsable, describeBpf, KMEMTOP, kmemtopProgIds, kmemtopProgIdsSettled, LOADGEN } from './helpers/bpf';
 import { Holder, releaseHolder, startHolder } from './helpers/loadgen';
@@ -179,9 +180,18 @@ describeBpf('live view in a terminal (tmux)', () => {
     const docs = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(docs).toHaveLength(2);
     for (const d of docs) expect(d).toMatchObject({ tool: 'kmemtop', kind: 'top', view: 'caches', rows: expect.any(Array) });
-    const t = spawnSync(KMEMTOP, ['top', '-b', '-n', '1', '-d', '0.5'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '' } });
-    expect(t.stdout).toMatch(/^view sites {2}sort liveBytes$/m);
-    expect(t.stdout).not.toMatch(/\[1:sites\]|^q quit|…/m);
+    /* --timeline: a frame at each refresh once the interval has passed; replay reads them back. */
+    const kmt = path.join(os.tmpdir(), `kmemtop-top-${process.pid}.kmt`);
+    try {
+      const t = spawnSync(KMEMTOP, ['top', '-b', '-n', '3', '-d', '0.5', '--timeline', kmt, '--timeline-interval', '0.5'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '' } });
+      expect(t.stdout).toMatch(/^view sites {2}sort liveBytes$/m);
+      expect(t.stdout).not.toMatch(/\[1:sites\]|^q quit|…/m);
+      const frames = spawnSync(KMEMTOP, ['replay', '--export', 'json', kmt], { encoding: 'utf8' }).stdout.trim().split('\n');
+      expect(frames.length).toBe(3);
+      expect(JSON.parse(frames[2])).toMatchObject({ kind: 'timeline-frame', snapshot: { sites: expect.any(Array) } });
+    } finally {
+      fs.rmSync(kmt, { force: true });
+    }
   });
 
   it('--older 5: eventfds held for 10 s count, those opened 2 s before the frame and churned ones do not; the sweep counts ages by site', async () => {
