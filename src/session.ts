@@ -49,6 +49,8 @@ export interface SessionMeta {
   programs: { name: string; tracepoint: string }[];
   reclaimPrograms: { name: string; tracepoint: string }[];
   reclaimUnavailable: string | null;
+  /* start --timeline: the file the session's readers (snapshot, report, serve) append a frame to when one is due. */
+  timeline?: { file: string; intervalMs: number; maxBytes: number };
 }
 
 /*

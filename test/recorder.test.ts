@@ -119,6 +119,22 @@ describeBpf('real kernel: the flight recorder', () => {
     expect(frames[0].ms).toBeGreaterThan(0);
   }, 60_000);
 
+  it('start --timeline: the session\'s readers append a frame when one is due', async () => {
+    const kmt = path.join(dir, 'session.kmt');
+    expect(run('start', '--timeline', kmt, '--timeline-interval', '1').stdout).toMatch(/appends a frame to .*session\.kmt when one is due/);
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect(run('snapshot', '--top', '1').status).toBe(0);
+        await sleep(1100);
+      }
+    } finally {
+      expect(run('stop').status).toBe(0);
+    }
+    const frames = run('replay', '--export', 'json', kmt).stdout.trim().split('\n').map((l) => JSON.parse(l) as FrameLine);
+    expect(frames.length).toBe(3);
+    expect(frames[2].ms).toBeGreaterThanOrEqual(2000);
+  }, 60_000);
+
   it('tmux: replay opens at the end; left, [ and Home step back and the header time moves', async () => {
     const sock = `kmemtop-rec-${process.pid}`;
     const tmux = (...args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });

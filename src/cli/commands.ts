@@ -5,6 +5,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import { preflightTracer, Tracer, withSession, withTracer } from '../collect/tracer';
 import { ensureBpffs, makePinDirs, PIN_DIR, removeSession, SessionMeta, sessionRunning, sessionState, writeMeta } from '../session';
 import { Kallsyms } from '../sys/kallsyms';
@@ -20,7 +21,7 @@ import { renderAs } from '../output/formats';
 import { printable } from '../output/format';
 import { KmemtopError } from '../errors';
 import { matchRegExp } from './options';
-import { CommonArgs, DiffArgs, RecordArgs, SnapshotArgs, TracerFlags, tracerFlags } from './args';
+import { CommonArgs, DiffArgs, RecordArgs, SnapshotArgs, TimelineFlags, TimelineSpec, TracerFlags, tracerFlags } from './args';
 import { checkWritable, writeOutput } from '../output/write';
 import { encodePprof } from '../output/pprof';
 import { writeFileSafely } from '../sys/safefs';
@@ -181,15 +182,21 @@ async function recordCommand(a: RecordArgs, tracer: Tracer, syms: Kallsyms, last
  * pins are made (a whole session is left; stop ends it); SIGKILL leaves part
  * of one, which status reports and stop clears.  A failure clears what was made.
  */
-export async function runStart(a: CommonArgs): Promise<number> {
+export async function runStart(a: CommonArgs & TimelineFlags): Promise<number> {
   preflightTracer();
+  /* --timeline: checked (created, or a timeline to go on with) before anything is pinned. */
+  openTimeline(a.timeline)?.close();
   const state = sessionState();
   if (state.kind === 'running') {
     throw new KmemtopError(`kmemtop: a session is already running (since ${state.meta.startedAt}): kmemtop stop ends it`);
   }
   if (state.kind === 'starting') throw new KmemtopError(`kmemtop: another kmemtop start (pid ${state.meta.pid}) is under way`);
   const { started, held } = await pinSession(a);
-  process.stdout.write(`kmemtop: session started at ${started}; kmemtop snapshot reads it, kmemtop stop ends it\n`);
+  if (a.timeline) {
+    const meta = sessionRunning();
+    if (meta) writeMeta({ ...meta, timeline: { ...a.timeline, file: path.resolve(a.timeline.file) } });
+  }
+  process.stdout.write(`kmemtop: session started at ${started}; kmemtop snapshot reads it${a.timeline ? ` (and appends a frame to ${a.timeline.file} when one is due)` : ''}, kmemtop stop ends it\n`);
   if (held.length) process.stderr.write(`kmemtop: ${held[0]} arrived while pinning: the session is whole; kmemtop stop ends it\n`);
   return held.length ? 128 + (os.constants.signals[held[0]] ?? 0) : 0;
 }
@@ -225,6 +232,25 @@ export async function pinSession(a: TracerFlags): Promise<{ started: string; hel
     for (const [s, h] of handlers) process.removeListener(s, h);
   }
   return { started, held };
+}
+
+/*
+ * A session's timeline (start --timeline): a frame of this read, when the
+ * file's last frame is older than the interval.  A failure is one line; the
+ * read goes on.
+ */
+export function appendSessionFrame(spec: TimelineSpec, tracer: Tracer, syms: Kallsyms): void {
+  try {
+    const w = TimelineWriter.open(spec.file, spec);
+    try {
+      if (w.due()) w.add(buildSnapshot(tracer.read({ slabinfoMaxAgeMs: 4500, sweepMaxAgeMs: 4500 }), tracer.window, (ip) => syms.resolve(ip)), { mem: readMeminfo() });
+    } finally {
+      w.close();
+    }
+  } catch (e) {
+    if (!(e instanceof KmemtopError)) throw e;
+    process.stderr.write(`${e.message}: no frame this time\n`);
+  }
 }
 
 /* The settings a start writes before pinning anything, so an interrupted start is recognised. */
@@ -345,7 +371,11 @@ export async function runSnapshot(a: SnapshotArgs): Promise<number> {
     if (unmet) throw new KmemtopError(`kmemtop: ${unmet}`, 2);
     checkWritable(a.output);
     const syms = Kallsyms.load();
-    await withSession(meta, (tracer) => report(tracer, syms, a, { ...baseMeta('snapshot'), session: sessionInfo(meta) }));
+    await withSession(meta, (tracer) => {
+      /* start --timeline: this read is a frame of it, when one is due. */
+      if (meta.timeline) appendSessionFrame(meta.timeline, tracer, syms);
+      report(tracer, syms, a, { ...baseMeta('snapshot'), session: sessionInfo(meta) });
+    });
     return 0;
   }
   /* A window of its own, with its own programs, whether or not a session runs. */

@@ -21,7 +21,7 @@ export type Parsed =
   | { cmd: 'watch'; args: WatchArgs }
   | { cmd: 'serve'; args: ServeArgs }
   | { cmd: 'replay'; args: ReplayArgs }
-  | { cmd: 'start'; args: CommonArgs }
+  | { cmd: 'start'; args: CommonArgs & TimelineFlags }
   | { cmd: 'stop'; args: { verbose: boolean } }
   | { cmd: 'status'; args: { json: boolean; format: Format; verbose: boolean } }
   | { cmd: 'diff'; args: DiffArgs }
@@ -461,9 +461,9 @@ export function parse(argv: string[]): Parsed {
     .command(
       'start',
       'start a tracing session that outlives this command (pinned under /sys/fs/bpf/kmemtop)',
-      (c) => tracerOptions(c),
+      (c) => timelineOptions(tracerOptions(c)),
       (a) => {
-        result = { cmd: 'start', args: { ...(a as unknown as CommonArgs), ...tracerArgs(a) } };
+        result = { cmd: 'start', args: { ...(a as unknown as CommonArgs), ...tracerArgs(a), timeline: undefined, ...timelineArgs(a) } };
       },
     )
     .command(

@@ -116,7 +116,10 @@ export async function runServe(a: ServeArgs): Promise<number> {
   }
 }
 
-async function serveWith(a: ServeArgs, web: WebConfig | null, timeline: TimelineWriter | null): Promise<number> {
+async function serveWith(a: ServeArgs, web: WebConfig | null, own: TimelineWriter | null): Promise<number> {
+  /* --timeline, or else the session's own (start --timeline). */
+  let timeline = own;
+  let sessionTimeline: TimelineWriter | null = null;
   const server = createServer(web);
   server.keepAliveTimeout = 65_000; /* longer than Prometheus's idle connection reuse */
   await listen(server, a.host, a.port);
@@ -151,6 +154,7 @@ async function serveWith(a: ServeArgs, web: WebConfig | null, timeline: Timeline
     tracer = Tracer.openSession(meta);
     const source = new SessionSource(tracer, Kallsyms.load());
     late.inner = source;
+    if (!timeline && meta.timeline) timeline = sessionTimeline = openTimeline(meta.timeline);
     const sampling = (meta.sampleOneIn ?? 1) > 1 ? `1 object in ${meta.sampleOneIn} tracked` : 'every object tracked';
     process.stderr.write(
       `kmemtop serve: ${web?.tls ? 'https' : 'http'}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/metrics${web?.users ? ' (basic auth)' : ''}; ${adopted ? 'adopted the session' : 'started a session'} of ${meta.startedAt} (${sampling}); ` +
@@ -195,5 +199,6 @@ async function serveWith(a: ServeArgs, web: WebConfig | null, timeline: Timeline
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
     tracer?.close();
+    sessionTimeline?.close();
   }
 }

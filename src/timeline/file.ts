@@ -73,7 +73,11 @@ export class TimelineWriter {
       if (!d) throw new KmemtopError(`kmemtop: ${file} exists and is not a kmemtop timeline: refused (give a new file)`);
       if (d.goodBytes < buf.length) fs.ftruncateSync(fd, d.goodBytes); /* a torn last frame */
       const first = d.frames[0];
-      return new TimelineWriter(file, opts, fd, d.goodBytes, first ? Date.parse(first.t) - first.ms : null);
+      const w = new TimelineWriter(file, opts, fd, d.goodBytes, first ? Date.parse(first.t) - first.ms : null);
+      /* The interval counts from the file's last frame (a session's readers come and go). */
+      const last = d.frames[d.frames.length - 1];
+      if (last) w.lastAt = Date.parse(last.t);
+      return w;
     } catch (e) {
       fs.closeSync(fd);
       throw e;
