@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseKmsgRecord, parseOomReports, reportFor } from '../src/model/oomlog';
+import { parseKmsgRecord, parseOomReports, reportFor } from '../src/sys/oomlog';
 import { FIXTURES } from './helpers/fixtures';
 
 const records = fs

@@ -9,7 +9,7 @@ import type { CacheInfo, CounterKey, LostKey, SiteAge, SiteKey, SiteStats } from
 import type { OomVictimRaw, ReclaimState, ShrinkerInfo, ShrinkerStats } from '../abi/reclaim';
 import type { SlabCache } from '../sys/slabinfo';
 import type { MemcgFigures } from '../sys/cgroups';
-import type { KernelOomReport } from '../model/oomlog';
+import type { KernelOomReport } from '../sys/oomlog';
 import type { SlabNames } from '../sys/slabaliases';
 
 export interface RawSite {

@@ -27,7 +27,7 @@ import { CgroupPaths, readMemcgFigures } from '../sys/cgroups';
 import { enumNamed, hasFunction, hasTracepoint } from '../bpf/btf';
 import { kernelGfpBits } from '../sys/features';
 import { KernelLog } from '../sys/kmsg';
-import { reportFor } from '../model/oomlog';
+import { reportFor } from '../sys/oomlog';
 import { btfPath } from '../sys/preflight';
 import type { RawReclaim, RawShrinker } from './raw';
 

@@ -4,7 +4,7 @@
  */
 import * as os from 'os';
 import { enumByPrefix, hasFunction, hasMember, hasTracepoint, preemptCountDelta } from '../bpf/btf';
-import { GfpBits, kmallocGfp, LEGACY_GFP_BITS } from '../model/gfp';
+import { GfpBits, kmallocGfp, LEGACY_GFP_BITS } from '../abi/gfp';
 import { readSlabEntries } from './slabaliases';
 import { allTracepoints, KernelFacts } from '../abi/kernel';
 import { btfPath } from './preflight';

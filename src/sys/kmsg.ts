@@ -6,7 +6,7 @@
  * (model/oomlog.ts); its OOM reports are kept, the other records dropped.
  */
 import * as fs from 'fs';
-import { KernelOomReport, KmsgRecord, parseKmsgRecord, parseOomReports } from '../model/oomlog';
+import { KernelOomReport, KmsgRecord, parseKmsgRecord, parseOomReports } from './oomlog';
 
 /* Records kept between reads: an OOM report cut by a read boundary is parsed whole on the next one. */
 const CARRY = 400;
