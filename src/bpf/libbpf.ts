@@ -7,10 +7,20 @@
  * arrays are passed in place wherever a pointer is expected.
  */
 import koffi from 'koffi';
+import { KmemtopError } from '../errors';
 
 export type Ptr = bigint;
 
-const libbpf = koffi.load('libbpf.so.1');
+/* The system's libbpf; without it, one line naming the package (bin/kmemtop prints it). */
+function loadLibbpf(): ReturnType<typeof koffi.load> {
+  try {
+    return koffi.load('libbpf.so.1');
+  } catch {
+    throw new KmemtopError('kmemtop: libbpf.so.1 not found: install libbpf 1.x (Debian and Ubuntu: apt install libbpf1; Fedora: dnf install libbpf)');
+  }
+}
+
+const libbpf = loadLibbpf();
 const libc = koffi.load('libc.so.6');
 
 /*

@@ -8,6 +8,7 @@ import { runTop } from './top';
 import { runReport, runWatch } from './report';
 import { runServe } from './serve';
 import { runReplay } from './replay';
+import { runVersion } from './version';
 import { isKmemtopError } from '../errors';
 import * as log from '../log';
 
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     if (p.cmd === 'watch') return await runWatch(p.args);
     if (p.cmd === 'serve') return await runServe(p.args);
     if (p.cmd === 'replay') return await runReplay(p.args);
+    if (p.cmd === 'version') return runVersion(p.args);
     if (p.cmd === 'stop') return await runStop();
     if (p.cmd === 'status') return await runStatus(p.args);
     return p.cmd === 'record' ? await runRecord(p.args) : await runSnapshot(p.args);

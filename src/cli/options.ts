@@ -21,6 +21,7 @@ export type Parsed =
   | { cmd: 'watch'; args: WatchArgs }
   | { cmd: 'serve'; args: ServeArgs }
   | { cmd: 'replay'; args: ReplayArgs }
+  | { cmd: 'version'; args: { json: boolean; verbose: boolean } }
   | { cmd: 'start'; args: CommonArgs & TimelineFlags }
   | { cmd: 'stop'; args: { verbose: boolean } }
   | { cmd: 'status'; args: { json: boolean; format: Format; verbose: boolean } }
@@ -141,6 +142,30 @@ function topOptions(y: Argv): Argv {
     .option('json', { type: 'boolean', default: false, describe: 'batch mode: one JSON document per frame, one per line (the view\'s rows with their rates)' })
     .option('view', { type: 'string', default: 'sites', choices: ['sites', 'caches', 'shrinkers', 'cgroups'], describe: 'the view shown (first, or in batch mode the only one)' })
     .option('baseline', { type: 'string', describe: 'show growth since a saved report (snapshot --json, record --json) from the start, as after b' });
+}
+
+/* A completion script that asks kmemtop for the words (yargs answers --get-yargs-completions from the options table). */
+export function completionScript(shell: 'bash' | 'zsh'): string {
+  if (shell === 'zsh') {
+    return [
+      '#compdef kmemtop',
+      '_kmemtop() {',
+      '  local reply si=$IFS',
+      '  IFS=$\'\\n\' reply=($(COMP_CWORD="$((CURRENT-1))" COMP_LINE="$BUFFER" COMP_POINT="$CURSOR" kmemtop --get-yargs-completions "${words[@]}"))',
+      '  IFS=$si',
+      "  _describe 'values' reply",
+      '}',
+      'compdef _kmemtop kmemtop',
+    ].join('\n');
+  }
+  return [
+    '# bash completion for kmemtop',
+    '_kmemtop() {',
+    '  local cur=${COMP_WORDS[COMP_CWORD]}',
+    '  COMPREPLY=($(compgen -W "$(kmemtop --get-yargs-completions "${COMP_WORDS[@]}" 2>/dev/null)" -- "$cur"))',
+    '}',
+    'complete -o bashdefault -o default -F _kmemtop kmemtop',
+  ].join('\n');
 }
 
 /* --timeline FILE and its knobs (record, top, watch, serve). */
@@ -528,6 +553,24 @@ export function parse(argv: string[]): Parsed {
         result = { cmd: 'diff', args };
       },
     )
+    .command(
+      'version',
+      'the version, the commit it was built from, the BPF objects\' build id; --json adds what this kernel allows',
+      (c) => c.option('json', { type: 'boolean', default: false, describe: 'as JSON, with the kernel features' }),
+      (a) => {
+        result = { cmd: 'version', args: { json: a.json as boolean, verbose: false } };
+      },
+    )
+    .command(
+      'completion',
+      'print a shell completion script: kmemtop completion > /etc/bash_completion.d/kmemtop (--shell zsh: for zsh\'s fpath, as _kmemtop)',
+      (c) => c.option('shell', { type: 'string', choices: ['bash', 'zsh'], default: 'bash', describe: 'the shell the script is for' }),
+      (a) => {
+        result = { cmd: 'help', text: completionScript(a.shell as 'bash' | 'zsh') };
+      },
+    )
+    /* The completions themselves: the scripts run kmemtop --get-yargs-completions WORDS. */
+    .completion('__complete', false)
     .strict()
     .help()
     .alias('h', 'help')
@@ -539,6 +582,7 @@ export function parse(argv: string[]): Parsed {
       throw new UsageError(msg || (err ? err.message : 'bad arguments'));
     });
 
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) return { cmd: 'version', args: { json: false, verbose: false } };
   let helpText = '';
   y.parseSync(argv, {}, (_err, _argv, output) => {
     if (output) helpText = output;
