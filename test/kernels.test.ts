@@ -256,6 +256,33 @@ describeBpf('the kernels people run: everything loads, and the core figures are 
     result.serve = 'answered /metrics';
   });
 
+  /*
+   * In scripts/vmtest's guests: the package packed on the host (KMEMTOP_PACKAGE,
+   * set by scripts/smoke-suite), installed offline into a prefix and run with
+   * no compiler on PATH.  On the host the same is test/package.test.ts.
+   */
+  const pkg = process.env.KMEMTOP_PACKAGE;
+  if (pkg) {
+    it('the installed package runs on this kernel: --version, and a record counts 1000 eventfds at do_eventfd', () => {
+      const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'kmemtop-pkg-'));
+      try {
+        const inst = spawnSync('npm', ['install', '-g', '--prefix', prefix, pkg, '--offline', '--no-audit', '--no-fund'], { encoding: 'utf8', env: { ...process.env, HOME: prefix } });
+        expect([inst.status, inst.stderr]).toEqual([0, expect.any(String)]);
+        const env = { HOME: prefix, PATH: `${prefix}/bin:/usr/bin:/bin`, LANG: 'C.UTF-8' };
+        const v = spawnSync('kmemtop', ['--version'], { cwd: prefix, encoding: 'utf8', env });
+        expect([v.status, v.stdout]).toEqual([0, expect.stringMatching(/^kmemtop \d+\.\d+\.\d+/)]);
+        const out = path.join(prefix, 'r.json');
+        const r = spawnSync('kmemtop', ['record', '--json', '--top', '0', '-o', out, '--', LOADGEN, 'eventfd-churn', '1000'], { cwd: prefix, encoding: 'utf8', env });
+        expect([r.status, r.stderr]).toEqual([0, '']);
+        const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
+        expect(doc.sites.filter((s: { function: string }) => s.function === 'do_eventfd').reduce((n: number, s: { allocs: number }) => n + s.allocs, 0)).toBe(1000);
+        result.package = `installed ${path.basename(pkg)}: ${v.stdout.trim()}`;
+      } finally {
+        fs.rmSync(prefix, { recursive: true, force: true });
+      }
+    });
+  }
+
   it('kmemtop record -- true starts and reports', () => {
     const t0 = Date.now();
     const r = run('record', '--', 'true');
