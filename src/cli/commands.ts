@@ -103,8 +103,11 @@ export async function runRecord(a: RecordArgs): Promise<number> {
 async function recordWith(a: RecordArgs, timeline: TimelineWriter | null): Promise<number> {
   return traced(a, async (tracer, syms) => {
     /* A frame every --timeline-interval while the command runs, and one when it has ended. */
-    const frame = (force: boolean) =>
-      timeline?.add(buildSnapshot(tracer.read({ slabinfoMaxAgeMs: 4500, sweepMaxAgeMs: 4500 }), tracer.window, (ip) => syms.resolve(ip)), { force, mem: readMeminfo() });
+    /* The maps are read only when a frame is due (the ticker runs four times per interval). */
+    const frame = (force: boolean) => {
+      if (!timeline || (!force && !timeline.due())) return;
+      timeline.add(buildSnapshot(tracer.read({ slabinfoMaxAgeMs: 4500, sweepMaxAgeMs: 4500 }), tracer.window, (ip) => syms.resolve(ip)), { force, mem: readMeminfo() });
+    };
     /* A write that fails (a full disk) stops the timeline with one line; the command and its report go on. */
     let failed = false;
     const tick = (force: boolean) => {

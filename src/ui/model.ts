@@ -91,7 +91,8 @@ export class SiteRow {
   }
   /* The cache as shown: the merged alias that matches the function, or the cache (with "+" when others are merged into it). */
   get cacheLabel(): string {
-    return cacheLabel(this.site.cache, this.site.function, this.site.cacheAliases, stackFrames(this.site));
+    /* Most caches have no aliases: no stack frames gathered for them (this runs per row, per refresh). */
+    return this.site.cacheAliases.length ? cacheLabel(this.site.cache, this.site.function, this.site.cacheAliases, stackFrames(this.site)) : this.site.cache;
   }
   get module(): string {
     return this.site.module ?? '';

@@ -156,8 +156,9 @@ function tableLines<R extends { key: string | number }>(
   let chosen = choose();
   /* Without the CACHE column, rows that would read alike carry what tells them apart; the columns are chosen again for the longer names. */
   if (tellApart && !chosen.some((c) => c.title === 'CACHE')) {
+    /* Alike on screen: the rows shown (not every row of the view, each refresh). */
     const seen = new Map<string, number>();
-    for (const r of rows) seen.set(last(r), (seen.get(last(r)) ?? 0) + 1);
+    for (const r of shown) seen.set(last(r), (seen.get(last(r)) ?? 0) + 1);
     const plain = last;
     last = (r: R) => ((seen.get(plain(r)) ?? 0) > 1 ? `${plain(r)} ${tellApart(r)}` : plain(r));
     chosen = choose().filter((c) => c.title !== 'CACHE');

@@ -300,39 +300,38 @@ function reduceFilterEdit(s: UiState, key: string): UiState {
   }
 }
 
-/* t (replay): a time, typed; Enter ends the edit (the runner jumps to what was typed), Escape cancels. */
-function reduceTimeEdit(s: UiState, key: string): UiState {
-  const text = s.timeEdit ?? '';
+/*
+ * A typed field (d: the delay, t: a time): Escape and Enter end the edit
+ * (enter: what Enter does with the text, or null to only end it), C-c quits,
+ * Backspace deletes, a character the field takes is appended.
+ */
+function reduceTyped(s: UiState, key: string, field: 'delayEdit' | 'timeEdit', takes: RegExp, enter: (text: string) => Partial<UiState> = () => ({})): UiState {
+  const text = s[field] ?? '';
   switch (key) {
     case 'enter':
+      return { ...s, ...enter(text), [field]: null };
     case 'escape':
-      return { ...s, timeEdit: null };
+      return { ...s, [field]: null };
     case 'C-c':
       return { ...s, quit: true };
     case 'backspace':
-      return { ...s, timeEdit: text.slice(0, -1) };
+      return { ...s, [field]: text.slice(0, -1) };
     default:
-      return /^[0-9:TZ.+\-smhstarend]$/.test(key) ? { ...s, timeEdit: text + key } : s;
+      return takes.test(key) ? { ...s, [field]: text + key } : s;
   }
+}
+
+/* t (replay): a time, typed; Enter ends the edit (the runner jumps to what was typed). */
+function reduceTimeEdit(s: UiState, key: string): UiState {
+  return reduceTyped(s, key, 'timeEdit', /^[0-9:TZ.+\-smhstarend]$/);
 }
 
 /* d: the refresh interval in seconds, typed; Enter applies a valid one (0.25 to 60), else keeps the old. */
 function reduceDelayEdit(s: UiState, key: string): UiState {
-  const text = s.delayEdit ?? '';
-  switch (key) {
-    case 'enter': {
-      const sec = Number(text);
-      return text && Number.isFinite(sec) && sec > 0 ? { ...s, intervalMs: clampInterval(sec * 1000), delayEdit: null } : { ...s, delayEdit: null };
-    }
-    case 'escape':
-      return { ...s, delayEdit: null };
-    case 'C-c':
-      return { ...s, quit: true };
-    case 'backspace':
-      return { ...s, delayEdit: text.slice(0, -1) };
-    default:
-      return /^[0-9.]$/.test(key) ? { ...s, delayEdit: text + key } : s;
-  }
+  return reduceTyped(s, key, 'delayEdit', /^[0-9.]$/, (text) => {
+    const sec = Number(text);
+    return text && Number.isFinite(sec) && sec > 0 ? { intervalMs: clampInterval(sec * 1000) } : {};
+  });
 }
 
 /* The keys the footer shows for the current mode. */
