@@ -83,8 +83,14 @@ describeBpf('real kernel: the flight recorder', () => {
     expect(b.stdout).toMatch(/^replay \d\d:\d\d:\d\d UTC, frame \d+ of \d+ /m);
     expect(b.stdout).toMatch(/^\s+\+\S+\s+\+[4-6]\d\d\d\s.*do_eventfd\+0x/m);
 
-    /* Two moments of one timeline, as two reports: the gate fails, naming do_eventfd. */
-    const gate = run('diff', `${file()}@start`, `${file()}@end`, '--fail-on-growth', '1M');
+    /*
+     * Two moments of one timeline, as two reports: the gate fails, naming
+     * do_eventfd.  The threshold is well under what >= 4000 held eventfds
+     * grow for certain (~290 bytes each in kmalloc-64, filp and lsm_file_cache;
+     * dentries count as reclaimable): 1M was at the edge, and a loaded CI run
+     * stayed under it.
+     */
+    const gate = run('diff', `${file()}@start`, `${file()}@end`, '--fail-on-growth', '256K');
     expect(gate.status).toBe(1);
     expect(gate.stdout).toMatch(/\sdo_eventfd$/m);
     expect(run('diff', `${file()}@start`, `${file()}@whenever`).stderr).toMatch(/"whenever" is not a time/);
